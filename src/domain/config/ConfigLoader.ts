@@ -1,0 +1,214 @@
+/**
+ * Config text → a usable `Config`, or every problem with it. Pure: the caller reads the file and
+ * passes the environment, so tests need neither disk nor `process.env`.
+ *
+ * Order of work: YAML syntax and `${NAME}` references; absent sections filled with `{}`; the
+ * `LB_*` overrides laid over the file; strict Schema decoding (unknown keys, types, ranges, units,
+ * all problems at once); then cross-field rules (unique backend names). Each problem names the
+ * file position, or the environment variable, it came from.
+ */
+import { Result, Schema, SchemaAST, SchemaIssue } from "effect"
+import type { BackendSpec } from "../Backend.ts"
+import type { ConfigProblem } from "../Errors.ts"
+import { ConfigError } from "../Errors.ts"
+import { ConfigSchema, optionalSections } from "./ConfigSchema.ts"
+import type { DecodedConfig } from "./ConfigSchema.ts"
+import { formatPath, parseYamlSource, scalarFromText } from "./YamlSource.ts"
+import type { ConfigPath, YamlSource } from "./YamlSource.ts"
+
+/** The config every service reads: the decoded file with each backend's name settled. */
+export interface Config extends Omit<DecodedConfig, "backends"> {
+  readonly backends: ReadonlyArray<BackendSpec>
+}
+
+/** Environment variables that override single keys of the file, validated like the file. */
+export const envOverrides: ReadonlyArray<{ readonly variable: string; readonly path: ConfigPath }> = [
+  { variable: "LB_STRATEGY", path: ["strategy"] },
+  { variable: "LB_PORT", path: ["server", "port"] },
+  { variable: "LB_ADMIN_PORT", path: ["admin", "port"] }
+]
+
+export interface ConfigInput {
+  /** Shown in every problem; also decides nothing else (YAML and JSON parse the same way). */
+  readonly file: string
+  readonly text: string
+  readonly env: Readonly<Record<string, string | undefined>>
+}
+
+const decode = Schema.decodeUnknownResult(ConfigSchema, {
+  errors: "all",
+  onExcessProperty: "error"
+})
+
+export const loadConfig = (input: ConfigInput): Result.Result<Config, ConfigError> => {
+  const source = parseYamlSource(input.text, input.env)
+  if (source.syntaxProblems.length > 0) {
+    return Result.fail(new ConfigError({ file: input.file, problems: source.syntaxProblems }))
+  }
+  return decodeConfig({ file: input.file, value: source.value, env: input.env, source })
+}
+
+/** Where problems can be located; a config built in code has no positions. */
+type Locator = Pick<YamlSource, "locate" | "unsetVariables">
+
+const noPositions: Locator = { locate: () => undefined, unsetVariables: [] }
+
+/**
+ * Decodes a config value (the file's content as plain data, or an object built by a program in
+ * the file's syntax: durations as `"5s"`, sizes as `"10MiB"`) into a `Config`.
+ */
+export const decodeConfig = (input: {
+  readonly file: string
+  readonly value: unknown
+  readonly env: Readonly<Record<string, string | undefined>>
+  readonly source?: Locator
+}): Result.Result<Config, ConfigError> => {
+  const source = input.source ?? noPositions
+  const fail = (problems: ReadonlyArray<ConfigProblem>) =>
+    Result.fail(new ConfigError({ file: input.file, problems: inFileOrder(problems) }))
+  if (input.value === undefined || input.value === null) {
+    return fail([{ path: "", message: "the file is empty; expected at least a `backends:` list" }])
+  }
+  if (typeof input.value !== "object" || Array.isArray(input.value)) {
+    return fail([{ path: "", message: "Expected a mapping of keys (server, backends, ...) at the top level", line: 1 }])
+  }
+  const raw: Record<string, unknown> = { ...input.value }
+  for (const section of optionalSections) {
+    if (raw[section] === undefined || raw[section] === null) raw[section] = {}
+  }
+  const overridden = applyEnvOverrides(raw, input.env)
+
+  const unset = source.unsetVariables
+  const decoded = decode(raw, { reportInput: true })
+  if (Result.isFailure(decoded)) {
+    const unsetPaths = new Set(unset.map((problem) => problem.path))
+    const problems = schemaProblems(decoded.failure.issue, source, overridden)
+    return fail([...unset, ...problems.filter((problem) => !unsetPaths.has(problem.path))])
+  }
+  const settled = settleBackendNames(decoded.success, source)
+  const problems = [...unset, ...settled.problems]
+  return problems.length > 0 ? fail(problems) : Result.succeed(settled.config)
+}
+
+/** Environment problems first, then in the order of the file. */
+const inFileOrder = (problems: ReadonlyArray<ConfigProblem>): ReadonlyArray<ConfigProblem> =>
+  problems
+    .map((problem, index) => ({ problem, index }))
+    .sort((a, b) =>
+      (a.problem.line ?? 0) - (b.problem.line ?? 0) ||
+      (a.problem.column ?? 0) - (b.problem.column ?? 0) ||
+      a.index - b.index
+    )
+    .map(({ problem }) => problem)
+
+/** Lays each set `LB_*` variable over the raw document; returns which paths came from where. */
+const applyEnvOverrides = (
+  raw: Record<string, unknown>,
+  env: Readonly<Record<string, string | undefined>>
+): ReadonlyMap<string, string> => {
+  const overridden = new Map<string, string>()
+  for (const { variable, path } of envOverrides) {
+    const value = env[variable]
+    if (value === undefined || value === "") continue
+    let target: Record<string, unknown> = raw
+    for (const segment of path.slice(0, -1)) {
+      const next = target[segment]
+      const section: Record<string, unknown> = typeof next === "object" && next !== null && !Array.isArray(next)
+        ? { ...next }
+        : {}
+      target[segment] = section
+      target = section
+    }
+    target[String(path[path.length - 1])] = scalarFromText(value)
+    overridden.set(formatPath(path), variable)
+  }
+  return overridden
+}
+
+const formatter = SchemaIssue.makeFormatterStandardSchemaV1({
+  leafHook: (issue) => {
+    switch (issue._tag) {
+      case "MissingKey":
+        return "Missing required key"
+      case "UnexpectedKey":
+        return unknownKeyMessage(issue)
+      default:
+        return SchemaIssue.defaultLeafHook(issue)
+    }
+  }
+})
+
+const unknownKeyPrefix = "Unknown key"
+
+const unknownKeyMessage = (issue: SchemaIssue.UnexpectedKey): string => {
+  const known = SchemaAST.isObjects(issue.ast)
+    ? issue.ast.propertySignatures.map((signature) => String(signature.name))
+    : []
+  return known.length === 0 ? unknownKeyPrefix : `${unknownKeyPrefix}; expected one of: ${known.join(", ")}`
+}
+
+const schemaProblems = (
+  issue: SchemaIssue.Issue,
+  source: Locator,
+  overridden: ReadonlyMap<string, string>
+): Array<ConfigProblem> =>
+  formatter(issue).issues.map(({ message, path: rawPath }) => {
+    const path = (rawPath ?? []).map((segment) =>
+      typeof segment === "object" ? String(segment.key) : typeof segment === "number" ? segment : String(segment)
+    )
+    const text = formatPath(path)
+    const envVar = overridden.get(text)
+    const isUnknownKey = message.startsWith(unknownKeyPrefix)
+    const detail = isUnknownKey ? withSuggestion(message, path[path.length - 1]) : message
+    if (envVar !== undefined) return { path: text, message: detail, envVar }
+    const at = source.locate(path, { key: isUnknownKey })
+    return at === undefined ? { path: text, message: detail } : { path: text, message: detail, ...at }
+  })
+
+/** Adds "did you mean" for a near-miss of a known key (a typo or wrong case). */
+const withSuggestion = (message: string, key: string | number | undefined): string => {
+  const known = message.split("expected one of: ")[1]?.split(", ") ?? []
+  const name = String(key)
+  const close = known.find((candidate) =>
+    candidate.toLowerCase() === name.toLowerCase() || editDistance(candidate, name) <= 2
+  )
+  return close === undefined ? message : `${message} (did you mean "${close}"?)`
+}
+
+const editDistance = (a: string, b: string): number => {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j)
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i]
+    for (let j = 1; j <= b.length; j++) {
+      const substitution = (previous[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1)
+      current.push(Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, substitution))
+    }
+    previous = current
+  }
+  return previous[b.length] ?? 0
+}
+
+/** A backend without a `name` is called by its `host:port`; two backends may not share a name. */
+const settleBackendNames = (
+  decoded: DecodedConfig,
+  source: Locator
+): { readonly config: Config; readonly problems: ReadonlyArray<ConfigProblem> } => {
+  const problems: Array<ConfigProblem> = []
+  const firstIndex = new Map<string, number>()
+  const backends = decoded.backends.map((backend, index): BackendSpec => {
+    const name = backend.name ?? new URL(backend.url).host
+    const earlier = firstIndex.get(name)
+    if (earlier === undefined) firstIndex.set(name, index)
+    else {
+      const path: ConfigPath = backend.name === undefined ? ["backends", index, "url"] : ["backends", index, "name"]
+      const hint = backend.name === undefined ? "; give each backend a distinct `name`" : ""
+      problems.push({
+        path: formatPath(path),
+        message: `Duplicate backend name "${name}" (also backends[${earlier}])${hint}`,
+        ...source.locate(path)
+      })
+    }
+    return { ...backend, name }
+  })
+  return { config: { ...decoded, backends }, problems }
+}

@@ -1,0 +1,97 @@
+/**
+ * The config file's schema: every key, its type, its range and its default, in one place.
+ * `config.example.yaml` documents the same keys for humans; `test/domain/config` keeps the two
+ * in step. Decoding is strict (unknown keys are errors, see `ConfigLoader`).
+ */
+import { Effect, Schema } from "effect"
+import { strategyNames } from "../selection/Strategies.ts"
+import { ByteSizeString, PositiveDuration } from "./Units.ts"
+
+const withDefault = <S extends Schema.Constraint>(value: S["Encoded"]) =>
+  Schema.withDecodingDefaultKey<S>(Effect.succeed(value))
+
+const Host = Schema.String.check(Schema.isNonEmpty({ message: "Expected a host name or address" }))
+
+const Port = Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: 65_535 }))
+
+const PositiveInt = Schema.Int.check(Schema.isGreaterThanOrEqualTo(1))
+
+const BackendUrl = Schema.String.check(
+  Schema.makeFilter((text: string) => {
+    if (!URL.canParse(text)) return `Expected an absolute http(s) URL, got ${JSON.stringify(text)}`
+    const url = new URL(text)
+    if (url.protocol !== "http:" && url.protocol !== "https:") {
+      return `Expected an http or https URL, got ${JSON.stringify(url.protocol)}`
+    }
+    if (url.search !== "" || url.hash !== "") return "Expected a URL without query or fragment"
+    if (url.username !== "" || url.password !== "") return "Expected a URL without credentials"
+    return undefined
+  })
+)
+
+const BackendName = Schema.String.check(
+  Schema.isPattern(/^[A-Za-z0-9][A-Za-z0-9._:-]*$/, {
+    message: "Expected a name of letters, digits, '.', '_', ':' or '-'"
+  })
+)
+
+export const BackendConfig = Schema.Struct({
+  url: BackendUrl,
+  name: Schema.optionalKey(BackendName),
+  weight: PositiveInt.pipe(withDefault(1)),
+  maxConnections: Schema.optionalKey(PositiveInt)
+})
+
+export const ServerConfig = Schema.Struct({
+  host: Host.pipe(withDefault("0.0.0.0")),
+  port: Port.pipe(withDefault(8080)),
+  maxBodySize: ByteSizeString.pipe(withDefault("10MiB")),
+  maxHeaderSize: ByteSizeString.check(
+    Schema.isBetween({ minimum: 1_024, maximum: 1_048_576 }, { message: "Expected a size between 1KiB and 1MiB" })
+  ).pipe(withDefault("16KiB")),
+  gracePeriod: PositiveDuration.pipe(withDefault("30s"))
+})
+
+export const AdminConfig = Schema.Struct({
+  host: Host.pipe(withDefault("127.0.0.1")),
+  port: Port.pipe(withDefault(9090)),
+  token: Schema.optionalKey(Schema.String.check(Schema.isMinLength(1)))
+})
+
+export const TimeoutsConfig = Schema.Struct({
+  connect: PositiveDuration.pipe(withDefault("2s")),
+  headers: PositiveDuration.pipe(withDefault("10s")),
+  request: PositiveDuration.pipe(withDefault("30s")),
+  idle: PositiveDuration.pipe(withDefault("60s"))
+})
+
+export const LoggingConfig = Schema.Struct({
+  level: Schema.Literals(["debug", "info", "warn", "error"]).pipe(withDefault("info")),
+  format: Schema.Literals(["json", "pretty"]).pipe(withDefault("json"))
+})
+
+export const StrategyName = Schema.Literals(strategyNames)
+
+/**
+ * Sections a file may leave out: decoding fills each absent (or empty) one with `{}`, so its own
+ * defaults apply. They are not wrapped in `withDecodingDefaultKey` because that wrapper validates
+ * the section's encoded form first and then reports only that pass's problems, hiding the rest.
+ */
+const sections = {
+  server: ServerConfig,
+  admin: AdminConfig,
+  timeouts: TimeoutsConfig,
+  logging: LoggingConfig
+}
+
+export const optionalSections = Object.keys(sections) as ReadonlyArray<keyof typeof sections>
+
+export const ConfigSchema = Schema.Struct({
+  ...sections,
+  strategy: StrategyName.pipe(withDefault("round-robin")),
+  backends: Schema.Array(BackendConfig).check(Schema.isMinLength(1, { message: "Expected at least one backend" })),
+  trustProxy: Schema.Boolean.pipe(withDefault(false))
+})
+
+/** The file as decoded: defaults applied, durations and sizes typed. */
+export type DecodedConfig = typeof ConfigSchema.Type

@@ -1,0 +1,120 @@
+/**
+ * Failures on the data path, what caused them, and the status each one becomes. This is the one
+ * place that maps errors to status codes:
+ *
+ * | failure                      | status | nginx equivalent                          |
+ * | ---------------------------- | ------ | ----------------------------------------- |
+ * | malformed request            | 400    | 400                                       |
+ * | body over `maxBodySize`      | 413    | 413 (`client_max_body_size`)              |
+ * | no eligible backend          | 503    | 502 ("no live upstreams"); 503 is clearer |
+ * | connect refused / reset      | 502    | 502                                       |
+ * | unparsable backend response  | 502    | 502                                       |
+ * | connect or response timeout  | 504    | 504                                       |
+ *
+ * Error bodies are small JSON documents with the request id, so a user can quote it.
+ */
+import { Predicate } from "effect"
+import type { ServerResponse } from "node:http"
+import { STATUS_CODES } from "node:http"
+import type { RequestOutcome } from "../domain/BackendEvent.ts"
+
+/** Raised into the request body stream when a chunked body outgrows `maxBodySize`. */
+export class BodyTooLarge extends Error {
+  readonly code = "SWITCHYARD_BODY_TOO_LARGE"
+}
+
+/** The reason the proxy itself aborts an upstream request when its client has gone away. */
+export class ClientGone extends Error {
+  readonly code = "SWITCHYARD_CLIENT_GONE"
+}
+
+const codeOf = (error: Error): string | undefined =>
+  Predicate.hasProperty(error, "code") && typeof error.code === "string" ? error.code : undefined
+
+/**
+ * What an upstream error says about the backend. `beforeSend` is true when the error came before
+ * undici started writing the request (`onRequestStart`): no byte reached the backend, so the
+ * connection itself failed.
+ */
+export const classifyUpstreamError = (error: Error, beforeSend: boolean): RequestOutcome | "body-too-large" => {
+  if (error instanceof BodyTooLarge) return "body-too-large"
+  if (error instanceof ClientGone) return "aborted"
+  const code = codeOf(error) ?? ""
+  switch (code) {
+    case "UND_ERR_CONNECT_TIMEOUT":
+    case "UND_ERR_HEADERS_TIMEOUT":
+    case "UND_ERR_BODY_TIMEOUT":
+    case "ETIMEDOUT":
+      return "timeout"
+    case "UND_ERR_ABORTED":
+    case "UND_ERR_ABORT":
+    case "UND_ERR_REQ_CONTENT_LENGTH_MISMATCH":
+      return "aborted"
+    case "UND_ERR_RES_CONTENT_LENGTH_MISMATCH":
+    case "UND_ERR_HEADERS_OVERFLOW":
+    case "UND_ERR_RES_EXCEEDED_MAX_SIZE":
+      return "bad-response"
+  }
+  if (code.startsWith("HPE_")) return "bad-response"
+  return beforeSend ? "connect-failed" : "reset"
+}
+
+export interface FailureReply {
+  readonly status: number
+  readonly message: string
+}
+
+/** The answer to a client whose request failed upstream before any response header was sent. */
+export const failureReply = (outcome: RequestOutcome | "body-too-large", maxBodySize: number): FailureReply => {
+  switch (outcome) {
+    case "timeout":
+      return { status: 504, message: "the backend did not answer in time" }
+    case "body-too-large":
+      return { status: 413, message: `the request body is larger than ${maxBodySize} bytes` }
+    case "bad-response":
+      return { status: 502, message: "the backend sent an invalid response" }
+    case "connect-failed":
+      return { status: 502, message: "the backend could not be reached" }
+    case "aborted":
+    case "reset":
+    case "server-error":
+    case "success":
+      return { status: 502, message: "the backend closed the connection" }
+  }
+}
+
+export interface ReplyOptions {
+  /** Seconds, for `Retry-After` (503). */
+  readonly retryAfter?: number
+  /** Close the client connection after the answer (a body we did not read, or draining). */
+  readonly close?: boolean
+}
+
+/** Writes a proxy-generated answer: JSON body, the request id echoed. */
+export const sendReply = (
+  response: ServerResponse,
+  reply: FailureReply,
+  requestId: string,
+  options?: ReplyOptions
+): void => {
+  const body = JSON.stringify({
+    status: reply.status,
+    error: (STATUS_CODES[reply.status] ?? "Error").toLowerCase(),
+    message: reply.message,
+    requestId
+  })
+  const headers: Array<string> = [
+    "content-type",
+    "application/json",
+    "content-length",
+    String(Buffer.byteLength(body)),
+    "x-request-id",
+    requestId,
+    "cache-control",
+    "no-store"
+  ]
+  if (options?.retryAfter !== undefined) headers.push("retry-after", String(options.retryAfter))
+  if (options?.close === true) response.shouldKeepAlive = false
+  response.writeHead(reply.status, headers)
+  response.end(body)
+}

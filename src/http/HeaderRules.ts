@@ -1,0 +1,182 @@
+/**
+ * Which headers cross the proxy, in each direction, and what the proxy adds (RFC 9110 §7.6.1).
+ *
+ * - Hop-by-hop headers, and every header a `Connection` header names, describe one connection and
+ *   never cross.
+ * - `Expect` is answered here (Node sends `100 Continue` itself), so it is not passed on.
+ * - Toward the backend: `X-Forwarded-For` gets the client appended; `X-Forwarded-Proto` and
+ *   `X-Forwarded-Host` are set by us unless `trustProxy` lets an earlier proxy's values through;
+ *   `Host` is untouched; `X-Request-Id` is added when the client sent none.
+ * - Toward the client: the request id is echoed; repeated headers (`Set-Cookie`) stay repeated.
+ *
+ * Headers travel as flat `[name, value, name, value, ...]` arrays, the form both Node and undici
+ * take without building intermediate objects.
+ */
+import type { IncomingHttpHeaders } from "node:http"
+
+const hopByHop: ReadonlySet<string> = new Set([
+  "connection",
+  "keep-alive",
+  "proxy-connection",
+  "te",
+  "trailer",
+  "transfer-encoding",
+  "upgrade"
+])
+
+/** Header names listed in `Connection` values, lowercased; `undefined` when there are none. */
+export const connectionTokens = (value: string | ReadonlyArray<string> | undefined): ReadonlySet<string> | undefined => {
+  if (value === undefined) return undefined
+  const tokens = new Set<string>()
+  for (const line of typeof value === "string" ? [value] : value) {
+    for (const token of line.split(",")) {
+      const name = token.trim().toLowerCase()
+      if (name !== "") tokens.add(name)
+    }
+  }
+  return tokens
+}
+
+const crosses = (name: string, named: ReadonlySet<string> | undefined): boolean =>
+  !hopByHop.has(name) && (named === undefined || !named.has(name))
+
+/** `::ffff:10.0.0.1` (an IPv4 client on a dual-stack socket) is written `10.0.0.1`. */
+export const plainAddress = (address: string): string => address.startsWith("::ffff:") ? address.slice(7) : address
+
+/**
+ * What the proxy needs to know from a request's raw header list, gathered in one pass (Node's
+ * `request.headers` object is built lazily; the data path never asks for it).
+ */
+export interface RequestHead {
+  readonly hostCount: number
+  readonly host: string | undefined
+  /** Every `Content-Length` value, comma-joined when repeated. */
+  readonly contentLength: string | undefined
+  readonly transferEncoding: string | undefined
+  readonly connection: ReadonlySet<string> | undefined
+  readonly requestId: string | undefined
+  /** The client sent `Expect: 100-continue` and waits for our go-ahead before its body. */
+  readonly expectContinue: boolean
+  /** All `X-Forwarded-For` values, comma-joined in order. */
+  readonly forwardedFor: string | undefined
+  readonly forwardedProto: string | undefined
+  readonly forwardedHost: string | undefined
+}
+
+const join = (earlier: string | undefined, value: string): string =>
+  earlier === undefined ? value : `${earlier}, ${value}`
+
+export const scanRequestHead = (raw: ReadonlyArray<string>): RequestHead => {
+  let hostCount = 0
+  let host: string | undefined
+  let contentLength: string | undefined
+  let transferEncoding: string | undefined
+  let connection: ReadonlySet<string> | undefined
+  let requestId: string | undefined
+  let expectContinue = false
+  let forwardedFor: string | undefined
+  let forwardedProto: string | undefined
+  let forwardedHost: string | undefined
+  for (let i = 0; i < raw.length; i += 2) {
+    const value = raw[i + 1] ?? ""
+    switch ((raw[i] ?? "").toLowerCase()) {
+      case "host":
+        hostCount++
+        host ??= value
+        break
+      case "content-length":
+        contentLength = join(contentLength, value)
+        break
+      case "transfer-encoding":
+        transferEncoding = join(transferEncoding, value)
+        break
+      case "connection":
+        connection = connectionTokens([...(connection ?? []), value])
+        break
+      case "x-request-id":
+        requestId ??= value
+        break
+      case "expect":
+        expectContinue ||= value.toLowerCase() === "100-continue"
+        break
+      case "x-forwarded-for":
+        forwardedFor = join(forwardedFor, value)
+        break
+      case "x-forwarded-proto":
+        forwardedProto ??= value
+        break
+      case "x-forwarded-host":
+        forwardedHost ??= value
+        break
+    }
+  }
+  return {
+    hostCount,
+    host,
+    contentLength,
+    transferEncoding,
+    connection,
+    requestId,
+    expectContinue,
+    forwardedFor,
+    forwardedProto,
+    forwardedHost
+  }
+}
+
+export interface ForwardFacts {
+  /** The socket peer, as `plainAddress` writes it. */
+  readonly clientAddress: string
+  readonly proto: "http" | "https"
+  /** Set when the client sent no `X-Request-Id`: the id generated for this request. */
+  readonly generatedRequestId: string | undefined
+  readonly trustProxy: boolean
+}
+
+/** Headers the proxy sets itself toward the backend, so the client's copies are not passed as such. */
+const rewritten: ReadonlySet<string> = new Set(["x-forwarded-for", "x-forwarded-proto", "x-forwarded-host", "expect"])
+
+/** The request headers to send upstream, from the client's raw headers. */
+export const forwardHeaders = (
+  raw: ReadonlyArray<string>,
+  head: RequestHead,
+  facts: ForwardFacts
+): Array<string> => {
+  const out: Array<string> = []
+  for (let i = 0; i < raw.length; i += 2) {
+    const rawName = raw[i] ?? ""
+    const name = rawName.toLowerCase()
+    if (!rewritten.has(name) && crosses(name, head.connection)) out.push(rawName, raw[i + 1] ?? "")
+  }
+  out.push("x-forwarded-for", join(head.forwardedFor, facts.clientAddress))
+  out.push("x-forwarded-proto", facts.trustProxy && head.forwardedProto !== undefined ? head.forwardedProto : facts.proto)
+  const forwardedHost = facts.trustProxy && head.forwardedHost !== undefined ? head.forwardedHost : head.host
+  if (forwardedHost !== undefined) out.push("x-forwarded-host", forwardedHost)
+  if (facts.generatedRequestId !== undefined) out.push("x-request-id", facts.generatedRequestId)
+  return out
+}
+
+/** The response headers to send the client, from the backend's (undici's parsed object). */
+export const responseHeaders = (headers: IncomingHttpHeaders, requestId: string): Array<string> => {
+  const out: Array<string> = []
+  const named = connectionTokens(headers["connection"])
+  for (const name in headers) {
+    if (name === "x-request-id" || !crosses(name, named)) continue
+    const value = headers[name]
+    if (value === undefined) continue
+    if (typeof value === "string") out.push(name, value)
+    else for (const each of value) out.push(name, each)
+  }
+  out.push("x-request-id", requestId)
+  return out
+}
+
+/**
+ * The first `X-Forwarded-For` hop: the original client as an earlier proxy saw it. Only
+ * believed when `trustProxy` is set; otherwise anyone could choose their own address.
+ */
+export const firstForwardedFor = (value: string | ReadonlyArray<string> | undefined): string | undefined => {
+  const line = typeof value === "string" ? value : value?.[0]
+  const first = line?.split(",")[0]?.trim()
+  return first === undefined || first === "" ? undefined : first
+}

@@ -1,0 +1,26 @@
+/**
+ * The one wiring file: which layer feeds which. Everything the running proxy is, given a config
+ * layer (a file, or a value built in code).
+ *
+ * Build order (and, reversed, shutdown order): config → registry and upstream pools → router →
+ * proxy and admin listeners. So SIGTERM drains the listener first, then closes upstream pools.
+ */
+import { Layer } from "effect"
+import type { ProxyConfig } from "../services/ProxyConfig.ts"
+import { AdminServerLive } from "./AdminServerLive.ts"
+import { BackendRegistryLive } from "./BackendRegistryLive.ts"
+import { LoggingLive } from "./LoggingLive.ts"
+import { ProxyServerLive } from "./ProxyServerLive.ts"
+import { RouterLive } from "./RouterLive.ts"
+import { UpstreamLive } from "./UpstreamLive.ts"
+
+const CoreLive = RouterLive.pipe(Layer.provideMerge(Layer.merge(BackendRegistryLive, UpstreamLive)))
+
+/** Proxy and admin listeners over the core; needs a `ProxyConfig`. Exposes every service. */
+export const SwitchyardLive = Layer.merge(ProxyServerLive, AdminServerLive).pipe(
+  Layer.provideMerge(CoreLive),
+  Layer.provide(LoggingLive)
+)
+
+export const AppLive = <E>(config: Layer.Layer<ProxyConfig, E>) =>
+  SwitchyardLive.pipe(Layer.provideMerge(config))

@@ -1,0 +1,66 @@
+#!/usr/bin/env node
+/**
+ * The `switchyard` command. Each subcommand is a program from `programs/`; this file only parses
+ * arguments, reports failures in words, and sets the exit code: 0 on success and on SIGTERM/SIGINT
+ * (a graceful stop is not an error), 1 on any failure.
+ */
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
+import * as NodeServices from "@effect/platform-node/NodeServices"
+import { Cause, Console, Effect, Exit } from "effect"
+import type { Runtime } from "effect"
+import { CliError, Command, Flag } from "effect/cli"
+import { ServeError } from "effect/http/HttpServerError"
+import { ConfigError, ListenError } from "./domain/Errors.ts"
+import { check } from "./programs/Check.ts"
+import { demo } from "./programs/Demo.ts"
+import { serve } from "./programs/Serve.ts"
+import { version } from "./version.ts"
+
+const configFlag = Flag.String("config").pipe(
+  Flag.withAlias("c"),
+  Flag.withDescription("the config file (YAML or JSON)"),
+  Flag.withDefault("./config.yaml")
+)
+
+const serveCommand = Command.make("serve", { config: configFlag }, ({ config }) => serve(config)).pipe(
+  Command.withDescription("Run the proxy with a config file until SIGTERM or SIGINT")
+)
+
+const checkCommand = Command.make("check", { config: configFlag }, ({ config }) => check(config)).pipe(
+  Command.withDescription("Validate a config file: print it normalised (exit 0) or every problem (exit 1)")
+)
+
+const demoCommand = Command.make("demo", {}, () => demo).pipe(
+  Command.withDescription("Start three demo backends, the proxy on :8080 and the admin API on :9090")
+)
+
+const switchyard = Command.make("switchyard").pipe(
+  Command.withDescription("An event-sourced HTTP reverse proxy and load balancer"),
+  Command.withSubcommands([serveCommand, checkCommand, demoCommand])
+)
+
+/** One readable line (or block) for each failure a user can cause; a stack only for bugs. */
+const describe = (cause: Cause.Cause<unknown>): string | undefined => {
+  if (Cause.hasInterruptsOnly(cause)) return undefined
+  const found = Cause.findErrorOption(cause)
+  const error: unknown = found._tag === "Some" ? found.value : undefined
+  if (CliError.isCliError(error)) return undefined
+  if (error instanceof ConfigError) return error.message
+  if (error instanceof ListenError) {
+    return `cannot start the ${error.listener} listener on ${error.host}:${error.port}: ${error.message}`
+  }
+  if (error instanceof ServeError) return `cannot start the admin listener: ${String(error.cause)}`
+  return Cause.pretty(cause)
+}
+
+const teardown: Runtime.Teardown = (exit, onExit) =>
+  onExit(Exit.isSuccess(exit) || Cause.hasInterruptsOnly(exit.cause) ? 0 : 1)
+
+Command.run(switchyard, { version }).pipe(
+  Effect.tapCause((cause) => {
+    const text = describe(cause)
+    return text === undefined ? Effect.void : Console.error(text)
+  }),
+  Effect.provide(NodeServices.layer),
+  NodeRuntime.runMain({ disableErrorReporting: true, teardown })
+)

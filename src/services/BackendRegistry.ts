@@ -1,0 +1,40 @@
+/**
+ * The backends as actors: each one's state is the fold of its events, and `emit` is the only way
+ * to change it. The data path reads states synchronously and in O(1); observers (metrics, the
+ * journal, `/events`) read the event stream and can never slow the data path down.
+ */
+import { Context } from "effect"
+import type { Effect, Scope, Stream } from "effect"
+import type { BackendEvent } from "../domain/BackendEvent.ts"
+import type { BackendState } from "../domain/BackendState.ts"
+
+export interface BackendRegistryShape {
+  /**
+   * Applies an event (`BackendState.evolve`) and hands it to every subscriber. Synchronous on
+   * purpose: the data path calls it twice per request, where an Effect run would cost microseconds.
+   */
+  readonly emit: (event: BackendEvent) => void
+  /**
+   * The live pool in config order, without removed backends: the array strategies select from.
+   * It is the registry's own array, not a copy: entries are replaced as states change, and a new
+   * array is made when the membership changes.
+   */
+  readonly pool: () => ReadonlyArray<BackendState>
+  /** Every known backend, including removed ones still finishing their requests. */
+  readonly all: () => ReadonlyArray<BackendState>
+  readonly get: (name: string) => BackendState | undefined
+  /**
+   * Moves whenever something a selector precomputes from may have changed (membership, weights);
+   * selectors are rebuilt when it moves, never per request.
+   */
+  readonly version: () => number
+  /**
+   * Subscribes to every event from now on. Each subscriber has its own bounded buffer that drops
+   * its oldest events when it falls behind, so a slow observer loses history, never requests.
+   */
+  readonly subscribe: Effect.Effect<Stream.Stream<BackendEvent>, never, Scope.Scope>
+}
+
+export class BackendRegistry
+  extends Context.Service<BackendRegistry, BackendRegistryShape>()("switchyard/services/BackendRegistry")
+{}
