@@ -185,7 +185,9 @@ class ProxyExchange implements Dispatcher.DispatchHandler, RequestFacts {
     const backend = this.backend
     if (outcome === "reset" && !this.responded && !this.hasBody && !this.replayed && backend !== undefined) {
       this.replayed = true
-      this.dispatch(backend)
+      // On the next turn: undici is still tearing the dead connection down in this callback, and a
+      // request dispatched now could be written to it again.
+      setImmediate(() => this.clientGone ? this.finish("aborted") : this.dispatch(backend))
       return
     }
     this.finish(outcome === "body-too-large" ? "aborted" : outcome)

@@ -6,7 +6,7 @@
  */
 import { Duration, Effect, Layer } from "effect"
 import { Pool } from "undici"
-import { originOf } from "../domain/Backend.ts"
+import { originOf, pathPrefixOf } from "../domain/Backend.ts"
 import { ProxyConfig } from "../services/ProxyConfig.ts"
 import { Upstream } from "../services/Upstream.ts"
 
@@ -27,7 +27,7 @@ export const UpstreamLive = Layer.effect(
       keepAliveTimeout: idleMs,
       keepAliveMaxTimeout: idleMs
     }
-    const pools = new Map<string, Pool>()
+    const pools = new Map<string, { readonly pool: Pool; readonly prefix: string }>()
 
     const close = (pool: Pool) =>
       Effect.promise(() => pool.close()).pipe(
@@ -35,26 +35,31 @@ export const UpstreamLive = Layer.effect(
       )
 
     yield* Effect.addFinalizer(() =>
-      Effect.forEach(pools.values(), close, { concurrency: "unbounded", discard: true }).pipe(
+      Effect.forEach(pools.values(), ({ pool }) => close(pool), { concurrency: "unbounded", discard: true }).pipe(
         Effect.ensuring(Effect.sync(() => pools.clear()))
       )
     )
 
     return Upstream.of({
       dispatch: (backend, request, handler) => {
-        let pool = pools.get(backend.name)
-        if (pool === undefined) {
-          pool = new Pool(originOf(backend), poolOptions)
-          pools.set(backend.name, pool)
+        let entry = pools.get(backend.name)
+        if (entry === undefined) {
+          entry = { pool: new Pool(originOf(backend), poolOptions), prefix: pathPrefixOf(backend) }
+          pools.set(backend.name, entry)
         }
-        pool.dispatch(request, handler)
+        entry.pool.dispatch({
+          method: request.method,
+          path: entry.prefix === "" ? request.path : entry.prefix + request.path,
+          headers: request.headers,
+          body: request.body
+        }, handler)
       },
       release: (backend) => {
-        const pool = pools.get(backend)
-        if (pool === undefined) return
+        const entry = pools.get(backend)
+        if (entry === undefined) return
         pools.delete(backend)
         // Graceful: undici lets the pool's in-flight requests finish before it closes.
-        void pool.close()
+        void entry.pool.close()
       }
     })
   })

@@ -4,16 +4,23 @@
  * `DispatchHandler`, which lets the body stream through without intermediate Node streams.
  */
 import { Context } from "effect"
+import type { Readable } from "node:stream"
 import type { Dispatcher } from "undici"
 import type { BackendSpec } from "../domain/Backend.ts"
 
+/** A request as the router hands it over: the client's target, headers already rewritten. */
+export interface UpstreamRequest {
+  readonly method: string
+  /** Path and query as the client sent them; the backend URL's path prefix is added here. */
+  readonly path: string
+  /** Flat `[name, value, ...]` pairs, built per request (undici takes them as they are). */
+  readonly headers: Array<string>
+  readonly body: Readable | null
+}
+
 export interface UpstreamShape {
-  /** Sends `request` to `backend` (its origin; the path already carries any prefix). */
-  readonly dispatch: (
-    backend: BackendSpec,
-    request: Dispatcher.DispatchOptions,
-    handler: Dispatcher.DispatchHandler
-  ) => void
+  /** Sends `request` to `backend`'s origin, its path under the backend's prefix. */
+  readonly dispatch: (backend: BackendSpec, request: UpstreamRequest, handler: Dispatcher.DispatchHandler) => void
   /** Closes the pool of a backend that left the registry. */
   readonly release: (backend: string) => void
 }

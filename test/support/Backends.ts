@@ -1,0 +1,105 @@
+/**
+ * Real backends for tests: `node:http` servers on loopback ports, recording every request they
+ * receive (so a test can count deliveries and inspect exactly what crossed the proxy).
+ */
+import { Effect } from "effect"
+import type { Scope } from "effect"
+import { createHash } from "node:crypto"
+import { createServer } from "node:http"
+import type { IncomingMessage, Server, ServerResponse } from "node:http"
+
+export interface Delivery {
+  readonly method: string
+  /** The request target exactly as received. */
+  readonly url: string
+  readonly rawHeaders: ReadonlyArray<string>
+  readonly headers: IncomingMessage["headers"]
+  readonly bodyBytes: number
+  readonly bodySha256: string
+}
+
+export interface TestBackend {
+  readonly name: string
+  readonly url: string
+  readonly port: number
+  readonly server: Server
+  /** Requests whose body has been read in full, in arrival order. */
+  readonly deliveries: Array<Delivery>
+  /** Requests that reached the handler (body possibly still arriving). */
+  readonly arrivals: () => number
+}
+
+export type Handler = (request: IncomingMessage, response: ServerResponse, backend: TestBackend) => void
+
+/** Answers 200 with a small JSON body naming the backend, once the request body is read. */
+export const echoName: Handler = (request, response, backend) => {
+  request.resume()
+  request.on("end", () => {
+    response.writeHead(200, { "content-type": "application/json" })
+    response.end(JSON.stringify({ backend: backend.name, url: request.url }))
+  })
+}
+
+const record = (request: IncomingMessage, deliveries: Array<Delivery>) => {
+  const hash = createHash("sha256")
+  let bytes = 0
+  request.on("data", (chunk: Buffer) => {
+    bytes += chunk.length
+    hash.update(chunk)
+  })
+  request.on("end", () =>
+    deliveries.push({
+      method: request.method ?? "",
+      url: request.url ?? "",
+      rawHeaders: request.rawHeaders,
+      headers: request.headers,
+      bodyBytes: bytes,
+      bodySha256: hash.digest("hex")
+    }))
+}
+
+export const startBackend = (
+  name: string,
+  handler: Handler = echoName
+): Effect.Effect<TestBackend, never, Scope.Scope> =>
+  Effect.acquireRelease(
+    Effect.callback<TestBackend>((resume) => {
+      const deliveries: Array<Delivery> = []
+      let arrivals = 0
+      const server = createServer()
+      const backend: TestBackend = {
+        name,
+        server,
+        deliveries,
+        arrivals: () => arrivals,
+        get url() {
+          return `http://127.0.0.1:${backend.port}`
+        },
+        get port() {
+          const address = server.address()
+          return typeof address === "object" && address !== null ? address.port : 0
+        }
+      }
+      server.on("request", (request: IncomingMessage, response: ServerResponse) => {
+        arrivals++
+        record(request, deliveries)
+        handler(request, response, backend)
+      })
+      server.listen(0, "127.0.0.1", () => resume(Effect.succeed(backend)))
+    }),
+    (backend) =>
+      Effect.callback<void>((resume) => {
+        backend.server.close(() => resume(Effect.void))
+        backend.server.closeAllConnections()
+      })
+  )
+
+/** A port nothing listens on: bound, read, closed. */
+export const closedPort: Effect.Effect<number> = Effect.callback<number>((resume) => {
+  const server = createServer()
+  server.listen(0, "127.0.0.1", () => {
+    const address = server.address()
+    const port = typeof address === "object" && address !== null ? address.port : 0
+    server.close(() => resume(Effect.succeed(port)))
+  })
+})
