@@ -14,11 +14,15 @@ import { ProxyServerLive } from "./ProxyServerLive.ts"
 import { RouterLive } from "./RouterLive.ts"
 import { UpstreamLive } from "./UpstreamLive.ts"
 
-const CoreLive = RouterLive.pipe(Layer.provideMerge(Layer.merge(BackendRegistryLive, UpstreamLive)))
+/**
+ * The proxy without listeners: router, registry and upstream pools. For programs that mount
+ * `Router.handle` in a server of their own.
+ */
+export const ProxyCoreLive = RouterLive.pipe(Layer.provideMerge(Layer.merge(BackendRegistryLive, UpstreamLive)))
 
 /** Proxy and admin listeners over the core; needs a `ProxyConfig`. Exposes every service. */
 export const SwitchyardLive = Layer.merge(ProxyServerLive, AdminServerLive).pipe(
-  Layer.provideMerge(CoreLive),
+  Layer.provideMerge(ProxyCoreLive),
   Layer.provide(LoggingLive)
 )
 

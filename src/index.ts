@@ -1,0 +1,51 @@
+/**
+ * Switchyard as a library: the services (ports), their live layers (adapters), and the pure
+ * domain they share, so an Effect program can embed the proxy (its own listener, or the router's
+ * handler mounted in a server of its own) and a test can swap any layer.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Layer } from "effect"
+ * import { AppLive, ProxyConfigLive, ProxyServer } from "switchyard"
+ *
+ * const proxy = AppLive(ProxyConfigLive.fromObject({ backends: [{ url: "http://127.0.0.1:9001" }] }))
+ * Effect.runFork(Layer.launch(proxy))
+ * ```
+ */
+
+// Services: what each part offers.
+export { AdminServer } from "./services/AdminServer.ts"
+export { BackendRegistry } from "./services/BackendRegistry.ts"
+export type { BackendRegistryShape } from "./services/BackendRegistry.ts"
+export { ProxyConfig } from "./services/ProxyConfig.ts"
+export { ProxyServer } from "./services/ProxyServer.ts"
+export type { ListenAddress } from "./services/ProxyServer.ts"
+export { Router } from "./services/Router.ts"
+export type { RouterShape } from "./services/Router.ts"
+export { Upstream } from "./services/Upstream.ts"
+export type { UpstreamRequest, UpstreamShape } from "./services/Upstream.ts"
+
+// Layers: how each part is built, and the whole proxy wired.
+export { AdminServerLive } from "./layers/AdminServerLive.ts"
+export { AppLive, ProxyCoreLive, SwitchyardLive } from "./layers/AppLive.ts"
+export { BackendRegistryLive, makeBackendRegistry } from "./layers/BackendRegistryLive.ts"
+export { LoggingLive } from "./layers/LoggingLive.ts"
+export { ProxyConfigLive, readConfigFile } from "./layers/ProxyConfigLive.ts"
+export { ProxyServerLive } from "./layers/ProxyServerLive.ts"
+export { RouterLive } from "./layers/RouterLive.ts"
+export { UpstreamLive } from "./layers/UpstreamLive.ts"
+
+// Domain: plain data and pure functions.
+export { isAvailable, isSelectable } from "./domain/Availability.ts"
+export { BackendSpec } from "./domain/Backend.ts"
+export { BackendEvent, RequestOutcome } from "./domain/BackendEvent.ts"
+export { evolve, initialState } from "./domain/BackendState.ts"
+export type { BackendState } from "./domain/BackendState.ts"
+export { decodeConfig, loadConfig } from "./domain/config/ConfigLoader.ts"
+export type { Config } from "./domain/config/ConfigLoader.ts"
+export { ConfigSchema } from "./domain/config/ConfigSchema.ts"
+export { ConfigError, ConfigProblem, ListenError } from "./domain/Errors.ts"
+export { strategies, strategyNames } from "./domain/selection/Strategies.ts"
+export type { StrategyName } from "./domain/selection/Strategies.ts"
+export type { RequestFacts, SelectionEnv, Selector, Strategy } from "./domain/selection/Strategy.ts"
+export { version } from "./version.ts"

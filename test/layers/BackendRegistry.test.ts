@@ -1,0 +1,76 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Fiber, Stream } from "effect"
+import type { BackendEvent } from "../../src/domain/BackendEvent.ts"
+import { makeBackendRegistry } from "../../src/layers/BackendRegistryLive.ts"
+
+const added = (name: string, weight = 1): BackendEvent => ({
+  _tag: "BackendAdded",
+  at: 0,
+  spec: { name, url: `http://${name}:80`, weight }
+})
+
+describe("BackendRegistry", () => {
+  it.effect("state changes only through events, and reads are immediate", () =>
+    Effect.gen(function*() {
+      const registry = yield* makeBackendRegistry
+      registry.emit(added("a"))
+      registry.emit(added("b"))
+      registry.emit({ _tag: "RequestStarted", at: 5, backend: "b" })
+      assert.deepStrictEqual(registry.pool().map((s) => [s.spec.name, s.inFlight]), [["a", 0], ["b", 1]])
+      assert.strictEqual(registry.get("b")?.lastRequestAt, 5)
+    }))
+
+  it.effect("the pool array is replaced only when membership or specs change", () =>
+    Effect.gen(function*() {
+      const registry = yield* makeBackendRegistry
+      registry.emit(added("a"))
+      const before = registry.pool()
+      const version = registry.version()
+      registry.emit({ _tag: "RequestStarted", at: 1, backend: "a" })
+      assert.strictEqual(registry.pool(), before)
+      assert.strictEqual(registry.version(), version)
+      registry.emit(added("a", 5))
+      assert.notStrictEqual(registry.version(), version)
+      assert.strictEqual(registry.pool()[0]?.spec.weight, 5)
+    }))
+
+  it.effect("a removed backend leaves the pool at once and the registry when drained", () =>
+    Effect.gen(function*() {
+      const registry = yield* makeBackendRegistry
+      registry.emit(added("a"))
+      registry.emit(added("b"))
+      registry.emit({ _tag: "RequestStarted", at: 1, backend: "a" })
+      registry.emit({ _tag: "BackendRemoved", at: 2, backend: "a" })
+      assert.deepStrictEqual(registry.pool().map((s) => s.spec.name), ["b"])
+      assert.deepStrictEqual(registry.all().map((s) => s.spec.name), ["a", "b"])
+      registry.emit({ _tag: "RequestFinished", at: 3, backend: "a", outcome: "success", latencyMs: 1 })
+      assert.deepStrictEqual(registry.all().map((s) => s.spec.name), ["b"])
+    }))
+
+  it.effect("observers receive every event in order", () =>
+    Effect.gen(function*() {
+      const registry = yield* makeBackendRegistry
+      const events = yield* registry.subscribe
+      const collected = yield* Stream.take(events, 3).pipe(Stream.runCollect, Effect.forkChild)
+      registry.emit(added("a"))
+      registry.emit({ _tag: "RequestStarted", at: 1, backend: "a" })
+      registry.emit({ _tag: "RequestFinished", at: 2, backend: "a", outcome: "success", latencyMs: 1 })
+      const seen = yield* Fiber.join(collected)
+      assert.deepStrictEqual(Array.from(seen).map((e) => e._tag), ["BackendAdded", "RequestStarted", "RequestFinished"])
+    }))
+
+  it.effect("an observer that never reads costs the emitter nothing but its oldest events", () =>
+    Effect.gen(function*() {
+      const registry = yield* makeBackendRegistry
+      const stalled = yield* registry.subscribe
+      registry.emit(added("a"))
+      for (let i = 0; i < 10_000; i++) {
+        registry.emit({ _tag: "RequestStarted", at: i, backend: "a" })
+        registry.emit({ _tag: "RequestFinished", at: i, backend: "a", outcome: "success", latencyMs: 1 })
+      }
+      assert.strictEqual(registry.get("a")?.requests, 10_000)
+      const kept = yield* Stream.take(stalled, 1).pipe(Stream.runCollect)
+      // The first events were dropped to keep the buffer bounded; the newest remain.
+      assert.notStrictEqual(Array.from(kept)[0]?._tag, "BackendAdded")
+    }))
+})
