@@ -3,14 +3,32 @@
  * strategy re-codes health, circuit or connection-cap rules (Caddy: `Available() = Healthy() && !Full()`).
  */
 import type { BackendState } from "./BackendState.ts"
+import { admits } from "./breaker/Circuit.ts"
 
 export const isFull = (state: BackendState): boolean =>
   state.spec.maxConnections !== undefined && state.inFlight >= state.spec.maxConnections
 
-export const isAvailable = (state: BackendState): boolean => !state.removed && !isFull(state)
+export const isAvailable = (state: BackendState): boolean =>
+  !state.removed && state.healthy && admits(state.circuit, state.policy) && !isFull(state)
 
 /** Backends a retry must not go back to, by name; `undefined` on a first attempt (no allocation). */
 export type Excluded = ReadonlySet<string> | undefined
 
 export const isSelectable = (state: BackendState, excluded: Excluded): boolean =>
   isAvailable(state) && (excluded === undefined || !excluded.has(state.spec.name))
+
+/**
+ * `Retry-After` for a 503, in whole seconds: when the first open circuit lets trials through, if
+ * any is open; otherwise `fallbackSeconds` (a health probe interval, or 1 for full backends).
+ */
+export const retryAfterSeconds = (
+  pool: ReadonlyArray<BackendState>,
+  now: number,
+  fallbackSeconds: number
+): number => {
+  let soonest = Number.POSITIVE_INFINITY
+  for (const state of pool) {
+    if (state.circuit._tag === "Open" && state.healthy) soonest = Math.min(soonest, state.circuit.until - now)
+  }
+  return Number.isFinite(soonest) ? Math.max(1, Math.ceil(soonest / 1000)) : Math.max(1, Math.ceil(fallbackSeconds))
+}

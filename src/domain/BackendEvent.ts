@@ -4,9 +4,17 @@
  *
  * Each event names its backend and carries `at`, the Clock time in epoch milliseconds at which it
  * happened, so a fold never needs a clock of its own.
+ *
+ * Two kinds:
+ * - observations: membership, requests, probes, and the breaker's timer (`CircuitHalfOpened`);
+ * - transitions: `HealthChanged`, `CircuitOpened`, `CircuitClosed`. The registry derives and
+ *   publishes them when an observation moves health or circuit (`Transitions.ts`); folding one
+ *   onto a state that already made the move changes nothing, so a journal may hold both kinds, or
+ *   only the transitions, and replay to the same health and circuit.
  */
 import { Schema } from "effect"
 import { BackendSpec } from "./Backend.ts"
+import { BackendPolicy } from "./BackendPolicy.ts"
 
 /**
  * How a proxied request ended, from the backend's point of view. `success` is any response the
@@ -24,19 +32,36 @@ export const RequestOutcome = Schema.Literals([
 ])
 export type RequestOutcome = typeof RequestOutcome.Type
 
+const at = Schema.Number
+const backend = Schema.String
+
 export const BackendEvent = Schema.TaggedUnion({
-  /** Joins the pool (start-up or reload); for a known name, replaces its spec. */
-  BackendAdded: { at: Schema.Number, spec: BackendSpec },
+  /** Joins the pool (start-up or reload); for a known name, replaces its spec and policy. */
+  BackendAdded: { at, spec: BackendSpec, policy: BackendPolicy },
   /** Leaves the pool: no new requests; it is forgotten once its in-flight requests are done. */
-  BackendRemoved: { at: Schema.Number, backend: Schema.String },
-  /** A request was sent to the backend (it now counts as in flight). */
-  RequestStarted: { at: Schema.Number, backend: Schema.String },
-  /** A request sent to the backend ended; `latencyMs` runs from start to response headers. */
-  RequestFinished: {
-    at: Schema.Number,
-    backend: Schema.String,
-    outcome: RequestOutcome,
-    latencyMs: Schema.Number
-  }
+  BackendRemoved: { at, backend },
+  /** A request was sent to the backend; `epoch` is the circuit epoch it was admitted under. */
+  RequestStarted: { at, backend, epoch: Schema.Int },
+  /** A request ended; `latencyMs` runs from start to response head (or to the failure). */
+  RequestFinished: { at, backend, epoch: Schema.Int, outcome: RequestOutcome, latencyMs: Schema.Number },
+  /** An active health probe got a healthy answer. */
+  ProbeSucceeded: { at, backend, latencyMs: Schema.Number },
+  /** An active health probe failed: no answer in time, refused, or an unhealthy status. */
+  ProbeFailed: { at, backend, reason: Schema.String },
+  /** The open period is over: trial requests may go through. Emitted by the breaker's timer. */
+  CircuitHalfOpened: { at, backend },
+  /** Transition: the backend was taken out of (`false`) or brought back into (`true`) rotation. */
+  HealthChanged: { at, backend, healthy: Schema.Boolean, reason: Schema.String },
+  /** Transition: the circuit opened until `until` (epoch ms), for the `trips`-th time in a row. */
+  CircuitOpened: { at, backend, until: Schema.Number, trips: Schema.Int, reason: Schema.String },
+  /** Transition: enough trial requests succeeded; the circuit is closed. */
+  CircuitClosed: { at, backend }
 })
 export type BackendEvent = typeof BackendEvent.Type
+
+/** The backend an event is about. */
+export const backendOf = (event: BackendEvent): string => event._tag === "BackendAdded" ? event.spec.name : event.backend
+
+/** Per-request events: many per second, so observers must ask for them (see `BackendRegistry`). */
+export const isRequestEvent = (event: BackendEvent): boolean =>
+  event._tag === "RequestStarted" || event._tag === "RequestFinished"

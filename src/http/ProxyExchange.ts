@@ -65,6 +65,8 @@ class ProxyExchange implements Dispatcher.DispatchHandler, RequestFacts {
   private readonly chunked: boolean
   private readonly expectContinue: boolean
   private backend: BackendState | undefined
+  /** The backend's circuit epoch when it was chosen: the outcome counts for that epoch only. */
+  private epoch = 0
   private controller: Dispatcher.DispatchController | undefined
   private startedAt = 0
   private latencyMs = 0
@@ -120,8 +122,9 @@ class ProxyExchange implements Dispatcher.DispatchHandler, RequestFacts {
     }
     if (this.expectContinue) this.response.writeContinue()
     this.backend = backend
+    this.epoch = backend.epoch
     this.startedAt = this.env.now()
-    this.env.registry.emit({ _tag: "RequestStarted", at: this.startedAt, backend: backend.spec.name })
+    this.env.registry.emit({ _tag: "RequestStarted", at: this.startedAt, backend: backend.spec.name, epoch: this.epoch })
     this.dispatch(backend)
   }
 
@@ -211,6 +214,7 @@ class ProxyExchange implements Dispatcher.DispatchHandler, RequestFacts {
       _tag: "RequestFinished",
       at,
       backend: backend.spec.name,
+      epoch: this.epoch,
       outcome,
       latencyMs: this.responded ? this.latencyMs : at - this.startedAt
     })

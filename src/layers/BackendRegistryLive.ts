@@ -1,11 +1,14 @@
 /**
  * The registry: a map of backend states folded from events, the ordered pool the strategies read,
- * and a sliding PubSub for observers. Seeded from the config's backends at start-up.
+ * and sliding PubSubs for observers. Seeded from the config's backends at start-up.
  */
 import { Clock, Effect, Layer, PubSub, Stream } from "effect"
 import type { BackendEvent } from "../domain/BackendEvent.ts"
+import { backendOf, isRequestEvent } from "../domain/BackendEvent.ts"
 import { evolve } from "../domain/BackendState.ts"
 import type { BackendState } from "../domain/BackendState.ts"
+import { policyOf } from "../domain/config/ConfigLoader.ts"
+import { transitions } from "../domain/Transitions.ts"
 import { BackendRegistry } from "../services/BackendRegistry.ts"
 import type { BackendRegistryShape } from "../services/BackendRegistry.ts"
 import { ProxyConfig } from "../services/ProxyConfig.ts"
@@ -13,11 +16,15 @@ import { ProxyConfig } from "../services/ProxyConfig.ts"
 /** Events an observer may fall behind by before it starts losing the oldest ones. */
 const observerBuffer = 4_096
 
-const backendOf = (event: BackendEvent): string => event._tag === "BackendAdded" ? event.spec.name : event.backend
+/** Whether a change from `before` to `after` can change what a selector precomputes. */
+const reshapes = (before: BackendState | undefined, after: BackendState | undefined): boolean =>
+  before === undefined || after === undefined || before.removed !== after.removed || before.spec !== after.spec ||
+  before.policy !== after.policy || before.healthy !== after.healthy || before.circuit._tag !== after.circuit._tag
 
 /** A registry with no backends; `BackendRegistryLive` seeds one from the config. */
 export const makeBackendRegistry: Effect.Effect<BackendRegistryShape> = Effect.gen(function*() {
-  const observers = yield* PubSub.sliding<BackendEvent>(observerBuffer)
+  const everything = yield* PubSub.sliding<BackendEvent>(observerBuffer)
+  const lifecycle = yield* PubSub.sliding<BackendEvent>(observerBuffer)
   const states = new Map<string, BackendState>()
   let pool: Array<BackendState> = []
   let poolIndex = new Map<string, number>()
@@ -34,24 +41,37 @@ export const makeBackendRegistry: Effect.Effect<BackendRegistryShape> = Effect.g
     version++
   }
 
+  // The sync publish refuses when a lagging subscriber has filled the buffer; only then is the
+  // effectful publish run, whose sliding strategy drops that subscriber's oldest events.
+  const publishTo = (observers: PubSub.PubSub<BackendEvent>, event: BackendEvent) => {
+    if (!PubSub.publishUnsafe(observers, event)) Effect.runSync(PubSub.publish(observers, event))
+  }
+  const publish = (event: BackendEvent) => {
+    publishTo(everything, event)
+    if (!isRequestEvent(event)) publishTo(lifecycle, event)
+  }
+
   const emit = (event: BackendEvent): void => {
     const name = backendOf(event)
     const before = states.get(name)
     const after = evolve(before, event)
+    if (after === before) {
+      publish(event)
+      return
+    }
     if (after === undefined) states.delete(name)
     else states.set(name, after)
 
-    const wasMember = before !== undefined && !before.removed
-    const isMember = after !== undefined && !after.removed
-    if (wasMember !== isMember || before?.spec !== after?.spec) rebuildPool()
+    if (reshapes(before, after)) rebuildPool()
     else if (after !== undefined) {
       const index = poolIndex.get(name)
       if (index !== undefined) pool[index] = after
     }
-
-    // The sync publish refuses when a lagging subscriber has filled the buffer; only then is the
-    // effectful publish run, whose sliding strategy drops that subscriber's oldest events.
-    if (!PubSub.publishUnsafe(observers, event)) Effect.runSync(PubSub.publish(observers, event))
+    publish(event)
+    if (before !== undefined && after !== undefined && before.healthy === after.healthy && before.circuit === after.circuit) {
+      return
+    }
+    for (const transition of transitions(before, after, event)) publish(transition)
   }
 
   return {
@@ -60,7 +80,8 @@ export const makeBackendRegistry: Effect.Effect<BackendRegistryShape> = Effect.g
     all: () => Array.from(states.values()),
     get: (name) => states.get(name),
     version: () => version,
-    subscribe: PubSub.subscribe(observers).pipe(Effect.map(Stream.fromSubscription))
+    subscribe: (options) =>
+      PubSub.subscribe(options?.requests === true ? everything : lifecycle).pipe(Effect.map(Stream.fromSubscription))
   }
 })
 
@@ -70,7 +91,8 @@ export const BackendRegistryLive = Layer.effect(
     const config = yield* ProxyConfig
     const registry = yield* makeBackendRegistry
     const at = yield* Clock.currentTimeMillis
-    for (const spec of config.backends) registry.emit({ _tag: "BackendAdded", at, spec })
+    const policy = policyOf(config)
+    for (const spec of config.backends) registry.emit({ _tag: "BackendAdded", at, spec, policy })
     return BackendRegistry.of(registry)
   })
 )

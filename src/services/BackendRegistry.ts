@@ -10,8 +10,9 @@ import type { BackendState } from "../domain/BackendState.ts"
 
 export interface BackendRegistryShape {
   /**
-   * Applies an event (`BackendState.evolve`) and hands it to every subscriber. Synchronous on
-   * purpose: the data path calls it twice per request, where an Effect run would cost microseconds.
+   * Applies an event (`BackendState.evolve`) and hands it, with any transition it caused
+   * (`Transitions.ts`), to the subscribers. Synchronous on purpose: the data path calls it twice
+   * per request, where an Effect run would cost microseconds.
    */
   readonly emit: (event: BackendEvent) => void
   /**
@@ -24,15 +25,19 @@ export interface BackendRegistryShape {
   readonly all: () => ReadonlyArray<BackendState>
   readonly get: (name: string) => BackendState | undefined
   /**
-   * Moves whenever something a selector precomputes from may have changed (membership, weights);
-   * selectors are rebuilt when it moves, never per request.
+   * Moves whenever something a selector precomputes from may have changed (membership, weights,
+   * health, circuit); selectors are rebuilt when it moves, never per request.
    */
   readonly version: () => number
   /**
-   * Subscribes to every event from now on. Each subscriber has its own bounded buffer that drops
-   * its oldest events when it falls behind, so a slow observer loses history, never requests.
+   * Subscribes to events from now on: membership, probes and transitions, and with
+   * `requests: true` also `RequestStarted`/`RequestFinished` (two per request, so only observers
+   * that need them should ask). Each subscriber has its own bounded buffer that drops its oldest
+   * events when it falls behind, so a slow observer loses history, never requests.
    */
-  readonly subscribe: Effect.Effect<Stream.Stream<BackendEvent>, never, Scope.Scope>
+  readonly subscribe: (
+    options?: { readonly requests?: boolean }
+  ) => Effect.Effect<Stream.Stream<BackendEvent>, never, Scope.Scope>
 }
 
 export class BackendRegistry

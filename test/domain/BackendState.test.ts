@@ -1,10 +1,23 @@
 import { assert, describe, it } from "@effect/vitest"
 import fc from "fast-check"
 import type { BackendEvent, RequestOutcome } from "../../src/domain/BackendEvent.ts"
+import { defaultPolicy } from "../../src/domain/BackendPolicy.ts"
+import type { BackendPolicy } from "../../src/domain/BackendPolicy.ts"
 import { evolve } from "../../src/domain/BackendState.ts"
 import type { BackendState } from "../../src/domain/BackendState.ts"
+import { transitions } from "../../src/domain/Transitions.ts"
 
 const spec = { name: "a", url: "http://a:1", weight: 1 }
+const policy: BackendPolicy = { ...defaultPolicy, failureThreshold: 3, halfOpenRequests: 2, resetTimeoutMs: 1_000 }
+const added: BackendEvent = { _tag: "BackendAdded", at: 0, spec, policy }
+
+const fold = (events: ReadonlyArray<BackendEvent>, from: BackendState | undefined = undefined) =>
+  events.reduce<BackendState | undefined>((state, e) => evolve(state, e), from)
+
+const request = (at: number, epoch: number, outcome: RequestOutcome, latencyMs = 1): Array<BackendEvent> => [
+  { _tag: "RequestStarted", at, backend: "a", epoch },
+  { _tag: "RequestFinished", at, backend: "a", epoch, outcome, latencyMs }
+]
 
 const outcomes: ReadonlyArray<RequestOutcome> = [
   "success",
@@ -16,68 +29,196 @@ const outcomes: ReadonlyArray<RequestOutcome> = [
   "aborted"
 ]
 
-const event: fc.Arbitrary<BackendEvent> = fc.oneof(
-  fc.constant<BackendEvent>({ _tag: "BackendAdded", at: 0, spec }),
-  fc.constant<BackendEvent>({ _tag: "BackendRemoved", at: 0, backend: "a" }),
-  fc.constant<BackendEvent>({ _tag: "RequestStarted", at: 0, backend: "a" }),
-  fc.record({ outcome: fc.constantFrom(...outcomes), latencyMs: fc.double({ min: 0, max: 1e4, noNaN: true }) }).map(
-    ({ latencyMs, outcome }): BackendEvent => ({ _tag: "RequestFinished", at: 0, backend: "a", outcome, latencyMs })
+/** Any event about backend "a", at any time, in any epoch: what an arbitrary journal could hold. */
+const event: fc.Arbitrary<BackendEvent> = fc.record({ at: fc.nat(100_000), epoch: fc.nat(6) }).chain(({ at, epoch }) =>
+  fc.oneof(
+    fc.constant<BackendEvent>({ ...added, at }),
+    fc.constant<BackendEvent>({ _tag: "BackendRemoved", at, backend: "a" }),
+    fc.constant<BackendEvent>({ _tag: "RequestStarted", at, backend: "a", epoch }),
+    fc.constantFrom(...outcomes).map((outcome): BackendEvent => ({
+      _tag: "RequestFinished",
+      at,
+      backend: "a",
+      epoch,
+      outcome,
+      latencyMs: at % 97
+    })),
+    fc.constant<BackendEvent>({ _tag: "ProbeSucceeded", at, backend: "a", latencyMs: 1 }),
+    fc.constant<BackendEvent>({ _tag: "ProbeFailed", at, backend: "a", reason: "HTTP 500" }),
+    fc.constant<BackendEvent>({ _tag: "CircuitHalfOpened", at, backend: "a" }),
+    fc.boolean().map((healthy): BackendEvent => ({ _tag: "HealthChanged", at, backend: "a", healthy, reason: "r" })),
+    fc.constant<BackendEvent>({ _tag: "CircuitOpened", at, backend: "a", until: at + 1_000, trips: 1, reason: "r" }),
+    fc.constant<BackendEvent>({ _tag: "CircuitClosed", at, backend: "a" })
   )
 )
 
-const fold = (events: ReadonlyArray<BackendEvent>) =>
-  events.reduce<BackendState | undefined>((state, e) => evolve(state, e), undefined)
+/** The breaker's edges: Closed → Open → HalfOpen → Closed | Open. */
+const edges = new Set(["Closed>Open", "Open>HalfOpen", "HalfOpen>Closed", "HalfOpen>Open", "HalfOpen>HalfOpen"])
 
-describe("evolve", () => {
+describe("evolve: requests", () => {
   it("counts a request from start to finish", () => {
-    const state = fold([
-      { _tag: "BackendAdded", at: 0, spec },
-      { _tag: "RequestStarted", at: 10, backend: "a" },
-      { _tag: "RequestStarted", at: 11, backend: "a" },
-      { _tag: "RequestFinished", at: 20, backend: "a", outcome: "success", latencyMs: 4 },
-      { _tag: "RequestFinished", at: 21, backend: "a", outcome: "timeout", latencyMs: 9 }
-    ])
-    assert.deepInclude(state, {
-      inFlight: 0,
-      requests: 2,
-      failures: 1,
-      consecutiveFailures: 1,
-      lastLatencyMs: 9,
-      lastRequestAt: 11
-    })
+    const state = fold([added, ...request(10, 0, "success", 4), ...request(20, 0, "timeout", 9)])
+    assert.deepInclude(state, { inFlight: 0, requests: 2, failures: 1, lastLatencyMs: 9, lastRequestAt: 20 })
   })
 
   it("a client hanging up is neither a failure nor a latency sample", () => {
-    const state = fold([
-      { _tag: "BackendAdded", at: 0, spec },
-      { _tag: "RequestStarted", at: 1, backend: "a" },
-      { _tag: "RequestFinished", at: 2, backend: "a", outcome: "success", latencyMs: 3 },
-      { _tag: "RequestStarted", at: 4, backend: "a" },
-      { _tag: "RequestFinished", at: 5, backend: "a", outcome: "aborted", latencyMs: 500 }
-    ])
-    assert.deepInclude(state, { failures: 0, consecutiveFailures: 0, lastLatencyMs: 3, requests: 2 })
+    const state = fold([added, ...request(1, 0, "success", 3), ...request(4, 0, "aborted", 500)])
+    assert.deepInclude(state, { failures: 0, lastLatencyMs: 3, requests: 2 })
+    assert.deepStrictEqual(state?.circuit, { _tag: "Closed", failures: 0 })
   })
 
   it("a removed backend finishes its in-flight requests, then is gone", () => {
-    const draining = fold([
-      { _tag: "BackendAdded", at: 0, spec },
-      { _tag: "RequestStarted", at: 1, backend: "a" },
-      { _tag: "BackendRemoved", at: 2, backend: "a" }
-    ])
+    const draining = fold([added, { _tag: "RequestStarted", at: 1, backend: "a", epoch: 0 }, {
+      _tag: "BackendRemoved",
+      at: 2,
+      backend: "a"
+    }])
     assert.deepInclude(draining, { removed: true, inFlight: 1 })
-    assert.isUndefined(evolve(draining, { _tag: "RequestFinished", at: 3, backend: "a", outcome: "success", latencyMs: 1 }))
+    assert.isUndefined(evolve(draining, {
+      _tag: "RequestFinished",
+      at: 3,
+      backend: "a",
+      epoch: 0,
+      outcome: "success",
+      latencyMs: 1
+    }))
   })
 
-  it("property: in-flight is never negative and counts match the events, whatever their order", () => {
-    fc.assert(fc.property(fc.array(event, { maxLength: 200 }), (events) => {
+  it("measures latency from responses, not from refused or reset connections", () => {
+    const state = fold([added, ...request(0, 0, "success", 20), ...request(1, 0, "connect-failed", 1)])
+    assert.strictEqual(state?.latency?.value, 20)
+    assert.strictEqual(state?.peakLatency?.value, 20)
+  })
+})
+
+describe("evolve: active health", () => {
+  const probe = (at: number, ok: boolean): BackendEvent =>
+    ok ? { _tag: "ProbeSucceeded", at, backend: "a", latencyMs: 1 } : { _tag: "ProbeFailed", at, backend: "a", reason: "HTTP 500" }
+
+  it("takes a backend out after unhealthyThreshold failed probes in a row, back after healthyThreshold", () => {
+    const healthyAfter = (probes: ReadonlyArray<boolean>) =>
+      fold([added, ...probes.map((ok, i) => probe(i, ok))])?.healthy
+    assert.isTrue(healthyAfter([false, false]))
+    assert.isTrue(healthyAfter([false, false, true, false, false]))
+    assert.isFalse(healthyAfter([false, false, false]))
+    assert.isFalse(healthyAfter([false, false, false, true]))
+    assert.isTrue(healthyAfter([false, false, false, true, true]))
+    assert.isFalse(healthyAfter([false, false, false, true, false, true]))
+  })
+
+  it("reports the flip, not every probe", () => {
+    let state = fold([added])
+    const reported: Array<string> = []
+    ;[false, false, false, false, true, true, true].forEach((ok, i) => {
+      const next = evolve(state, probe(i, ok))
+      reported.push(...transitions(state, next, probe(i, ok)).map((t) => t._tag === "HealthChanged" ? `${t.healthy}@${i}` : t._tag))
+      state = next
+    })
+    assert.deepStrictEqual(reported, ["false@2", "true@5"])
+  })
+})
+
+describe("evolve: circuit breaker", () => {
+  it("opens after failureThreshold consecutive failures, for resetTimeout", () => {
+    const state = fold([added, ...request(1, 0, "timeout"), ...request(2, 0, "reset"), ...request(3, 0, "server-error")])
+    assert.deepStrictEqual(state?.circuit, {
+      _tag: "Open",
+      until: 1_003,
+      trips: 1,
+      reason: "3 consecutive failures, the last: server-error"
+    })
+    assert.strictEqual(state?.epoch, 1)
+  })
+
+  it("a success in between resets the count", () => {
+    const state = fold([added, ...request(1, 0, "timeout"), ...request(2, 0, "timeout"), ...request(3, 0, "success"),
+      ...request(4, 0, "timeout"), ...request(5, 0, "timeout")])
+    assert.deepStrictEqual(state?.circuit, { _tag: "Closed", failures: 2 })
+  })
+
+  const opened = fold([added, ...request(1, 0, "timeout"), ...request(2, 0, "timeout"), ...request(3, 0, "timeout")])
+  const halfOpened = fold([{ _tag: "CircuitHalfOpened", at: 1_003, backend: "a" }], opened)
+
+  it("half-open admits halfOpenRequests trials and closes after that many successes", () => {
+    assert.deepInclude(halfOpened?.circuit, { _tag: "HalfOpen", trialsInFlight: 0 })
+    const trials = fold([
+      { _tag: "RequestStarted", at: 1_004, backend: "a", epoch: 2 },
+      { _tag: "RequestStarted", at: 1_004, backend: "a", epoch: 2 }
+    ], halfOpened)
+    assert.deepInclude(trials?.circuit, { _tag: "HalfOpen", trialsInFlight: 2 })
+    const closed = fold([
+      { _tag: "RequestFinished", at: 1_005, backend: "a", epoch: 2, outcome: "success", latencyMs: 1 },
+      { _tag: "RequestFinished", at: 1_006, backend: "a", epoch: 2, outcome: "success", latencyMs: 1 }
+    ], trials)
+    assert.deepStrictEqual(closed?.circuit, { _tag: "Closed", failures: 0 })
+    assert.strictEqual(closed?.epoch, 3)
+  })
+
+  it("a failed trial opens it again for twice as long", () => {
+    const reopened = fold(request(1_010, 2, "connect-failed"), halfOpened)
+    assert.deepStrictEqual(reopened?.circuit, {
+      _tag: "Open",
+      until: 1_010 + 2_000,
+      trips: 2,
+      reason: "a trial request failed: connect-failed"
+    })
+  })
+
+  it("a request from an earlier epoch moves neither way", () => {
+    const late = fold(request(1_010, 0, "success"), halfOpened)
+    assert.deepInclude(late?.circuit, { _tag: "HalfOpen", successes: 0 })
+    const lateFailure = fold(request(1_010, 0, "timeout"), halfOpened)
+    assert.strictEqual(lateFailure?.circuit._tag, "HalfOpen")
+  })
+})
+
+describe("evolve: properties", () => {
+  it("property: in-flight is never negative and counts stay consistent, whatever the order of events", () => {
+    fc.assert(fc.property(fc.array(event, { maxLength: 300 }), (events) => {
       let state: BackendState | undefined
       for (const e of events) {
         state = evolve(state, e)
         if (state === undefined) continue
         assert.isAtLeast(state.inFlight, 0)
         assert.isAtMost(state.failures, state.requests)
-        assert.isAtMost(state.consecutiveFailures, state.failures)
+        if (state.circuit._tag === "HalfOpen") assert.isAtLeast(state.circuit.trialsInFlight, 0)
       }
+    }))
+  })
+
+  it("property: the breaker only moves along its edges, and the epoch moves with it", () => {
+    fc.assert(fc.property(fc.array(event.filter((e) => e._tag !== "BackendAdded"), { maxLength: 300 }), (events) => {
+      let state = fold([added])
+      for (const e of events) {
+        const next = evolve(state, e)
+        if (state === undefined || next === undefined) {
+          state = next
+          continue
+        }
+        const from = state.circuit._tag
+        const to = next.circuit._tag
+        if (from !== to) {
+          assert.isTrue(edges.has(`${from}>${to}`) || e._tag === "CircuitOpened" || e._tag === "CircuitClosed", `${from}>${to} on ${e._tag}`)
+          assert.strictEqual(next.epoch, state.epoch + 1)
+        } else {
+          assert.strictEqual(next.epoch, state.epoch)
+        }
+        state = next
+      }
+    }))
+  })
+
+  it("property: folding the transitions after their causes changes nothing (replays are idempotent)", () => {
+    fc.assert(fc.property(fc.array(event, { maxLength: 200 }), (events) => {
+      let live: BackendState | undefined
+      let replayed: BackendState | undefined
+      for (const e of events) {
+        const next = evolve(live, e)
+        replayed = evolve(replayed, e)
+        for (const t of transitions(live, next, e)) replayed = evolve(replayed, t)
+        live = next
+      }
+      assert.deepStrictEqual(replayed, live)
     }))
   })
 

@@ -7,8 +7,9 @@
  * all problems at once); then cross-field rules (unique backend names). Each problem names the
  * file position, or the environment variable, it came from.
  */
-import { Result, Schema, SchemaAST, SchemaIssue } from "effect"
+import { Duration, Result, Schema, SchemaAST, SchemaIssue } from "effect"
 import type { BackendSpec } from "../Backend.ts"
+import type { BackendPolicy } from "../BackendPolicy.ts"
 import type { ConfigProblem } from "../Errors.ts"
 import { ConfigError } from "../Errors.ts"
 import { ConfigSchema, optionalSections } from "./ConfigSchema.ts"
@@ -20,6 +21,16 @@ import type { ConfigPath, YamlSource } from "./YamlSource.ts"
 export interface Config extends Omit<DecodedConfig, "backends"> {
   readonly backends: ReadonlyArray<BackendSpec>
 }
+
+/** The per-backend tunables the config sets, as `BackendAdded` carries them. */
+export const policyOf = (config: Config): BackendPolicy => ({
+  healthyThreshold: config.healthCheck?.healthyThreshold ?? 2,
+  unhealthyThreshold: config.healthCheck?.unhealthyThreshold ?? 3,
+  failureThreshold: config.circuitBreaker.failureThreshold,
+  resetTimeoutMs: Duration.toMillis(config.circuitBreaker.resetTimeout),
+  halfOpenRequests: config.circuitBreaker.halfOpenRequests,
+  ewmaDecayMs: Duration.toMillis(config.ewma.decay)
+})
 
 /** Environment variables that override single keys of the file, validated like the file. */
 export const envOverrides: ReadonlyArray<{ readonly variable: string; readonly path: ConfigPath }> = [
@@ -86,7 +97,7 @@ export const decodeConfig = (input: {
     return fail([...unset, ...problems.filter((problem) => !unsetPaths.has(problem.path))])
   }
   const settled = settleBackendNames(decoded.success, source)
-  const problems = [...unset, ...settled.problems]
+  const problems = [...unset, ...settled.problems, ...crossFieldProblems(decoded.success, source)]
   return problems.length > 0 ? fail(problems) : Result.succeed(settled.config)
 }
 
@@ -186,6 +197,21 @@ const editDistance = (a: string, b: string): number => {
     previous = current
   }
   return previous[b.length] ?? 0
+}
+
+/** Rules between fields, once each field is valid on its own. */
+const crossFieldProblems = (config: DecodedConfig, source: Locator): Array<ConfigProblem> => {
+  const problems: Array<ConfigProblem> = []
+  const at = (path: ConfigPath, message: string) =>
+    problems.push({ path: formatPath(path), message, ...source.locate(path) })
+  if (Duration.isLessThan(config.retry.maxDelay, config.retry.baseDelay)) {
+    at(["retry", "maxDelay"], "Expected at least retry.baseDelay")
+  }
+  const healthCheck = config.healthCheck
+  if (healthCheck !== undefined && Duration.isGreaterThan(healthCheck.timeout, healthCheck.interval)) {
+    at(["healthCheck", "timeout"], "Expected at most healthCheck.interval: a probe must end before the next begins")
+  }
+  return problems
 }
 
 /** A backend without a `name` is called by its `host:port`; two backends may not share a name. */

@@ -65,6 +65,43 @@ export const TimeoutsConfig = Schema.Struct({
   idle: PositiveDuration.pipe(withDefault("60s"))
 })
 
+export const HealthCheckConfig = Schema.Struct({
+  path: Schema.String.check(Schema.isStartingWith("/", { message: "Expected a path starting with \"/\"" })).pipe(
+    withDefault("/health")
+  ),
+  interval: PositiveDuration.pipe(withDefault("5s")),
+  timeout: PositiveDuration.pipe(withDefault("2s")),
+  healthyThreshold: PositiveInt.pipe(withDefault(2)),
+  unhealthyThreshold: PositiveInt.pipe(withDefault(3))
+})
+
+export const CircuitBreakerConfig = Schema.Struct({
+  failureThreshold: PositiveInt.pipe(withDefault(5)),
+  resetTimeout: PositiveDuration.pipe(withDefault("30s")),
+  halfOpenRequests: PositiveInt.pipe(withDefault(1))
+})
+
+export const RetryConfig = Schema.Struct({
+  attempts: Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 10 })).pipe(withDefault(3)),
+  baseDelay: PositiveDuration.pipe(withDefault("25ms")),
+  maxDelay: PositiveDuration.pipe(withDefault("1s"))
+})
+
+export const EwmaConfig = Schema.Struct({
+  decay: PositiveDuration.pipe(withDefault("10s"))
+})
+
+/** `client-ip`, `path`, `header:<Name>` or `cookie:<name>`: what `consistent-hash` hashes. */
+export const HashKey = Schema.String.check(
+  Schema.isPattern(/^(client-ip|path|header:[!#$%&'*+.^_`|~0-9A-Za-z-]+|cookie:[^\s;=,]+)$/, {
+    message: `Expected "client-ip", "path", "header:<Name>" or "cookie:<name>"`
+  })
+)
+
+export const ConsistentHashConfig = Schema.Struct({
+  key: HashKey.pipe(withDefault("client-ip"))
+})
+
 export const LoggingConfig = Schema.Struct({
   level: Schema.Literals(["debug", "info", "warn", "error"]).pipe(withDefault("info")),
   format: Schema.Literals(["json", "pretty"]).pipe(withDefault("json"))
@@ -80,7 +117,11 @@ export const StrategyName = Schema.Literals(strategyNames)
 const sections = {
   server: ServerConfig,
   admin: AdminConfig,
+  circuitBreaker: CircuitBreakerConfig,
+  retry: RetryConfig,
   timeouts: TimeoutsConfig,
+  ewma: EwmaConfig,
+  consistentHash: ConsistentHashConfig,
   logging: LoggingConfig
 }
 
@@ -90,6 +131,8 @@ export const ConfigSchema = Schema.Struct({
   ...sections,
   strategy: StrategyName.pipe(withDefault("round-robin")),
   backends: Schema.Array(BackendConfig).check(Schema.isMinLength(1, { message: "Expected at least one backend" })),
+  /** Active health checks run only when this section is present: not every backend has `/health`. */
+  healthCheck: Schema.optionalKey(HealthCheckConfig),
   trustProxy: Schema.Boolean.pipe(withDefault(false))
 })
 

@@ -91,7 +91,7 @@ backends: [{ url: "http://a:1" }]
       `config.yaml:11:12: timeouts.connect: Expected a duration such as "250ms", "5s", "1m" or "1h", got "5 parsecs"`,
       "config.yaml:12:9: timeouts.idle: Expected a duration greater than 0",
       `config.yaml:13:13: trustProxy: Expected boolean, got "yes"`,
-      "config.yaml:14:1: extra: Unknown key; expected one of: server, admin, timeouts, logging, strategy, backends, trustProxy"
+      "config.yaml:14:1: extra: Unknown key; expected one of: server, admin, circuitBreaker, retry, timeouts, ewma, consistentHash, logging, strategy, backends, healthCheck, trustProxy"
     ])
   })
 
@@ -195,7 +195,7 @@ describe("config.example.yaml", () => {
 
   it("is a valid config whose values are the defaults", () => {
     const example = ok(text, { ADMIN_TOKEN: "t" })
-    const minimal = ok("backends:\n  - url: http://127.0.0.1:9001\n    name: api-1\n")
+    const minimal = ok("backends:\n  - url: http://127.0.0.1:9001\n    name: api-1\nhealthCheck: {}\n")
     assert.deepStrictEqual(example, minimal)
   })
 

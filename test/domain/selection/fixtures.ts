@@ -1,4 +1,5 @@
 /** Pools and request facts for strategy tests: plain data, as the registry would hold it. */
+import { defaultPolicy } from "../../../src/domain/BackendPolicy.ts"
 import { initialState } from "../../../src/domain/BackendState.ts"
 import type { BackendState } from "../../../src/domain/BackendState.ts"
 import type { RequestFacts, SelectionEnv } from "../../../src/domain/selection/Strategy.ts"
@@ -8,7 +9,7 @@ export const pool = (
   tweak: (state: BackendState, index: number) => BackendState = (state) => state
 ): Array<BackendState> =>
   weights.map((weight, index) =>
-    tweak(initialState({ name: `b${index}`, url: `http://10.0.0.${index}:80`, weight }), index)
+    tweak(initialState({ name: `b${index}`, url: `http://10.0.0.${index}:80`, weight }, defaultPolicy), index)
   )
 
 export const facts: RequestFacts = { clientAddress: "127.0.0.1", path: "/", header: () => undefined }
