@@ -6,7 +6,7 @@
 import { Clock, Effect, Layer, Random } from "effect"
 import type { Excluded } from "../domain/Availability.ts"
 import { strategies } from "../domain/selection/Strategies.ts"
-import type { RequestFacts, SelectionEnv } from "../domain/selection/Strategy.ts"
+import type { RequestFacts, SelectionEnv, StrategySettings } from "../domain/selection/Strategy.ts"
 import { handleRequest } from "../http/ProxyExchange.ts"
 import type { ExchangeEnv } from "../http/ProxyExchange.ts"
 import { BackendRegistry } from "../services/BackendRegistry.ts"
@@ -28,12 +28,13 @@ export const RouterLive = Layer.effect(
       random: () => random.nextDoubleUnsafe(),
       now: () => clock.currentTimeMillisUnsafe()
     }
+    const settings: StrategySettings = { hashKey: config.consistentHash.key }
     let builtFor = registry.version()
-    let selector = strategy.build(registry.pool(), selectionEnv)
+    let selector = strategy.build(registry.pool(), selectionEnv, settings)
     const select = (facts: RequestFacts, excluded: Excluded) => {
       if (registry.version() !== builtFor) {
         builtFor = registry.version()
-        selector = strategy.build(registry.pool(), selectionEnv)
+        selector = strategy.build(registry.pool(), selectionEnv, settings)
       }
       return selector.pick(registry.pool(), facts, excluded)
     }

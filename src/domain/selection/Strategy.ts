@@ -28,6 +28,12 @@ export interface SelectionEnv {
   readonly now: () => number
 }
 
+/** Strategy options from the config. */
+export interface StrategySettings {
+  /** What `consistent-hash` hashes: `client-ip`, `path`, `header:<Name>` or `cookie:<name>`. */
+  readonly hashKey: string
+}
+
 export interface Selector {
   readonly pick: (
     pool: ReadonlyArray<BackendState>,
@@ -40,5 +46,5 @@ export interface Strategy {
   readonly name: string
   /** One line for `--help`, docs and the dashboard. */
   readonly summary: string
-  readonly build: (pool: ReadonlyArray<BackendState>, env: SelectionEnv) => Selector
+  readonly build: (pool: ReadonlyArray<BackendState>, env: SelectionEnv, settings: StrategySettings) => Selector
 }

@@ -1,11 +1,11 @@
 import { assert, describe, it } from "@effect/vitest"
 import fc from "fast-check"
 import { WeightedRoundRobin } from "../../../src/domain/selection/WeightedRoundRobin.ts"
-import { env, facts, pool } from "./fixtures.ts"
+import { env, facts, pool, settings } from "./fixtures.ts"
 
 const run = (weights: ReadonlyArray<number>, picks: number) => {
   const backends = pool(weights)
-  const selector = WeightedRoundRobin.build(backends, env)
+  const selector = WeightedRoundRobin.build(backends, env, settings)
   return Array.from({ length: picks }, () => selector.pick(backends, facts, undefined)?.spec.name ?? "none")
 }
 
@@ -47,7 +47,7 @@ describe("weighted-round-robin (smooth)", () => {
 
   it("shares only among selectable backends", () => {
     const backends = pool([3, 1], (state, i) => i === 0 ? { ...state, removed: true } : state)
-    const selector = WeightedRoundRobin.build(backends, env)
+    const selector = WeightedRoundRobin.build(backends, env, settings)
     assert.deepStrictEqual(
       Array.from({ length: 3 }, () => selector.pick(backends, facts, undefined)?.spec.name),
       ["b1", "b1", "b1"]

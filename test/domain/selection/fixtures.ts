@@ -2,7 +2,7 @@
 import { defaultPolicy } from "../../../src/domain/BackendPolicy.ts"
 import { initialState } from "../../../src/domain/BackendState.ts"
 import type { BackendState } from "../../../src/domain/BackendState.ts"
-import type { RequestFacts, SelectionEnv } from "../../../src/domain/selection/Strategy.ts"
+import type { RequestFacts, SelectionEnv, StrategySettings } from "../../../src/domain/selection/Strategy.ts"
 
 export const pool = (
   weights: ReadonlyArray<number>,
@@ -15,3 +15,5 @@ export const pool = (
 export const facts: RequestFacts = { clientAddress: "127.0.0.1", path: "/", header: () => undefined }
 
 export const env: SelectionEnv = { random: () => 0.5, now: () => 0 }
+
+export const settings: StrategySettings = { hashKey: "client-ip" }
