@@ -40,8 +40,11 @@ export const BackendEvent = Schema.TaggedUnion({
   BackendAdded: { at, spec: BackendSpec, policy: BackendPolicy },
   /** Leaves the pool: no new requests; it is forgotten once its in-flight requests are done. */
   BackendRemoved: { at, backend },
-  /** A request was sent to the backend; `epoch` is the circuit epoch it was admitted under. */
-  RequestStarted: { at, backend, epoch: Schema.Int },
+  /**
+   * A request was sent to the backend; `epoch` is the circuit epoch it was admitted under and
+   * `attempt` counts the backends tried for this client request (1 for the first, 2+ for retries).
+   */
+  RequestStarted: { at, backend, epoch: Schema.Int, attempt: Schema.Int },
   /** A request ended; `latencyMs` runs from start to response head (or to the failure). */
   RequestFinished: { at, backend, epoch: Schema.Int, outcome: RequestOutcome, latencyMs: Schema.Number },
   /** An active health probe got a healthy answer. */

@@ -27,6 +27,8 @@ export interface BackendState {
   readonly requests: number
   /** Finished requests whose outcome was the backend's fault (see `isFailure`). */
   readonly failures: number
+  /** Requests sent here as a retry, after another backend failed them. */
+  readonly retries: number
   readonly lastLatencyMs: number | undefined
   readonly lastRequestAt: number | undefined
   /** Time-weighted average latency (`least-ewma`, `least-dynamic-score`). */
@@ -47,6 +49,7 @@ export const initialState = (spec: BackendSpec, policy: BackendPolicy): BackendS
   inFlight: 0,
   requests: 0,
   failures: 0,
+  retries: 0,
   lastLatencyMs: undefined,
   lastRequestAt: undefined,
   latency: undefined,
@@ -87,7 +90,12 @@ export const evolve = (state: BackendState | undefined, event: BackendEvent): Ba
       return state.inFlight === 0 ? undefined : { ...state, removed: true }
 
     case "RequestStarted": {
-      const started = { ...state, inFlight: state.inFlight + 1, lastRequestAt: event.at }
+      const started = {
+        ...state,
+        inFlight: state.inFlight + 1,
+        retries: event.attempt > 1 ? state.retries + 1 : state.retries,
+        lastRequestAt: event.at
+      }
       return event.epoch === state.epoch ? withCircuit(started, Circuit.onStart(state.circuit)) : started
     }
 

@@ -4,21 +4,24 @@
  * `ServerResponse`, with backpressure both ways (undici pauses reading from the backend while the
  * client's socket is full; it reads the request body as the backend's socket drains).
  *
- * Accounting: `RequestStarted` when a backend is chosen, exactly one `RequestFinished` with the
- * outcome, whatever happens (client gone, error before or after the response head).
+ * Attempts: each backend tried is one attempt, with its own `RequestStarted` and exactly one
+ * `RequestFinished`, whatever happens (client gone, error before or after the response head).
+ * A failed attempt is retried on a backend not tried yet when `RetryPolicy` allows it, after the
+ * backoff its `Schedule` gives; otherwise the client gets the failure's status.
  *
- * A pooled connection the backend closed just as we reused it fails before any response byte;
- * such a request is replayed once on a fresh connection when it is safe: no body (so nothing can
- * have been half-processed) and not yet answered. Users never see that race as a 502.
+ * A pooled connection the backend closed just as we reused it fails before any response byte.
+ * Such an attempt is replayed once on a fresh connection to the same backend, without backoff,
+ * when it has no body: it is our connection reuse that failed, not the backend.
  */
 import { randomUUID } from "node:crypto"
 import type { IncomingMessage, ServerResponse } from "node:http"
 import { Transform } from "node:stream"
-import type { TransformCallback } from "node:stream"
+import type { Readable, TransformCallback } from "node:stream"
 import type { Dispatcher } from "undici"
 import type { Excluded } from "../domain/Availability.ts"
 import type { RequestOutcome } from "../domain/BackendEvent.ts"
 import type { BackendState } from "../domain/BackendState.ts"
+import type { FailedAttempt } from "../domain/RetryPolicy.ts"
 import type { RequestFacts } from "../domain/selection/Strategy.ts"
 import type { BackendRegistryShape } from "../services/BackendRegistry.ts"
 import type { UpstreamShape } from "../services/Upstream.ts"
@@ -26,6 +29,15 @@ import { BodyTooLarge, ClientGone, classifyUpstreamError, failureReply, sendRepl
 import { firstForwardedFor, forwardHeaders, plainAddress, responseHeaders, scanRequestHead } from "./HeaderRules.ts"
 import type { RequestHead } from "./HeaderRules.ts"
 import { checkRequest, isRejection } from "./RequestChecks.ts"
+
+/** The backoff between attempts of one request, driven by the retry `Schedule`. */
+export interface Backoff {
+  /**
+   * Waits the delay the schedule gives for `attempt`, then calls `retry`; calls `giveUp` at once
+   * when the schedule stops (not retriable, or no retries left). Returns a canceller.
+   */
+  readonly next: (attempt: FailedAttempt, retry: () => void, giveUp: () => void) => () => void
+}
 
 /** Everything an exchange needs from the router, built once. */
 export interface ExchangeEnv {
@@ -40,6 +52,8 @@ export interface ExchangeEnv {
   readonly isDraining: () => boolean
   /** For `Retry-After` on a 503: when a backend may plausibly be eligible again. */
   readonly retryAfterSeconds: () => number
+  /** A fresh backoff for a request that has failed once. */
+  readonly backoff: () => Backoff
 }
 
 export const handleRequest = (env: ExchangeEnv, request: IncomingMessage, response: ServerResponse): void => {
@@ -64,9 +78,15 @@ class ProxyExchange implements Dispatcher.DispatchHandler, RequestFacts {
   private readonly hasBody: boolean
   private readonly chunked: boolean
   private readonly expectContinue: boolean
+  /** The body as undici reads it, made once so that a retry after a failed connect can reuse it. */
+  private bodyStream: Readable | undefined
+  /** The current attempt's backend, and its circuit epoch when it was chosen. */
   private backend: BackendState | undefined
-  /** The backend's circuit epoch when it was chosen: the outcome counts for that epoch only. */
   private epoch = 0
+  private attempt = 0
+  private tried: Set<string> | undefined
+  private backoff: Backoff | undefined
+  private cancelBackoff: (() => void) | undefined
   private controller: Dispatcher.DispatchController | undefined
   private startedAt = 0
   private latencyMs = 0
@@ -75,7 +95,8 @@ class ProxyExchange implements Dispatcher.DispatchHandler, RequestFacts {
   private sent = false
   private responded = false
   private replayed = false
-  private finished = false
+  /** The current attempt is started and its `RequestFinished` not yet emitted. */
+  private attemptOpen = false
   private clientGone = false
 
   constructor(
@@ -121,10 +142,24 @@ class ProxyExchange implements Dispatcher.DispatchHandler, RequestFacts {
       return
     }
     if (this.expectContinue) this.response.writeContinue()
+    this.begin(backend)
+  }
+
+  /** Starts an attempt on `backend`. */
+  private begin(backend: BackendState): void {
     this.backend = backend
     this.epoch = backend.epoch
+    this.attempt++
+    this.replayed = false
+    this.attemptOpen = true
     this.startedAt = this.env.now()
-    this.env.registry.emit({ _tag: "RequestStarted", at: this.startedAt, backend: backend.spec.name, epoch: this.epoch })
+    this.env.registry.emit({
+      _tag: "RequestStarted",
+      at: this.startedAt,
+      backend: backend.spec.name,
+      epoch: this.epoch,
+      attempt: this.attempt
+    })
     this.dispatch(backend)
   }
 
@@ -140,8 +175,9 @@ class ProxyExchange implements Dispatcher.DispatchHandler, RequestFacts {
   }
 
   /** The request body as undici reads it; a chunked body is counted against `maxBodySize`. */
-  private body(): IncomingMessage | Transform {
-    return this.chunked ? this.request.pipe(new BodyLimit(this.env.maxBodySize)) : this.request
+  private body(): Readable {
+    this.bodyStream ??= this.chunked ? this.request.pipe(new BodyLimit(this.env.maxBodySize)) : this.request
+    return this.bodyStream
   }
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
@@ -180,7 +216,7 @@ class ProxyExchange implements Dispatcher.DispatchHandler, RequestFacts {
 
   onResponseEnd(): void {
     if (!this.clientGone) this.response.end()
-    this.finish(this.status >= 500 ? "server-error" : "success")
+    this.endAttempt(this.status >= 500 ? "server-error" : "success")
   }
 
   onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
@@ -190,25 +226,52 @@ class ProxyExchange implements Dispatcher.DispatchHandler, RequestFacts {
       this.replayed = true
       // On the next turn: undici is still tearing the dead connection down in this callback, and a
       // request dispatched now could be written to it again.
-      setImmediate(() => this.clientGone ? this.finish("aborted") : this.dispatch(backend))
+      setImmediate(() => this.clientGone ? this.endAttempt("aborted") : this.dispatch(backend))
       return
     }
-    this.finish(outcome === "body-too-large" ? "aborted" : outcome)
+    this.endAttempt(outcome === "body-too-large" ? "aborted" : outcome)
     if (this.clientGone) return
     if (this.response.headersSent) {
       // The status line is gone; cutting the connection is the only way to say the body is incomplete.
       this.response.destroy()
       return
     }
+    const failed: FailedAttempt = {
+      method: this.request.method ?? "GET",
+      outcome,
+      hasBody: this.hasBody,
+      sent: this.sent,
+      bodyIntact: this.bodyStream === undefined || !this.bodyStream.readableDidRead,
+      responded: this.responded
+    }
+    this.backoff ??= this.env.backoff()
+    this.cancelBackoff = this.backoff.next(failed, () => this.retry(outcome), () => this.giveUp(outcome))
+  }
+
+  /** After the backoff: another attempt on a backend not tried yet, if one is selectable. */
+  private retry(outcome: RequestOutcome | "body-too-large"): void {
+    this.cancelBackoff = undefined
+    if (this.clientGone) return
+    const tried = this.tried ?? new Set<string>()
+    this.tried = tried
+    if (this.backend !== undefined) tried.add(this.backend.spec.name)
+    const next = this.env.select(this, tried)
+    if (next === undefined) this.giveUp(outcome)
+    else this.begin(next)
+  }
+
+  private giveUp(outcome: RequestOutcome | "body-too-large"): void {
+    this.cancelBackoff = undefined
+    if (this.clientGone || this.response.headersSent) return
     sendReply(this.response, failureReply(outcome, this.env.maxBodySize), this.requestId, {
       close: this.hasBody || this.env.isDraining()
     })
   }
 
-  private finish(outcome: RequestOutcome): void {
+  private endAttempt(outcome: RequestOutcome): void {
     const backend = this.backend
-    if (this.finished || backend === undefined) return
-    this.finished = true
+    if (!this.attemptOpen || backend === undefined) return
+    this.attemptOpen = false
     const at = this.env.now()
     this.env.registry.emit({
       _tag: "RequestFinished",
@@ -221,8 +284,9 @@ class ProxyExchange implements Dispatcher.DispatchHandler, RequestFacts {
   }
 
   private onClientClose(): void {
-    if (this.finished || this.response.writableFinished) return
+    if (this.response.writableFinished) return
     this.clientGone = true
+    this.cancelBackoff?.()
     this.controller?.abort(new ClientGone("the client went away"))
   }
 }

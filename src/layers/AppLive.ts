@@ -3,12 +3,15 @@
  * layer (a file, or a value built in code).
  *
  * Build order (and, reversed, shutdown order): config → registry and upstream pools → router →
- * proxy and admin listeners. So SIGTERM drains the listener first, then closes upstream pools.
+ * health probes and breaker timers → proxy and admin listeners. So SIGTERM drains the listener
+ * first, then stops supervision, then closes upstream pools.
  */
 import { Layer } from "effect"
 import type { ProxyConfig } from "../services/ProxyConfig.ts"
 import { AdminServerLive } from "./AdminServerLive.ts"
 import { BackendRegistryLive } from "./BackendRegistryLive.ts"
+import { CircuitBreakerLive } from "./CircuitBreakerLive.ts"
+import { HealthSupervisorLive } from "./HealthSupervisorLive.ts"
 import { LoggingLive } from "./LoggingLive.ts"
 import { ProxyServerLive } from "./ProxyServerLive.ts"
 import { RouterLive } from "./RouterLive.ts"
@@ -20,8 +23,15 @@ import { UpstreamLive } from "./UpstreamLive.ts"
  */
 export const ProxyCoreLive = RouterLive.pipe(Layer.provideMerge(Layer.merge(BackendRegistryLive, UpstreamLive)))
 
-/** Proxy and admin listeners over the core; needs a `ProxyConfig`. Exposes every service. */
+/** Work in the background: health probes and the breaker's timers. */
+const SupervisionLive = Layer.merge(HealthSupervisorLive, CircuitBreakerLive)
+
+/**
+ * Proxy and admin listeners over the core and its supervision; needs a `ProxyConfig`. Exposes
+ * every service. Supervision is built before the listeners and stops after them.
+ */
 export const SwitchyardLive = Layer.merge(ProxyServerLive, AdminServerLive).pipe(
+  Layer.provideMerge(SupervisionLive),
   Layer.provideMerge(ProxyCoreLive),
   Layer.provide(LoggingLive)
 )

@@ -3,12 +3,14 @@
  * per-request exchange, assembled once. The selector is rebuilt only when the registry's version
  * moves (membership, weights), so a pick is a lookup.
  */
-import { Clock, Effect, Layer, Random } from "effect"
+import { Cause, Clock, Duration, Effect, Exit, Layer, Random, Schedule } from "effect"
 import type { Excluded } from "../domain/Availability.ts"
+import { retryAfterSeconds } from "../domain/Availability.ts"
+import { retrySchedule } from "../domain/RetryPolicy.ts"
 import { strategies } from "../domain/selection/Strategies.ts"
 import type { RequestFacts, SelectionEnv, StrategySettings } from "../domain/selection/Strategy.ts"
 import { handleRequest } from "../http/ProxyExchange.ts"
-import type { ExchangeEnv } from "../http/ProxyExchange.ts"
+import type { Backoff, ExchangeEnv } from "../http/ProxyExchange.ts"
 import { BackendRegistry } from "../services/BackendRegistry.ts"
 import { ProxyConfig } from "../services/ProxyConfig.ts"
 import { Router } from "../services/Router.ts"
@@ -39,6 +41,31 @@ export const RouterLive = Layer.effect(
       return selector.pick(registry.pool(), facts, excluded)
     }
 
+    // Backoff runs on this layer's own context, so TestClock and a seeded Random govern it in
+    // tests. It only runs for a request that failed: the happy path never enters an Effect.
+    const context = yield* Effect.context<never>()
+    const runFork = Effect.runForkWith(context)
+    const schedule = retrySchedule(config.retry)
+    const backoff = (): Backoff => {
+      const step = Effect.runSyncWith(context)(Schedule.toStepWithSleep(schedule))
+      return {
+        next: (attempt, retry, giveUp) => {
+          let cancelled = false
+          const fiber = runFork(step(attempt))
+          fiber.addObserver((exit) => {
+            if (cancelled) return
+            if (Exit.isSuccess(exit)) retry()
+            else if (!Cause.hasInterruptsOnly(exit.cause)) giveUp()
+          })
+          return () => {
+            cancelled = true
+            fiber.interruptUnsafe()
+          }
+        }
+      }
+    }
+    const healthInterval = config.healthCheck?.interval
+
     let draining = false
     const env: ExchangeEnv = {
       registry,
@@ -49,7 +76,13 @@ export const RouterLive = Layer.effect(
       trustProxy: config.trustProxy,
       proto: "http",
       isDraining: () => draining,
-      retryAfterSeconds: () => 1
+      retryAfterSeconds: () =>
+        retryAfterSeconds(
+          registry.pool(),
+          clock.currentTimeMillisUnsafe(),
+          healthInterval === undefined ? 1 : Duration.toSeconds(healthInterval)
+        ),
+      backoff
     }
     return Router.of({
       handle: (request, response) => handleRequest(env, request, response),

@@ -15,7 +15,7 @@ const fold = (events: ReadonlyArray<BackendEvent>, from: BackendState | undefine
   events.reduce<BackendState | undefined>((state, e) => evolve(state, e), from)
 
 const request = (at: number, epoch: number, outcome: RequestOutcome, latencyMs = 1): Array<BackendEvent> => [
-  { _tag: "RequestStarted", at, backend: "a", epoch },
+  { _tag: "RequestStarted", at, backend: "a", epoch, attempt: 1 },
   { _tag: "RequestFinished", at, backend: "a", epoch, outcome, latencyMs }
 ]
 
@@ -30,11 +30,15 @@ const outcomes: ReadonlyArray<RequestOutcome> = [
 ]
 
 /** Any event about backend "a", at any time, in any epoch: what an arbitrary journal could hold. */
-const event: fc.Arbitrary<BackendEvent> = fc.record({ at: fc.nat(100_000), epoch: fc.nat(6) }).chain(({ at, epoch }) =>
+const event: fc.Arbitrary<BackendEvent> = fc.record({
+  at: fc.nat(100_000),
+  epoch: fc.nat(6),
+  attempt: fc.integer({ min: 1, max: 3 })
+}).chain(({ at, attempt, epoch }) =>
   fc.oneof(
     fc.constant<BackendEvent>({ ...added, at }),
     fc.constant<BackendEvent>({ _tag: "BackendRemoved", at, backend: "a" }),
-    fc.constant<BackendEvent>({ _tag: "RequestStarted", at, backend: "a", epoch }),
+    fc.constant<BackendEvent>({ _tag: "RequestStarted", at, backend: "a", epoch, attempt }),
     fc.constantFrom(...outcomes).map((outcome): BackendEvent => ({
       _tag: "RequestFinished",
       at,
@@ -68,7 +72,7 @@ describe("evolve: requests", () => {
   })
 
   it("a removed backend finishes its in-flight requests, then is gone", () => {
-    const draining = fold([added, { _tag: "RequestStarted", at: 1, backend: "a", epoch: 0 }, {
+    const draining = fold([added, { _tag: "RequestStarted", at: 1, backend: "a", epoch: 0, attempt: 1 }, {
       _tag: "BackendRemoved",
       at: 2,
       backend: "a"
@@ -142,8 +146,8 @@ describe("evolve: circuit breaker", () => {
   it("half-open admits halfOpenRequests trials and closes after that many successes", () => {
     assert.deepInclude(halfOpened?.circuit, { _tag: "HalfOpen", trialsInFlight: 0 })
     const trials = fold([
-      { _tag: "RequestStarted", at: 1_004, backend: "a", epoch: 2 },
-      { _tag: "RequestStarted", at: 1_004, backend: "a", epoch: 2 }
+      { _tag: "RequestStarted", at: 1_004, backend: "a", epoch: 2, attempt: 1 },
+      { _tag: "RequestStarted", at: 1_004, backend: "a", epoch: 2, attempt: 1 }
     ], halfOpened)
     assert.deepInclude(trials?.circuit, { _tag: "HalfOpen", trialsInFlight: 2 })
     const closed = fold([

@@ -17,7 +17,7 @@ describe("BackendRegistry", () => {
       const registry = yield* makeBackendRegistry
       registry.emit(added("a"))
       registry.emit(added("b"))
-      registry.emit({ _tag: "RequestStarted", at: 5, backend: "b", epoch: 0 })
+      registry.emit({ _tag: "RequestStarted", at: 5, backend: "b", epoch: 0, attempt: 1 })
       assert.deepStrictEqual(registry.pool().map((s) => [s.spec.name, s.inFlight]), [["a", 0], ["b", 1]])
       assert.strictEqual(registry.get("b")?.lastRequestAt, 5)
     }))
@@ -28,7 +28,7 @@ describe("BackendRegistry", () => {
       registry.emit(added("a"))
       const before = registry.pool()
       const version = registry.version()
-      registry.emit({ _tag: "RequestStarted", at: 1, backend: "a", epoch: 0 })
+      registry.emit({ _tag: "RequestStarted", at: 1, backend: "a", epoch: 0, attempt: 1 })
       assert.strictEqual(registry.pool(), before)
       assert.strictEqual(registry.version(), version)
       registry.emit(added("a", 5))
@@ -41,7 +41,7 @@ describe("BackendRegistry", () => {
       const registry = yield* makeBackendRegistry
       registry.emit(added("a"))
       registry.emit(added("b"))
-      registry.emit({ _tag: "RequestStarted", at: 1, backend: "a", epoch: 0 })
+      registry.emit({ _tag: "RequestStarted", at: 1, backend: "a", epoch: 0, attempt: 1 })
       registry.emit({ _tag: "BackendRemoved", at: 2, backend: "a" })
       assert.deepStrictEqual(registry.pool().map((s) => s.spec.name), ["b"])
       assert.deepStrictEqual(registry.all().map((s) => s.spec.name), ["a", "b"])
@@ -55,7 +55,7 @@ describe("BackendRegistry", () => {
       const events = yield* registry.subscribe({ requests: true })
       const collected = yield* Stream.take(events, 3).pipe(Stream.runCollect, Effect.forkChild)
       registry.emit(added("a"))
-      registry.emit({ _tag: "RequestStarted", at: 1, backend: "a", epoch: 0 })
+      registry.emit({ _tag: "RequestStarted", at: 1, backend: "a", epoch: 0, attempt: 1 })
       registry.emit({ _tag: "RequestFinished", at: 2, backend: "a", epoch: 0, outcome: "success", latencyMs: 1 })
       const seen = yield* Fiber.join(collected)
       assert.deepStrictEqual(Array.from(seen).map((e) => e._tag), ["BackendAdded", "RequestStarted", "RequestFinished"])
@@ -67,7 +67,7 @@ describe("BackendRegistry", () => {
       const stalled = yield* registry.subscribe({ requests: true })
       registry.emit(added("a"))
       for (let i = 0; i < 10_000; i++) {
-        registry.emit({ _tag: "RequestStarted", at: i, backend: "a", epoch: 0 })
+        registry.emit({ _tag: "RequestStarted", at: i, backend: "a", epoch: 0, attempt: 1 })
         registry.emit({ _tag: "RequestFinished", at: i, backend: "a", epoch: 0, outcome: "success", latencyMs: 1 })
       }
       assert.strictEqual(registry.get("a")?.requests, 10_000)
@@ -83,7 +83,7 @@ describe("BackendRegistry", () => {
       const collected = yield* Stream.take(events, 3).pipe(Stream.runCollect, Effect.forkChild)
       registry.emit({ ...added("a"), policy: { ...defaultPolicy, failureThreshold: 2 } })
       for (let i = 1; i <= 2; i++) {
-        registry.emit({ _tag: "RequestStarted", at: i, backend: "a", epoch: 0 })
+        registry.emit({ _tag: "RequestStarted", at: i, backend: "a", epoch: 0, attempt: 1 })
         registry.emit({ _tag: "RequestFinished", at: i, backend: "a", epoch: 0, outcome: "timeout", latencyMs: 5 })
       }
       registry.emit({ _tag: "ProbeFailed", at: 3, backend: "a", reason: "HTTP 500" })
@@ -98,7 +98,7 @@ describe("BackendRegistry", () => {
       const registry = yield* makeBackendRegistry
       registry.emit({ ...added("a"), policy: { ...defaultPolicy, unhealthyThreshold: 1 } })
       const version = registry.version()
-      registry.emit({ _tag: "RequestStarted", at: 1, backend: "a", epoch: 0 })
+      registry.emit({ _tag: "RequestStarted", at: 1, backend: "a", epoch: 0, attempt: 1 })
       assert.strictEqual(registry.version(), version)
       registry.emit({ _tag: "ProbeFailed", at: 2, backend: "a", reason: "refused" })
       assert.isAbove(registry.version(), version)

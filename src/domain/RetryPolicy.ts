@@ -1,0 +1,58 @@
+/**
+ * When a failed request may be tried again on another backend, and how long to wait first.
+ *
+ * The rule: a request is retried only when the backend produced no response head, and either
+ * - no byte of it reached a backend (the connection was never established), whatever its method;
+ * - or it is idempotent (RFC 9110 §9.2.2: GET, HEAD, OPTIONS, PUT, DELETE, TRACE) with no body.
+ * So a POST whose bytes reached a backend is never sent twice, and a body is never replayed.
+ *
+ * The wait: exponential backoff from `baseDelay`, doubling per retry, each delay scaled by a
+ * random factor in [0.8, 1.2] (Effect's `Schedule.jittered`; "Exponential Backoff and Jitter",
+ * AWS Architecture Blog), capped at `maxDelay`, at most `attempts - 1` retries. The jitter draws
+ * from Effect's `Random`, so a seeded `Random` makes the delays exact.
+ */
+import { Duration, Effect, Schedule } from "effect"
+import type { RequestOutcome } from "./BackendEvent.ts"
+
+const idempotentMethods: ReadonlySet<string> = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"])
+
+export interface FailedAttempt {
+  readonly method: string
+  readonly outcome: RequestOutcome | "body-too-large"
+  /** The request has a body (declared non-zero length, or chunked). */
+  readonly hasBody: boolean
+  /** undici began writing the request: bytes may have reached the backend. */
+  readonly sent: boolean
+  /** No byte of the client's body has been read yet, so it can still go to another backend. */
+  readonly bodyIntact: boolean
+  /** The backend's response head arrived (a failure mid-body cannot be retried). */
+  readonly responded: boolean
+}
+
+const retriableOutcomes: ReadonlySet<string> = new Set(["connect-failed", "reset", "timeout", "bad-response"])
+
+export const mayRetry = (attempt: FailedAttempt): boolean => {
+  if (attempt.responded || !retriableOutcomes.has(attempt.outcome)) return false
+  if (!attempt.sent) return !attempt.hasBody || attempt.bodyIntact
+  return idempotentMethods.has(attempt.method) && !attempt.hasBody
+}
+
+export interface RetrySettings {
+  /** Total tries, the first included. */
+  readonly attempts: number
+  readonly baseDelay: Duration.Duration
+  readonly maxDelay: Duration.Duration
+}
+
+/**
+ * The backoff between tries, fed each failed attempt: it stops when the attempt may not be
+ * retried (`mayRetry`) or when `attempts - 1` retries have been made.
+ */
+export const retrySchedule = (settings: RetrySettings) =>
+  Schedule.exponential(settings.baseDelay).pipe(
+    Schedule.jittered,
+    Schedule.modifyDelay(({ duration }) => Effect.succeed(Duration.min(duration, settings.maxDelay))),
+    Schedule.setInputType<FailedAttempt>(),
+    Schedule.while(({ input }) => mayRetry(input)),
+    Schedule.upTo({ times: settings.attempts - 1 })
+  )
