@@ -8,11 +8,12 @@ import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import * as NodeServices from "@effect/platform-node/NodeServices"
 import { Cause, Console, Effect, Exit } from "effect"
 import type { Runtime } from "effect"
-import { CliError, Command, Flag } from "effect/cli"
+import { Argument, CliError, Command, Flag } from "effect/cli"
 import { ServeError } from "effect/http/HttpServerError"
-import { ConfigError, ListenError } from "./domain/Errors.ts"
+import { ConfigError, JournalError, ListenError } from "./domain/Errors.ts"
 import { check } from "./programs/Check.ts"
 import { demo } from "./programs/Demo.ts"
+import { replayJournal } from "./programs/Replay.ts"
 import { serve } from "./programs/Serve.ts"
 import { version } from "./version.ts"
 
@@ -34,9 +35,19 @@ const demoCommand = Command.make("demo", {}, () => demo).pipe(
   Command.withDescription("Start three demo backends, the proxy on :8080 and the admin API on :9090")
 )
 
+const replayCommand = Command.make("replay", {
+  file: Argument.String("file").pipe(Argument.withDescription("an event journal (the config's `journal` file)")),
+  format: Flag.Literals("format", ["text", "json"]).pipe(
+    Flag.withDescription("text for people, json for tools"),
+    Flag.withDefault("text")
+  )
+}, ({ file, format }) => replayJournal(file, format)).pipe(
+  Command.withDescription("Fold an event journal and print each backend's health and circuit timeline")
+)
+
 const switchyard = Command.make("switchyard").pipe(
   Command.withDescription("An event-sourced HTTP reverse proxy and load balancer"),
-  Command.withSubcommands([serveCommand, checkCommand, demoCommand])
+  Command.withSubcommands([serveCommand, checkCommand, demoCommand, replayCommand])
 )
 
 /** One readable line (or block) for each failure a user can cause; a stack only for bugs. */
@@ -50,6 +61,7 @@ const describe = (cause: Cause.Cause<unknown>): string | undefined => {
     return `cannot start the ${error.listener} listener on ${error.host}:${error.port}: ${error.message}`
   }
   if (error instanceof ServeError) return `cannot start the admin listener: ${String(error.cause)}`
+  if (error instanceof JournalError) return `journal ${error.path}: ${error.message}`
   return Cause.pretty(cause)
 }
 

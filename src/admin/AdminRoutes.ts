@@ -42,7 +42,8 @@ export const AdminRoutes = HttpRouter.use(Effect.fnUntraced(function*(router) {
       version,
       uptimeSeconds: (clock.currentTimeMillisUnsafe() - startedAt) / 1000,
       strategy: config.strategy,
-      backends: registry.all()
+      backends: registry.all(),
+      now: clock.currentTimeMillisUnsafe()
     }))
   )
 

@@ -4,6 +4,16 @@
  */
 import { isAvailable } from "../domain/Availability.ts"
 import type { BackendState } from "../domain/BackendState.ts"
+import type { Circuit } from "../domain/breaker/Circuit.ts"
+import { read } from "../domain/load/Ewma.ts"
+
+export interface CircuitStatus {
+  readonly state: "closed" | "open" | "half-open"
+  /** Why it opened (open only). */
+  readonly reason: string | null
+  /** When trial requests may begin (open only). */
+  readonly until: string | null
+}
 
 export interface BackendStatus {
   readonly name: string
@@ -12,10 +22,15 @@ export interface BackendStatus {
   readonly maxConnections: number | null
   readonly available: boolean
   readonly removed: boolean
+  readonly healthy: boolean
+  readonly circuit: CircuitStatus
   readonly inFlight: number
   readonly requests: number
   readonly failures: number
+  readonly retries: number
   readonly lastLatencyMs: number | null
+  /** The time-weighted average latency as of now, in ms (`null` until measured). */
+  readonly ewmaLatencyMs: number | null
   readonly lastRequestAt: string | null
 }
 
@@ -30,17 +45,34 @@ export interface StatusDocument {
   }
 }
 
-export const backendStatus = (state: BackendState): BackendStatus => ({
+const roundMs = (ms: number): number => Math.round(ms * 1000) / 1000
+
+const circuitStatus = (circuit: Circuit): CircuitStatus => {
+  switch (circuit._tag) {
+    case "Closed":
+      return { state: "closed", reason: null, until: null }
+    case "Open":
+      return { state: "open", reason: circuit.reason, until: new Date(circuit.until).toISOString() }
+    case "HalfOpen":
+      return { state: "half-open", reason: null, until: null }
+  }
+}
+
+export const backendStatus = (state: BackendState, now: number): BackendStatus => ({
   name: state.spec.name,
   url: state.spec.url,
   weight: state.spec.weight,
   maxConnections: state.spec.maxConnections ?? null,
   available: isAvailable(state),
   removed: state.removed,
+  healthy: state.healthy,
+  circuit: circuitStatus(state.circuit),
   inFlight: state.inFlight,
   requests: state.requests,
   failures: state.failures,
-  lastLatencyMs: state.lastLatencyMs === undefined ? null : Math.round(state.lastLatencyMs * 1000) / 1000,
+  retries: state.retries,
+  lastLatencyMs: state.lastLatencyMs === undefined ? null : roundMs(state.lastLatencyMs),
+  ewmaLatencyMs: state.latency === undefined ? null : roundMs(read(state.latency, now, state.policy.ewmaDecayMs)),
   lastRequestAt: state.lastRequestAt === undefined ? null : new Date(state.lastRequestAt).toISOString()
 })
 
@@ -49,8 +81,10 @@ export const statusDocument = (facts: {
   readonly uptimeSeconds: number
   readonly strategy: string
   readonly backends: ReadonlyArray<BackendState>
+  /** Epoch ms, for decaying latency estimates to the moment of the answer. */
+  readonly now: number
 }): StatusDocument => {
-  const list = facts.backends.map(backendStatus)
+  const list = facts.backends.map((state) => backendStatus(state, facts.now))
   return {
     version: facts.version,
     uptimeSeconds: Math.floor(facts.uptimeSeconds),

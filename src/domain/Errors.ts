@@ -45,3 +45,9 @@ export class ListenError extends Schema.TaggedError<ListenError>()("ListenError"
   port: Schema.Number,
   message: Schema.String
 }) {}
+
+/** The event journal's file could not be opened or written. */
+export class JournalError extends Schema.TaggedError<JournalError>()("JournalError", {
+  path: Schema.String,
+  message: Schema.String
+}) {}

@@ -2,15 +2,16 @@
  * The one wiring file: which layer feeds which. Everything the running proxy is, given a config
  * layer (a file, or a value built in code).
  *
- * Build order (and, reversed, shutdown order): config → registry and upstream pools → router →
- * health probes and breaker timers → proxy and admin listeners. So SIGTERM drains the listener
- * first, then stops supervision, then closes upstream pools.
+ * Build order (and, reversed, shutdown order): config → registry and upstream pools → journal →
+ * router → health probes and breaker timers → proxy and admin listeners. So SIGTERM drains the
+ * listener first, then stops supervision, then flushes the journal, then closes upstream pools.
  */
 import { Layer } from "effect"
 import type { ProxyConfig } from "../services/ProxyConfig.ts"
 import { AdminServerLive } from "./AdminServerLive.ts"
 import { BackendRegistryLive } from "./BackendRegistryLive.ts"
 import { CircuitBreakerLive } from "./CircuitBreakerLive.ts"
+import { EventJournalLive } from "./EventJournalLive.ts"
 import { HealthSupervisorLive } from "./HealthSupervisorLive.ts"
 import { LoggingLive } from "./LoggingLive.ts"
 import { ProxyServerLive } from "./ProxyServerLive.ts"
@@ -21,7 +22,10 @@ import { UpstreamLive } from "./UpstreamLive.ts"
  * The proxy without listeners: router, registry and upstream pools. For programs that mount
  * `Router.handle` in a server of their own.
  */
-export const ProxyCoreLive = RouterLive.pipe(Layer.provideMerge(Layer.merge(BackendRegistryLive, UpstreamLive)))
+export const ProxyCoreLive = RouterLive.pipe(
+  Layer.provideMerge(EventJournalLive),
+  Layer.provideMerge(Layer.merge(BackendRegistryLive, UpstreamLive))
+)
 
 /** Work in the background: health probes and the breaker's timers. */
 const SupervisionLive = Layer.merge(HealthSupervisorLive, CircuitBreakerLive)

@@ -2,7 +2,7 @@
  * The registry: a map of backend states folded from events, the ordered pool the strategies read,
  * and sliding PubSubs for observers. Seeded from the config's backends at start-up.
  */
-import { Clock, Effect, Layer, PubSub, Stream } from "effect"
+import { Clock, Effect, Layer, PubSub } from "effect"
 import type { BackendEvent } from "../domain/BackendEvent.ts"
 import { backendOf, isRequestEvent } from "../domain/BackendEvent.ts"
 import { evolve } from "../domain/BackendState.ts"
@@ -80,8 +80,7 @@ export const makeBackendRegistry: Effect.Effect<BackendRegistryShape> = Effect.g
     all: () => Array.from(states.values()),
     get: (name) => states.get(name),
     version: () => version,
-    subscribe: (options) =>
-      PubSub.subscribe(options?.requests === true ? everything : lifecycle).pipe(Effect.map(Stream.fromSubscription))
+    subscribe: (options) => PubSub.subscribe(options?.requests === true ? everything : lifecycle)
   }
 })
 

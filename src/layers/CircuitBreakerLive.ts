@@ -22,7 +22,7 @@ export const CircuitBreakerLive = Layer.effectDiscard(Effect.gen(function*() {
   for (const state of registry.all()) {
     if (state.circuit._tag === "Open") yield* FiberMap.run(timers, state.spec.name, halfOpenAt(state.spec.name, state.circuit.until))
   }
-  yield* transitions.pipe(
+  yield* Stream.fromSubscription(transitions).pipe(
     Stream.runForEach((event) => {
       switch (event._tag) {
         case "CircuitOpened":

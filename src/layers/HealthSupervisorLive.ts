@@ -82,7 +82,7 @@ export const HealthSupervisorLive = Layer.effectDiscard(Effect.gen(function*() {
   // Subscribe before reading the current pool, so a backend added in between is not missed.
   const membership = yield* registry.subscribe()
   for (const state of registry.all()) if (!state.removed) yield* supervise(state.spec)
-  yield* membership.pipe(
+  yield* Stream.fromSubscription(membership).pipe(
     Stream.runForEach((event) => {
       switch (event._tag) {
         case "BackendAdded":

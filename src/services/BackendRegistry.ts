@@ -4,7 +4,7 @@
  * journal, `/events`) read the event stream and can never slow the data path down.
  */
 import { Context } from "effect"
-import type { Effect, Scope, Stream } from "effect"
+import type { Effect, PubSub, Scope } from "effect"
 import type { BackendEvent } from "../domain/BackendEvent.ts"
 import type { BackendState } from "../domain/BackendState.ts"
 
@@ -33,11 +33,12 @@ export interface BackendRegistryShape {
    * Subscribes to events from now on: membership, probes and transitions, and with
    * `requests: true` also `RequestStarted`/`RequestFinished` (two per request, so only observers
    * that need them should ask). Each subscriber has its own bounded buffer that drops its oldest
-   * events when it falls behind, so a slow observer loses history, never requests.
+   * events when it falls behind, so a slow observer loses history, never requests. Read it with
+   * `PubSub.take*`, or as a stream with `Stream.fromSubscription`; it ends with the scope.
    */
   readonly subscribe: (
     options?: { readonly requests?: boolean }
-  ) => Effect.Effect<Stream.Stream<BackendEvent>, never, Scope.Scope>
+  ) => Effect.Effect<PubSub.Subscription<BackendEvent>, never, Scope.Scope>
 }
 
 export class BackendRegistry

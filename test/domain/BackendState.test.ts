@@ -1,15 +1,10 @@
 import { assert, describe, it } from "@effect/vitest"
 import fc from "fast-check"
 import type { BackendEvent, RequestOutcome } from "../../src/domain/BackendEvent.ts"
-import { defaultPolicy } from "../../src/domain/BackendPolicy.ts"
-import type { BackendPolicy } from "../../src/domain/BackendPolicy.ts"
 import { evolve } from "../../src/domain/BackendState.ts"
 import type { BackendState } from "../../src/domain/BackendState.ts"
 import { transitions } from "../../src/domain/Transitions.ts"
-
-const spec = { name: "a", url: "http://a:1", weight: 1 }
-const policy: BackendPolicy = { ...defaultPolicy, failureThreshold: 3, halfOpenRequests: 2, resetTimeoutMs: 1_000 }
-const added: BackendEvent = { _tag: "BackendAdded", at: 0, spec, policy }
+import { added, event } from "./arbitraries.ts"
 
 const fold = (events: ReadonlyArray<BackendEvent>, from: BackendState | undefined = undefined) =>
   events.reduce<BackendState | undefined>((state, e) => evolve(state, e), from)
@@ -18,43 +13,6 @@ const request = (at: number, epoch: number, outcome: RequestOutcome, latencyMs =
   { _tag: "RequestStarted", at, backend: "a", epoch, attempt: 1 },
   { _tag: "RequestFinished", at, backend: "a", epoch, outcome, latencyMs }
 ]
-
-const outcomes: ReadonlyArray<RequestOutcome> = [
-  "success",
-  "server-error",
-  "connect-failed",
-  "reset",
-  "timeout",
-  "bad-response",
-  "aborted"
-]
-
-/** Any event about backend "a", at any time, in any epoch: what an arbitrary journal could hold. */
-const event: fc.Arbitrary<BackendEvent> = fc.record({
-  at: fc.nat(100_000),
-  epoch: fc.nat(6),
-  attempt: fc.integer({ min: 1, max: 3 })
-}).chain(({ at, attempt, epoch }) =>
-  fc.oneof(
-    fc.constant<BackendEvent>({ ...added, at }),
-    fc.constant<BackendEvent>({ _tag: "BackendRemoved", at, backend: "a" }),
-    fc.constant<BackendEvent>({ _tag: "RequestStarted", at, backend: "a", epoch, attempt }),
-    fc.constantFrom(...outcomes).map((outcome): BackendEvent => ({
-      _tag: "RequestFinished",
-      at,
-      backend: "a",
-      epoch,
-      outcome,
-      latencyMs: at % 97
-    })),
-    fc.constant<BackendEvent>({ _tag: "ProbeSucceeded", at, backend: "a", latencyMs: 1 }),
-    fc.constant<BackendEvent>({ _tag: "ProbeFailed", at, backend: "a", reason: "HTTP 500" }),
-    fc.constant<BackendEvent>({ _tag: "CircuitHalfOpened", at, backend: "a" }),
-    fc.boolean().map((healthy): BackendEvent => ({ _tag: "HealthChanged", at, backend: "a", healthy, reason: "r" })),
-    fc.constant<BackendEvent>({ _tag: "CircuitOpened", at, backend: "a", until: at + 1_000, trips: 1, reason: "r" }),
-    fc.constant<BackendEvent>({ _tag: "CircuitClosed", at, backend: "a" })
-  )
-)
 
 /** The breaker's edges: Closed → Open → HalfOpen → Closed | Open. */
 const edges = new Set(["Closed>Open", "Open>HalfOpen", "HalfOpen>Closed", "HalfOpen>Open", "HalfOpen>HalfOpen"])

@@ -52,7 +52,7 @@ describe("BackendRegistry", () => {
   it.effect("observers that ask for request events receive every event in order", () =>
     Effect.gen(function*() {
       const registry = yield* makeBackendRegistry
-      const events = yield* registry.subscribe({ requests: true })
+      const events = Stream.fromSubscription(yield* registry.subscribe({ requests: true }))
       const collected = yield* Stream.take(events, 3).pipe(Stream.runCollect, Effect.forkChild)
       registry.emit(added("a"))
       registry.emit({ _tag: "RequestStarted", at: 1, backend: "a", epoch: 0, attempt: 1 })
@@ -64,7 +64,7 @@ describe("BackendRegistry", () => {
   it.effect("an observer that never reads costs the emitter nothing but its oldest events", () =>
     Effect.gen(function*() {
       const registry = yield* makeBackendRegistry
-      const stalled = yield* registry.subscribe({ requests: true })
+      const stalled = Stream.fromSubscription(yield* registry.subscribe({ requests: true }))
       registry.emit(added("a"))
       for (let i = 0; i < 10_000; i++) {
         registry.emit({ _tag: "RequestStarted", at: i, backend: "a", epoch: 0, attempt: 1 })
@@ -79,7 +79,7 @@ describe("BackendRegistry", () => {
   it.effect("publishes the transitions an observation causes, right after it; lifecycle observers skip requests", () =>
     Effect.gen(function*() {
       const registry = yield* makeBackendRegistry
-      const events = yield* registry.subscribe()
+      const events = Stream.fromSubscription(yield* registry.subscribe())
       const collected = yield* Stream.take(events, 3).pipe(Stream.runCollect, Effect.forkChild)
       registry.emit({ ...added("a"), policy: { ...defaultPolicy, failureThreshold: 2 } })
       for (let i = 1; i <= 2; i++) {

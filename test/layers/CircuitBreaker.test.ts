@@ -21,7 +21,7 @@ const breaker = Effect.gen(function*() {
   ))
   const registry = Context.get(context, BackendRegistry)
   const events: Array<BackendEvent> = []
-  yield* (yield* registry.subscribe()).pipe(Stream.runForEach((e) => Effect.sync(() => events.push(e))), Effect.forkScoped)
+  yield* Stream.fromSubscription(yield* registry.subscribe()).pipe(Stream.runForEach((e) => Effect.sync(() => events.push(e))), Effect.forkScoped)
   const request = (at: number, outcome: RequestOutcome) => {
     const epoch = registry.get("a")?.epoch ?? 0
     registry.emit({ _tag: "RequestStarted", at, backend: "a", epoch, attempt: 1 })

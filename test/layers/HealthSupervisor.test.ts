@@ -36,7 +36,7 @@ const supervise = (backends: ReadonlyArray<TestBackend>) =>
     ))
     const registry = Context.get(context, BackendRegistry)
     const events: Array<BackendEvent> = []
-    yield* (yield* registry.subscribe()).pipe(
+    yield* Stream.fromSubscription(yield* registry.subscribe()).pipe(
       Stream.runForEach((e) => Effect.sync(() => events.push(e))),
       Effect.forkScoped
     )

@@ -8,6 +8,7 @@
  * file position, or the environment variable, it came from.
  */
 import { Duration, Result, Schema, SchemaAST, SchemaIssue } from "effect"
+import { dirname, resolve } from "node:path"
 import type { BackendSpec } from "../Backend.ts"
 import type { BackendPolicy } from "../BackendPolicy.ts"
 import type { ConfigProblem } from "../Errors.ts"
@@ -56,8 +57,17 @@ export const loadConfig = (input: ConfigInput): Result.Result<Config, ConfigErro
   if (source.syntaxProblems.length > 0) {
     return Result.fail(new ConfigError({ file: input.file, problems: source.syntaxProblems }))
   }
-  return decodeConfig({ file: input.file, value: source.value, env: input.env, source })
+  return decodeConfig({ file: input.file, value: source.value, env: input.env, source }).pipe(
+    Result.map((config) => resolvePaths(config, dirname(input.file)))
+  )
 }
+
+/**
+ * File paths in a config file are relative to the file's own directory, not to wherever the
+ * process was started, so a config means the same thing from any working directory.
+ */
+export const resolvePaths = (config: Config, baseDir: string): Config =>
+  config.journal === undefined ? config : { ...config, journal: resolve(baseDir, config.journal) }
 
 /** Where problems can be located; a config built in code has no positions. */
 type Locator = Pick<YamlSource, "locate" | "unsetVariables">

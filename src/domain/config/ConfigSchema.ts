@@ -133,6 +133,8 @@ export const ConfigSchema = Schema.Struct({
   backends: Schema.Array(BackendConfig).check(Schema.isMinLength(1, { message: "Expected at least one backend" })),
   /** Active health checks run only when this section is present: not every backend has `/health`. */
   healthCheck: Schema.optionalKey(HealthCheckConfig),
+  /** A file to append every lifecycle event to, one JSON object per line (`switchyard replay`). */
+  journal: Schema.optionalKey(Schema.String.check(Schema.isNonEmpty({ message: "Expected a file path" }))),
   trustProxy: Schema.Boolean.pipe(withDefault(false))
 })
 

@@ -91,7 +91,7 @@ backends: [{ url: "http://a:1" }]
       `config.yaml:11:12: timeouts.connect: Expected a duration such as "250ms", "5s", "1m" or "1h", got "5 parsecs"`,
       "config.yaml:12:9: timeouts.idle: Expected a duration greater than 0",
       `config.yaml:13:13: trustProxy: Expected boolean, got "yes"`,
-      "config.yaml:14:1: extra: Unknown key; expected one of: server, admin, circuitBreaker, retry, timeouts, ewma, consistentHash, logging, strategy, backends, healthCheck, trustProxy"
+      "config.yaml:14:1: extra: Unknown key; expected one of: server, admin, circuitBreaker, retry, timeouts, ewma, consistentHash, logging, strategy, backends, healthCheck, journal, trustProxy"
     ])
   })
 
@@ -209,8 +209,9 @@ describe("config.example.yaml", () => {
         if (isMap(pair.value)) walk(pair.value, `${path}.`)
       }
     }
-    // Commented-out optional keys count: uncomment them to read the whole documented shape.
-    const uncommented = text.replace(/^(\s+)# (\w+: )/gm, "$1$2")
+    // Commented-out optional keys (lowercase, unlike the prose comments) count: uncomment them to
+    // read the whole documented shape.
+    const uncommented = text.replace(/^([ \t]*)# ([a-z][A-Za-z]*: )/gm, "$1$2")
     const contents = parseDocument(uncommented).contents
     if (!isMap(contents)) return assert.fail("the example is not a mapping")
     walk(contents, "")
