@@ -1,0 +1,296 @@
+/**
+ * `npm run bench`: how fast Switchyard proxies, next to the same backends with nothing in between
+ * and next to nginx doing the same job, on this machine.
+ *
+ * What runs, each in its own process:
+ * - three backends answering every request with the same 100-byte body: nginx with one worker
+ *   each, or, when nginx is not installed, a bare `node:http` server each (`node-backend.ts`);
+ * - the targets:
+ *   - `switchyard`: `node dist/main.js serve` from a generated config, round robin over the three;
+ *   - `direct`: the first backend alone, with no proxy: the ceiling of this setup;
+ *   - `nginx`: nginx as a reverse proxy over the three (one worker, `keepalive 64` upstream,
+ *     HTTP/1.1, `X-Forwarded-*`; see `nginx.ts`): the bar a production proxy sets. Only with nginx.
+ * - the load generator: `wrk -t1 -c50 -d<N>s --latency`, or autocannon `-c 50` without wrk.
+ * Each of the rounds runs every target once, after a short warm-up (three times as long before a
+ * target's first run), in an order rotated per round so that no target is always first. Each
+ * column of the table is the median over the rounds.
+ *
+ * Reading the table:
+ * - req/s is throughput with 50 keep-alive connections each sending its next request as soon as
+ *   the last is answered. p50 and p99 are latencies at that load. With a fixed number of
+ *   connections, latency is about connections ÷ req/s (Little's law), so p50 mostly mirrors
+ *   throughput; the gap from p50 to p99 is the tail (GC pauses, event-loop stalls).
+ * - "req/s ÷ nginx" is the target's req/s over nginx's: 0.25 means a quarter of nginx's throughput.
+ *   "p99 ÷ nginx" is its p99 over nginx's: 4 means a tail four times as long. Without nginx both
+ *   ratios are to `direct`, a bound no proxy reaches (a proxy does a backend's work plus its own).
+ * - Load generator, proxy and backends share this machine's cores, so compare ratios across
+ *   machines, not absolute figures, and distrust a run on a busy machine (the load average is
+ *   printed first).
+ *
+ * Settings, from the environment: BENCH_SECONDS per measured run (default 5),
+ * BENCH_WARMUP_SECONDS before each run (1), BENCH_ROUNDS (3), BENCH_CONNECTIONS (50),
+ * BENCH_LOADER=autocannon to use autocannon although wrk is installed, BENCH_NGINX=off to run as if
+ * nginx were not installed. The defaults take just over a minute. The results are also written to
+ * bench/results/latest.json.
+ */
+import { existsSync, mkdirSync, writeFileSync } from "node:fs"
+import { cpus, loadavg } from "node:os"
+import { join } from "node:path"
+import { startBackends } from "./backends.ts"
+import type { Child } from "./children.ts"
+import { cleanUp, cleanUpOnExit, findExecutable, isInterrupted, makeTempDir, spawnChild } from "./children.ts"
+import { responseBytes } from "./fixture.ts"
+import { waitServing } from "./http.ts"
+import type { Loader, Sample } from "./load.ts"
+import { autocannonLoader, wrkLoader } from "./load.ts"
+import type { Server } from "./nginx.ts"
+import { findNginx, startNginxProxy } from "./nginx.ts"
+
+const mainJs = new URL("../dist/main.js", import.meta.url).pathname
+const resultsDir = new URL("./results/", import.meta.url).pathname
+
+const backendCount = 3
+const startTimeoutMs = 15_000
+/** How many times longer than the others a target's first warm-up is. */
+const firstWarmupFactor = 3
+/** Lets sockets of the last run close before the next begins. */
+const pauseBetweenRunsMs = 250
+
+const setting = (name: string, fallback: number): number => {
+  const text = process.env[name]
+  if (text === undefined || text === "") return fallback
+  const value = Number(text)
+  if (!Number.isInteger(value) || value < 0) {
+    throw new Error(`${name} must be a whole number of at least 0, got ${JSON.stringify(text)}`)
+  }
+  return value
+}
+
+interface Target {
+  readonly name: string
+  readonly about: string
+  readonly url: string
+  readonly child: Child
+}
+
+interface Summary {
+  readonly name: string
+  readonly about: string
+  readonly rps: number
+  readonly p50Ms: number
+  readonly p99Ms: number
+  readonly rpsRatio: number
+  readonly p99Ratio: number
+  readonly errors: number
+  readonly rounds: ReadonlyArray<Sample>
+}
+
+const median = (values: ReadonlyArray<number>): number => {
+  const sorted = [...values].sort((a, b) => a - b)
+  const middle = Math.floor(sorted.length / 2)
+  const upper = sorted[middle] ?? Number.NaN
+  return sorted.length % 2 === 1 ? upper : ((sorted[middle - 1] ?? Number.NaN) + upper) / 2
+}
+
+const startSwitchyard = async (backends: ReadonlyArray<Server>): Promise<Target> => {
+  const dir = makeTempDir("switchyard-bench-proxy-")
+  const config = join(dir, "switchyard.yaml")
+  // Port 0 and log level info: the proxy binds a port nobody holds and logs which one it got. The
+  // data path logs nothing per request, so info costs the run nothing.
+  writeFileSync(
+    config,
+    [
+      "server: { host: 127.0.0.1, port: 0, gracePeriod: 2s }",
+      "admin: { host: 127.0.0.1, port: 0 }",
+      "strategy: round-robin",
+      "backends:",
+      ...backends.map((backend) => `  - url: http://127.0.0.1:${backend.port}`),
+      "logging: { level: info }",
+      ""
+    ].join("\n")
+  )
+  const child = spawnChild("switchyard", process.execPath, [mainJs, "serve", "--config", config])
+  const origin = (await child.waitFor(/proxy listening on (http:\/\/[^\s"]+)/, startTimeoutMs))[1]
+  if (origin === undefined) throw new Error("switchyard logged no listening address")
+  const url = `${origin}/`
+  await waitServing(url, child, startTimeoutMs)
+  return { name: "switchyard", about: `Switchyard, round robin over ${backends.length} backends`, url, child }
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+const formatRps = (rps: number): string => Math.round(rps).toLocaleString("en-US")
+const formatMs = (ms: number): string => ms.toFixed(2)
+const formatRatio = (ratio: number): string => `${ratio.toFixed(2)}x`
+
+const table = (rows: ReadonlyArray<ReadonlyArray<string>>): string => {
+  const widths = rows[0]?.map((_, column) => Math.max(...rows.map((row) => (row[column] ?? "").length))) ?? []
+  const align = (cell: string, column: number) =>
+    column === 0 ? cell.padEnd(widths[column] ?? 0) : cell.padStart(widths[column] ?? 0)
+  return rows.map((row) => row.map(align).join("  ")).join("\n")
+}
+
+const main = async (): Promise<void> => {
+  const seconds = setting("BENCH_SECONDS", 5)
+  const warmupSeconds = setting("BENCH_WARMUP_SECONDS", 1)
+  const rounds = setting("BENCH_ROUNDS", 3)
+  const connections = setting("BENCH_CONNECTIONS", 50)
+  if (seconds < 1 || rounds < 1 || connections < 1) {
+    throw new Error("BENCH_SECONDS, BENCH_ROUNDS and BENCH_CONNECTIONS must be at least 1")
+  }
+  if (!existsSync(mainJs)) throw new Error(`${mainJs} is missing: run \`npm run build\` first`)
+
+  const nginx = process.env["BENCH_NGINX"] === "off" ? undefined : findNginx()
+  const wrk = process.env["BENCH_LOADER"] === "autocannon" ? undefined : findExecutable("wrk")
+  const loader: Loader = wrk === undefined ? autocannonLoader(connections) : wrkLoader(wrk, connections)
+  const cores = cpus()
+  const host = {
+    cpus: cores.length,
+    cpuModel: cores[0]?.model ?? "unknown",
+    node: process.version,
+    platform: `${process.platform} ${process.arch}`,
+    loadAverage: loadavg()[0] ?? 0
+  }
+  const backendKind = nginx === undefined ? "node:http (nginx not found)" : "nginx, 1 worker each"
+  console.log(
+    `Switchyard bench: ${loader.describe(seconds)}, ${rounds} rounds, ${warmupSeconds}s warm-up per run` +
+      ` (${firstWarmupFactor * warmupSeconds}s before a target's first)`
+  )
+  console.log(`backends: ${backendCount} × ${backendKind}, ${responseBytes}-byte body`)
+  console.log(
+    `host: ${host.cpus} × ${host.cpuModel}, Node ${host.node}, load average ${host.loadAverage.toFixed(2)}`
+  )
+
+  const backends = await startBackends(nginx, backendCount)
+  const first = backends[0]
+  if (first === undefined) throw new Error("no backend started")
+  const targets: Array<Target> = [
+    await startSwitchyard(backends),
+    { name: "direct", about: `${first.child.name} alone, no proxy`, url: first.url, child: first.child }
+  ]
+  if (nginx !== undefined) {
+    const proxy = await startNginxProxy(nginx, backends.map((backend) => backend.port))
+    targets.push({ name: "nginx", about: `nginx reverse proxy over ${backends.length} backends`, ...proxy })
+  }
+  const everyone = [...backends.map((backend) => backend.child), ...targets.map((target) => target.child)]
+
+  const samples = new Map<string, Array<Sample>>(targets.map((target) => [target.name, []]))
+  for (let round = 0; round < rounds; round++) {
+    const shift = round % targets.length
+    for (const target of [...targets.slice(shift), ...targets.slice(0, shift)]) {
+      // A target's first warm-up is longer: JIT and connection pools settle there, not in round 1.
+      const warmup = round === 0 ? firstWarmupFactor * warmupSeconds : warmupSeconds
+      if (warmup > 0) await loader.run(target.url, warmup)
+      await sleep(pauseBetweenRunsMs)
+      const sample = await loader.run(target.url, seconds)
+      await sleep(pauseBetweenRunsMs)
+      const dead = everyone.find((child) => !child.isRunning())
+      if (dead !== undefined) {
+        throw new Error(`${dead.name} ended during the run (${await dead.exited}):\n${dead.output()}`)
+      }
+      samples.get(target.name)?.push(sample)
+      process.stderr.write(
+        `round ${round + 1}/${rounds}  ${target.name.padEnd(10)} ${formatRps(sample.rps).padStart(7)} req/s` +
+          `  p50 ${formatMs(sample.p50Ms)} ms  p99 ${formatMs(sample.p99Ms)} ms` +
+          (sample.errors > 0 ? `  ${sample.errors} errors` : "") + "\n"
+      )
+    }
+  }
+
+  const summarise = (target: Target) => {
+    const runs = samples.get(target.name) ?? []
+    return {
+      rps: median(runs.map((run) => run.rps)),
+      p50Ms: median(runs.map((run) => run.p50Ms)),
+      p99Ms: median(runs.map((run) => run.p99Ms)),
+      errors: runs.reduce((sum, run) => sum + run.errors, 0),
+      runs
+    }
+  }
+  const reference = targets.find((target) => target.name === "nginx") ?? targets[1] ?? targets[0]
+  if (reference === undefined) throw new Error("no targets")
+  const base = summarise(reference)
+  const summaries: Array<Summary> = targets.map((target) => {
+    const { errors, p50Ms, p99Ms, rps, runs } = summarise(target)
+    return {
+      name: target.name,
+      about: target.about,
+      rps,
+      p50Ms,
+      p99Ms,
+      rpsRatio: rps / base.rps,
+      p99Ratio: p99Ms / base.p99Ms,
+      errors,
+      rounds: runs
+    }
+  })
+
+  console.log("")
+  console.log(
+    table([
+      ["target", "req/s", "p50 ms", "p99 ms", `req/s ÷ ${reference.name}`, `p99 ÷ ${reference.name}`, "errors"],
+      ...summaries.map((summary) => [
+        summary.name,
+        formatRps(summary.rps),
+        formatMs(summary.p50Ms),
+        formatMs(summary.p99Ms),
+        formatRatio(summary.rpsRatio),
+        formatRatio(summary.p99Ratio),
+        String(summary.errors)
+      ])
+    ])
+  )
+  const perRound = summaries.map((summary) =>
+    `${summary.name} ${summary.rounds.map((run) => formatRps(run.rps)).join(" / ")}`
+  )
+  console.log(`(medians of ${rounds} rounds; req/s per round: ${perRound.join("; ")})`)
+
+  mkdirSync(resultsDir, { recursive: true })
+  const file = join(resultsDir, "latest.json")
+  const round2 = (value: number) => Math.round(value * 100) / 100
+  const result = {
+    date: new Date().toISOString(),
+    host: { ...host, loadAverage: round2(host.loadAverage) },
+    settings: {
+      loader: loader.describe(seconds),
+      backends: `${backendCount} × ${backendKind}`,
+      bodyBytes: responseBytes,
+      seconds,
+      warmupSeconds,
+      rounds,
+      connections
+    },
+    reference: reference.name,
+    targets: summaries.map((summary) => ({
+      name: summary.name,
+      about: summary.about,
+      rps: Math.round(summary.rps),
+      p50Ms: round2(summary.p50Ms),
+      p99Ms: round2(summary.p99Ms),
+      rpsRatio: round2(summary.rpsRatio),
+      p99Ratio: round2(summary.p99Ratio),
+      errors: summary.errors,
+      rounds: summary.rounds.map((run) => ({
+        rps: Math.round(run.rps),
+        p50Ms: round2(run.p50Ms),
+        p99Ms: round2(run.p99Ms),
+        errors: run.errors
+      }))
+    }))
+  }
+  writeFileSync(file, JSON.stringify(result, null, 2) + "\n")
+  console.log(`written to ${file}`)
+}
+
+cleanUpOnExit()
+try {
+  await main()
+} catch (error) {
+  // After Ctrl-C the failures are only the children being stopped; the signal handler reports.
+  if (!isInterrupted()) {
+    process.stderr.write(`bench failed: ${error instanceof Error ? error.message : String(error)}\n`)
+    process.exitCode = 1
+  }
+} finally {
+  if (!isInterrupted()) await cleanUp()
+}
