@@ -6,6 +6,7 @@ import { isAvailable } from "../domain/Availability.ts"
 import type { BackendState } from "../domain/BackendState.ts"
 import type { Circuit } from "../domain/breaker/Circuit.ts"
 import { read } from "../domain/load/Ewma.ts"
+import type { BackendSample, HistorySample } from "../domain/metrics/Sample.ts"
 
 export interface CircuitStatus {
   readonly state: "closed" | "open" | "half-open"
@@ -92,3 +93,24 @@ export const statusDocument = (facts: {
     backends: { total: list.length, available: list.filter((b) => b.available).length, list }
   }
 }
+
+/** `/metrics` as JSON: the status document plus the trend buffer. */
+export interface MetricsDocument extends StatusDocument {
+  readonly history: {
+    readonly intervalSeconds: number
+    readonly size: number
+    readonly samples: ReadonlyArray<{ readonly at: string; readonly backends: Readonly<Record<string, BackendSample>> }>
+  }
+}
+
+export const metricsDocument = (
+  status: StatusDocument,
+  history: { readonly intervalSeconds: number; readonly size: number; readonly samples: ReadonlyArray<HistorySample> }
+): MetricsDocument => ({
+  ...status,
+  history: {
+    intervalSeconds: history.intervalSeconds,
+    size: history.size,
+    samples: history.samples.map((sample) => ({ at: new Date(sample.at).toISOString(), backends: sample.backends }))
+  }
+})

@@ -90,24 +90,25 @@ export interface ReplyOptions {
   readonly close?: boolean
 }
 
-/** Writes a proxy-generated answer: JSON body, the request id echoed. */
+/** Writes a proxy-generated answer (JSON body, the request id echoed); returns the body's size. */
 export const sendReply = (
   response: ServerResponse,
   reply: FailureReply,
   requestId: string,
   options?: ReplyOptions
-): void => {
+): number => {
   const body = JSON.stringify({
     status: reply.status,
     error: (STATUS_CODES[reply.status] ?? "Error").toLowerCase(),
     message: reply.message,
     requestId
   })
+  const bytes = Buffer.byteLength(body)
   const headers: Array<string> = [
     "content-type",
     "application/json",
     "content-length",
-    String(Buffer.byteLength(body)),
+    String(bytes),
     "x-request-id",
     requestId,
     "cache-control",
@@ -117,4 +118,5 @@ export const sendReply = (
   if (options?.close === true) response.shouldKeepAlive = false
   response.writeHead(reply.status, headers)
   response.end(body)
+  return bytes
 }

@@ -20,6 +20,8 @@ import type { Readable, TransformCallback } from "node:stream"
 import type { Dispatcher } from "undici"
 import type { Excluded } from "../domain/Availability.ts"
 import type { RequestOutcome } from "../domain/BackendEvent.ts"
+import { clientClosedStatus } from "../domain/RequestRecord.ts"
+import type { RequestRecord } from "../domain/RequestRecord.ts"
 import type { BackendState } from "../domain/BackendState.ts"
 import type { FailedAttempt } from "../domain/RetryPolicy.ts"
 import type { RequestFacts } from "../domain/selection/Strategy.ts"
@@ -54,17 +56,32 @@ export interface ExchangeEnv {
   readonly retryAfterSeconds: () => number
   /** A fresh backoff for a request that has failed once. */
   readonly backoff: () => Backoff
+  /** Told once per client request, when its response is over (metrics, access log). */
+  readonly completed: (record: RequestRecord) => void
 }
 
 export const handleRequest = (env: ExchangeEnv, request: IncomingMessage, response: ServerResponse): void => {
+  const receivedAt = env.now()
   const head = scanRequestHead(request.rawHeaders)
   const requestId = head.requestId ?? randomUUID()
   const checked = checkRequest(request.url ?? "", head, env.maxBodySize)
   if (isRejection(checked)) {
-    sendReply(response, checked, requestId, { close: true })
+    const bytes = sendReply(response, checked, requestId, { close: true })
+    env.completed({
+      at: receivedAt,
+      requestId,
+      client: plainAddress(request.socket.remoteAddress ?? ""),
+      method: request.method ?? "",
+      path: request.url ?? "",
+      status: checked.status,
+      backend: undefined,
+      durationMs: env.now() - receivedAt,
+      bytes,
+      retries: 0
+    })
     return
   }
-  new ProxyExchange(env, request, response, head, requestId, checked.path, checked.contentLength).start()
+  new ProxyExchange(env, request, response, head, requestId, checked.path, checked.contentLength, receivedAt).start()
 }
 
 class ProxyExchange implements Dispatcher.DispatchHandler, RequestFacts {
@@ -78,6 +95,9 @@ class ProxyExchange implements Dispatcher.DispatchHandler, RequestFacts {
   private readonly hasBody: boolean
   private readonly chunked: boolean
   private readonly expectContinue: boolean
+  private readonly receivedAt: number
+  /** Response body bytes sent to the client. */
+  private bytes = 0
   /** The body as undici reads it, made once so that a retry after a failed connect can reuse it. */
   private bodyStream: Readable | undefined
   /** The current attempt's backend, and its circuit epoch when it was chosen. */
@@ -106,9 +126,11 @@ class ProxyExchange implements Dispatcher.DispatchHandler, RequestFacts {
     head: RequestHead,
     requestId: string,
     path: string,
-    contentLength: number | undefined
+    contentLength: number | undefined,
+    receivedAt: number
   ) {
     this.env = env
+    this.receivedAt = receivedAt
     this.request = request
     this.response = response
     this.requestId = requestId
@@ -132,10 +154,10 @@ class ProxyExchange implements Dispatcher.DispatchHandler, RequestFacts {
   }
 
   start(): void {
-    this.response.on("close", () => this.onClientClose())
+    this.response.on("close", () => this.onResponseClose())
     const backend = this.env.select(this, undefined)
     if (backend === undefined) {
-      sendReply(this.response, { status: 503, message: "no backend is available" }, this.requestId, {
+      this.bytes += sendReply(this.response, { status: 503, message: "no backend is available" }, this.requestId, {
         retryAfter: this.env.retryAfterSeconds(),
         close: this.hasBody || this.env.isDraining()
       })
@@ -208,6 +230,7 @@ class ProxyExchange implements Dispatcher.DispatchHandler, RequestFacts {
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
     if (this.clientGone) return
+    this.bytes += chunk.length
     if (!this.response.write(chunk)) {
       controller.pause()
       this.response.once("drain", () => controller.resume())
@@ -263,7 +286,7 @@ class ProxyExchange implements Dispatcher.DispatchHandler, RequestFacts {
   private giveUp(outcome: RequestOutcome | "body-too-large"): void {
     this.cancelBackoff = undefined
     if (this.clientGone || this.response.headersSent) return
-    sendReply(this.response, failureReply(outcome, this.env.maxBodySize), this.requestId, {
+    this.bytes += sendReply(this.response, failureReply(outcome, this.env.maxBodySize), this.requestId, {
       close: this.hasBody || this.env.isDraining()
     })
   }
@@ -283,11 +306,26 @@ class ProxyExchange implements Dispatcher.DispatchHandler, RequestFacts {
     })
   }
 
-  private onClientClose(): void {
-    if (this.response.writableFinished) return
-    this.clientGone = true
-    this.cancelBackoff?.()
-    this.controller?.abort(new ClientGone("the client went away"))
+  /** The response is over: sent in full, or cut short because the client went away. */
+  private onResponseClose(): void {
+    const complete = this.response.writableFinished
+    if (!complete) {
+      this.clientGone = true
+      this.cancelBackoff?.()
+      this.controller?.abort(new ClientGone("the client went away"))
+    }
+    this.env.completed({
+      at: this.receivedAt,
+      requestId: this.requestId,
+      client: this.clientAddress,
+      method: this.request.method ?? "",
+      path: this.path,
+      status: complete ? this.response.statusCode : clientClosedStatus,
+      backend: this.backend?.spec.name,
+      durationMs: this.env.now() - this.receivedAt,
+      bytes: this.bytes,
+      retries: Math.max(0, this.attempt - 1)
+    })
   }
 }
 

@@ -11,7 +11,9 @@ import { strategies } from "../domain/selection/Strategies.ts"
 import type { RequestFacts, SelectionEnv, StrategySettings } from "../domain/selection/Strategy.ts"
 import { handleRequest } from "../http/ProxyExchange.ts"
 import type { Backoff, ExchangeEnv } from "../http/ProxyExchange.ts"
+import { AccessLog } from "../services/AccessLog.ts"
 import { BackendRegistry } from "../services/BackendRegistry.ts"
+import { Metrics } from "../services/Metrics.ts"
 import { ProxyConfig } from "../services/ProxyConfig.ts"
 import { Router } from "../services/Router.ts"
 import { Upstream } from "../services/Upstream.ts"
@@ -22,6 +24,8 @@ export const RouterLive = Layer.effect(
     const config = yield* ProxyConfig
     const registry = yield* BackendRegistry
     const upstream = yield* Upstream
+    const metrics = yield* Metrics
+    const accessLog = yield* AccessLog
     const clock = yield* Clock.Clock
     const random = yield* Random.Random
 
@@ -82,7 +86,11 @@ export const RouterLive = Layer.effect(
           clock.currentTimeMillisUnsafe(),
           healthInterval === undefined ? 1 : Duration.toSeconds(healthInterval)
         ),
-      backoff
+      backoff,
+      completed: (record) => {
+        metrics.recordRequest(record)
+        accessLog.append(record)
+      }
     }
     return Router.of({
       handle: (request, response) => handleRequest(env, request, response),

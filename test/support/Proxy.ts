@@ -15,6 +15,7 @@ export interface RunningProxy {
   readonly url: string
   readonly port: number
   readonly adminUrl: string
+  readonly adminPort: number
   readonly registry: BackendRegistryShape
 }
 
@@ -39,6 +40,7 @@ export const startProxy = (config: TestConfig): Effect.Effect<RunningProxy, unkn
       url: `http://127.0.0.1:${proxy.port}`,
       port: proxy.port,
       adminUrl: `http://127.0.0.1:${admin.port}`,
+      adminPort: admin.port,
       registry: Context.get(context, BackendRegistry)
     }
   })

@@ -104,7 +104,13 @@ export const ConsistentHashConfig = Schema.Struct({
 
 export const LoggingConfig = Schema.Struct({
   level: Schema.Literals(["debug", "info", "warn", "error"]).pipe(withDefault("info")),
-  format: Schema.Literals(["json", "pretty"]).pipe(withDefault("json"))
+  format: Schema.Literals(["json", "pretty"]).pipe(withDefault("json")),
+  access: Schema.Boolean.pipe(withDefault(true))
+})
+
+export const MetricsConfig = Schema.Struct({
+  historyInterval: PositiveDuration.pipe(withDefault("1s")),
+  historySize: Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 100_000 })).pipe(withDefault(300))
 })
 
 export const StrategyName = Schema.Literals(strategyNames)
@@ -122,6 +128,7 @@ const sections = {
   timeouts: TimeoutsConfig,
   ewma: EwmaConfig,
   consistentHash: ConsistentHashConfig,
+  metrics: MetricsConfig,
   logging: LoggingConfig
 }
 

@@ -7,6 +7,10 @@ import { loadConfig } from "../../../src/domain/config/ConfigLoader.ts"
 import type { Config } from "../../../src/domain/config/ConfigLoader.ts"
 import { BackendConfig, ConfigSchema } from "../../../src/domain/config/ConfigSchema.ts"
 import { formatProblem } from "../../../src/domain/Errors.ts"
+import { strategyNames } from "../../../src/domain/selection/Strategies.ts"
+
+/** How the schema lists the accepted strategies in a message. */
+const strategies = strategyNames.map((name) => `"${name}"`).join(" | ")
 
 const load = (text: string, env: Record<string, string> = {}, file = "config.yaml") =>
   loadConfig({ file, text, env })
@@ -37,7 +41,7 @@ describe("config loading", () => {
         .map(Duration.toMillis),
       [2_000, 10_000, 30_000, 60_000, 30_000]
     )
-    assert.deepStrictEqual(config.logging, { level: "info", format: "json" })
+    assert.deepStrictEqual(config.logging, { level: "info", format: "json", access: true })
   })
 
   it("decodes durations and sizes once, into typed values", () => {
@@ -61,6 +65,7 @@ backends: [{ url: "http://a:1" }]
     const config = ok(`{"strategy": "weighted-round-robin", "backends": [{"url": "https://b.internal/api", "weight": 3}]}`)
     assert.strictEqual(config.strategy, "weighted-round-robin")
     assert.deepStrictEqual(config.backends, [{ url: "https://b.internal/api", name: "b.internal", weight: 3 }])
+    assert.deepStrictEqual(Duration.toMillis(config.metrics.historyInterval), 1_000)
   })
 
   it("reports every problem at once, each with file:line:col, field path and what was expected", () => {
@@ -84,14 +89,14 @@ backends: [{ url: "http://a:1" }]
     assert.deepStrictEqual(problems(text), [
       "config.yaml:2:9: server.port: Expected a value between 0 and 65535, got 70000",
       `config.yaml:3:16: server.maxBodySize: Expected a size such as "512KiB", "10MiB", "1GB" or a number of bytes, got "10 parsecs"`,
-      `config.yaml:4:11: strategy: Expected "round-robin" | "weighted-round-robin", got "fastest"`,
+      `config.yaml:4:11: strategy: Expected ${strategies}, got "fastest"`,
       `config.yaml:6:10: backends[0].url: Expected an http or https URL, got "ftp:"`,
       "config.yaml:8:13: backends[1].weight: Expected a value greater than or equal to 1, got 0",
       "config.yaml:9:5: backends[2].url: Missing required key",
       `config.yaml:11:12: timeouts.connect: Expected a duration such as "250ms", "5s", "1m" or "1h", got "5 parsecs"`,
       "config.yaml:12:9: timeouts.idle: Expected a duration greater than 0",
       `config.yaml:13:13: trustProxy: Expected boolean, got "yes"`,
-      "config.yaml:14:1: extra: Unknown key; expected one of: server, admin, circuitBreaker, retry, timeouts, ewma, consistentHash, logging, strategy, backends, healthCheck, journal, trustProxy"
+      "config.yaml:14:1: extra: Unknown key; expected one of: server, admin, circuitBreaker, retry, timeouts, ewma, consistentHash, metrics, logging, strategy, backends, healthCheck, journal, trustProxy"
     ])
   })
 
@@ -163,7 +168,7 @@ backends: [{ url: "http://a:1" }]
   it("names an unset variable, and still reports the file's other problems", () => {
     assert.deepStrictEqual(problems("admin:\n  token: ${ADMIN_TOKEN}\nstrategy: nope\nbackends: [{ url: 'http://a:1' }]\n"), [
       "config.yaml:2:10: admin.token: environment variable ADMIN_TOKEN is not set (referenced as ${ADMIN_TOKEN})",
-      `config.yaml:3:11: strategy: Expected "round-robin" | "weighted-round-robin", got "nope"`
+      `config.yaml:3:11: strategy: Expected ${strategies}, got "nope"`
     ])
   })
 
@@ -184,7 +189,7 @@ backends: [{ url: "http://a:1" }]
       [
         `LB_PORT (environment): server.port: Expected number, got "http"`,
         "LB_ADMIN_PORT (environment): admin.port: Expected a value between 0 and 65535, got 70000",
-        `LB_STRATEGY (environment): strategy: Expected "round-robin" | "weighted-round-robin", got "fastest"`
+        `LB_STRATEGY (environment): strategy: Expected ${strategies}, got "fastest"`
       ]
     )
   })

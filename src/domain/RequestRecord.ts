@@ -1,0 +1,26 @@
+/**
+ * What the proxy knows about one client request once it is over: the access log's line and the
+ * request metrics' input. One plain object per request, built when the response closes.
+ */
+
+export interface RequestRecord {
+  /** When the request arrived, epoch ms. */
+  readonly at: number
+  readonly requestId: string
+  /** The client, as `trustProxy` decides it (the peer, or the first `X-Forwarded-For` hop). */
+  readonly client: string
+  readonly method: string
+  readonly path: string
+  /** The status sent; 499 (nginx's code) when the client left before the response was complete. */
+  readonly status: number
+  /** The backend of the last attempt; `undefined` when the proxy answered by itself. */
+  readonly backend: string | undefined
+  readonly durationMs: number
+  /** Response body bytes sent to the client. */
+  readonly bytes: number
+  /** Attempts after the first. */
+  readonly retries: number
+}
+
+/** nginx's "client closed request". */
+export const clientClosedStatus = 499

@@ -1,0 +1,61 @@
+/**
+ * A fixed-bucket histogram kept as plain numbers, so the data path records a duration with a
+ * few comparisons and no allocation, and exports read it in Prometheus' cumulative form.
+ */
+
+/** Seconds; fine below 100 ms where proxied requests mostly live, coarse beyond. */
+export const proxyLatencyBoundaries: ReadonlyArray<number> = [
+  0.001,
+  0.0025,
+  0.005,
+  0.01,
+  0.025,
+  0.05,
+  0.1,
+  0.25,
+  0.5,
+  1,
+  2.5,
+  5,
+  10,
+  30
+]
+
+export interface Histogram {
+  readonly boundaries: ReadonlyArray<number>
+  /** Observations per bucket (not cumulative); the last slot is above every boundary. */
+  readonly counts: Array<number>
+  count: number
+  sum: number
+  min: number
+  max: number
+}
+
+export const makeHistogram = (boundaries: ReadonlyArray<number>): Histogram => ({
+  boundaries,
+  counts: Array.from({ length: boundaries.length + 1 }, () => 0),
+  count: 0,
+  sum: 0,
+  min: Number.POSITIVE_INFINITY,
+  max: Number.NEGATIVE_INFINITY
+})
+
+export const observe = (histogram: Histogram, value: number): void => {
+  const { boundaries, counts } = histogram
+  let bucket = 0
+  while (bucket < boundaries.length && value > (boundaries[bucket] ?? Number.POSITIVE_INFINITY)) bucket++
+  counts[bucket] = (counts[bucket] ?? 0) + 1
+  histogram.count++
+  histogram.sum += value
+  if (value < histogram.min) histogram.min = value
+  if (value > histogram.max) histogram.max = value
+}
+
+/** `[boundary, observations at or below it]` pairs, as Effect's `HistogramState` holds them. */
+export const cumulativeBuckets = (histogram: Histogram): Array<[number, number]> => {
+  let running = 0
+  return histogram.boundaries.map((boundary, i) => {
+    running += histogram.counts[i] ?? 0
+    return [boundary, running]
+  })
+}

@@ -1,0 +1,151 @@
+/**
+ * Metrics kept where they are cheapest to update, exported through Effect's own metric registry
+ * and Prometheus formatter (`effect/observability`). Each series is registered once, with a `get`
+ * hook that reads the plain number or histogram it stands for. The registry is private to this
+ * layer, so two proxies in one process (tests, embedding) never mix their counts.
+ *
+ * A sampler fiber on Effect's `Clock` fills the trend buffer every `metrics.historyInterval`.
+ */
+import { Clock, Context, Effect, Layer, Metric, Schedule } from "effect"
+import { PrometheusMetrics } from "effect/observability"
+import { isAvailable } from "../domain/Availability.ts"
+import type { BackendState } from "../domain/BackendState.ts"
+import { read } from "../domain/load/Ewma.ts"
+import { cumulativeBuckets, makeHistogram, observe, proxyLatencyBoundaries } from "../domain/metrics/Histogram.ts"
+import type { Histogram } from "../domain/metrics/Histogram.ts"
+import { makeRing, push, toArray } from "../domain/metrics/History.ts"
+import type { HistorySample } from "../domain/metrics/Sample.ts"
+import { sampleOf } from "../domain/metrics/Sample.ts"
+import type { RequestRecord } from "../domain/RequestRecord.ts"
+import { BackendRegistry } from "../services/BackendRegistry.ts"
+import {
+  activeConnections,
+  backendUp,
+  circuitBreakerState,
+  ewmaLatency,
+  Metrics,
+  requestDuration,
+  requestsTotal,
+  retriesTotal
+} from "../services/Metrics.ts"
+import { ProxyConfig } from "../services/ProxyConfig.ts"
+
+/** Methods kept as labels; any other becomes `OTHER`, so clients cannot grow the label set. */
+const knownMethods: ReadonlySet<string> = new Set([
+  "GET",
+  "HEAD",
+  "POST",
+  "PUT",
+  "DELETE",
+  "PATCH",
+  "OPTIONS",
+  "TRACE",
+  "CONNECT"
+])
+
+const ignore = () => undefined
+
+const circuitCode = (state: BackendState): number =>
+  state.circuit._tag === "Closed" ? 0 : state.circuit._tag === "Open" ? 1 : 2
+
+/** Able to take traffic, load aside: `maxConnections` saturation is not "down". */
+const isUp = (state: BackendState): boolean => isAvailable({ ...state, inFlight: 0 })
+
+export const MetricsLive = Layer.effect(
+  Metrics,
+  Effect.gen(function*() {
+    const config = yield* ProxyConfig
+    const registry = yield* BackendRegistry
+    const clock = yield* Clock.Clock
+    const context = Context.make(Metric.MetricRegistry, new Map())
+    const register = <State>(metric: Metric.Metric<number, State>, attributes: Record<string, string>, get: () => State) =>
+      Metric.registerUnsafe(Metric.withAttributes(metric, attributes), context, { get, update: ignore, modify: ignore })
+
+    const requestCounts = new Map<string, { count: number }>()
+    const durations = new Map<string, Histogram>()
+
+    const recordRequest = (record: RequestRecord): void => {
+      const backend = record.backend ?? "none"
+      const method = knownMethods.has(record.method) ? record.method : "OTHER"
+      const key = `${backend} ${method} ${record.status}`
+      let counter = requestCounts.get(key)
+      if (counter === undefined) {
+        const series = { count: 0 }
+        counter = series
+        requestCounts.set(key, series)
+        register(requestsTotal, { backend, method, status: String(record.status) }, () => ({
+          count: series.count,
+          incremental: true
+        }))
+      }
+      counter.count++
+      let histogram = durations.get(backend)
+      if (histogram === undefined) {
+        const series = makeHistogram(proxyLatencyBoundaries)
+        histogram = series
+        durations.set(backend, series)
+        register(requestDuration, { backend }, () => ({
+          buckets: cumulativeBuckets(series),
+          count: series.count,
+          min: series.count === 0 ? 0 : series.min,
+          max: series.count === 0 ? 0 : series.max,
+          sum: series.sum
+        }))
+      }
+      observe(histogram, record.durationMs / 1000)
+    }
+
+    // Per-backend series read the registry's current state at each scrape; they follow
+    // membership at scrape time too, so a backend that left stops being reported.
+    const backendSeries = new Map<string, ReadonlyArray<Metric.Registration>>()
+    const followMembership = () => {
+      const present = new Set<string>()
+      for (const state of registry.all()) {
+        const name = state.spec.name
+        present.add(name)
+        if (backendSeries.has(name)) continue
+        const current = () => registry.get(name)
+        const attributes = { backend: name }
+        backendSeries.set(name, [
+          register(backendUp, attributes, () => {
+            const s = current()
+            return { value: s !== undefined && isUp(s) ? 1 : 0 }
+          }),
+          register(activeConnections, attributes, () => ({ value: current()?.inFlight ?? 0 })),
+          register(ewmaLatency, attributes, () => {
+            const s = current()
+            return {
+              value: s?.latency === undefined ? 0 : read(s.latency, clock.currentTimeMillisUnsafe(), s.policy.ewmaDecayMs) / 1000
+            }
+          }),
+          register(circuitBreakerState, attributes, () => {
+            const s = current()
+            return { value: s === undefined ? 0 : circuitCode(s) }
+          }),
+          register(retriesTotal, attributes, () => ({ count: current()?.retries ?? 0, incremental: true }))
+        ])
+      }
+      for (const [name, registrations] of backendSeries) {
+        if (present.has(name)) continue
+        registrations.forEach((registration) => registration.remove())
+        backendSeries.delete(name)
+      }
+    }
+
+    const history = makeRing<HistorySample>(config.metrics.historySize)
+    yield* Clock.currentTimeMillis.pipe(
+      Effect.flatMap((now) => Effect.sync(() => push(history, sampleOf(registry.all(), now)))),
+      Effect.repeat(Schedule.spaced(config.metrics.historyInterval)),
+      Effect.forkScoped
+    )
+
+    return Metrics.of({
+      recordRequest,
+      prometheus: () => {
+        followMembership()
+        return PrometheusMetrics.formatUnsafe(context)
+      },
+      history: () => toArray(history)
+    })
+  })
+)

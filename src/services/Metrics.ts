@@ -1,0 +1,48 @@
+/**
+ * Request metrics and the trend buffer. The Prometheus metric names live here, in one place; the
+ * live layer keeps their values in plain counters and histograms that the data path updates
+ * synchronously (exact, no Effect run per request) and that exports read when asked.
+ *
+ * Per-backend gauges (`lb_backend_up`, ...) are not updated at all: they are read from the
+ * registry's states at scrape time, so they can never disagree with what the router sees.
+ */
+import { Context, Metric } from "effect"
+import { proxyLatencyBoundaries } from "../domain/metrics/Histogram.ts"
+import type { HistorySample } from "../domain/metrics/Sample.ts"
+import type { RequestRecord } from "../domain/RequestRecord.ts"
+
+export const requestsTotal = Metric.counter("lb_requests_total", {
+  description: "Client requests, by the backend that answered (none: the proxy answered), method and status",
+  incremental: true
+})
+export const requestDuration = Metric.histogram("lb_request_duration_seconds", {
+  description: "Time from a request's arrival to the end of its response, by backend",
+  boundaries: proxyLatencyBoundaries
+})
+export const backendUp = Metric.gauge("lb_backend_up", {
+  description: "1 while the backend can take traffic (in the pool, healthy, circuit not open), else 0"
+})
+export const activeConnections = Metric.gauge("lb_active_connections", {
+  description: "Requests in flight to the backend"
+})
+export const ewmaLatency = Metric.gauge("lb_backend_ewma_latency_seconds", {
+  description: "Time-weighted average response latency of the backend (0 until measured)"
+})
+export const circuitBreakerState = Metric.gauge("lb_circuit_breaker_state", {
+  description: "Circuit breaker state: 0 closed, 1 open, 2 half-open"
+})
+export const retriesTotal = Metric.counter("lb_retries_total", {
+  description: "Requests sent to the backend as a retry after another backend failed them",
+  incremental: true
+})
+
+export interface MetricsShape {
+  /** Counts a finished client request: exact and synchronous (a map lookup, a bucket). */
+  readonly recordRequest: (record: RequestRecord) => void
+  /** The Prometheus text exposition of every metric, as of now. */
+  readonly prometheus: () => string
+  /** The trend buffer, oldest sample first. */
+  readonly history: () => ReadonlyArray<HistorySample>
+}
+
+export class Metrics extends Context.Service<Metrics, MetricsShape>()("switchyard/services/Metrics") {}
