@@ -57,6 +57,8 @@ export interface RequestHead {
   readonly requestId: string | undefined
   /** The client sent `Expect: 100-continue` and waits for our go-ahead before its body. */
   readonly expectContinue: boolean
+  /** The client's W3C trace context, if any. */
+  readonly traceparent: string | undefined
   /** All `X-Forwarded-For` values, comma-joined in order. */
   readonly forwardedFor: string | undefined
   readonly forwardedProto: string | undefined
@@ -74,6 +76,7 @@ export const scanRequestHead = (raw: ReadonlyArray<string>): RequestHead => {
   let connection: ReadonlySet<string> | undefined
   let requestId: string | undefined
   let expectContinue = false
+  let traceparent: string | undefined
   let forwardedFor: string | undefined
   let forwardedProto: string | undefined
   let forwardedHost: string | undefined
@@ -99,6 +102,9 @@ export const scanRequestHead = (raw: ReadonlyArray<string>): RequestHead => {
       case "expect":
         expectContinue ||= value.toLowerCase() === "100-continue"
         break
+      case "traceparent":
+        traceparent ??= value
+        break
       case "x-forwarded-for":
         forwardedFor = join(forwardedFor, value)
         break
@@ -118,6 +124,7 @@ export const scanRequestHead = (raw: ReadonlyArray<string>): RequestHead => {
     connection,
     requestId,
     expectContinue,
+    traceparent,
     forwardedFor,
     forwardedProto,
     forwardedHost
@@ -131,6 +138,8 @@ export interface ForwardFacts {
   /** Set when the client sent no `X-Request-Id`: the id generated for this request. */
   readonly generatedRequestId: string | undefined
   readonly trustProxy: boolean
+  /** The proxy traces requests: each attempt sends its own `traceparent`, not the client's. */
+  readonly tracing: boolean
 }
 
 /** Headers the proxy sets itself toward the backend, so the client's copies are not passed as such. */
@@ -146,7 +155,9 @@ export const forwardHeaders = (
   for (let i = 0; i < raw.length; i += 2) {
     const rawName = raw[i] ?? ""
     const name = rawName.toLowerCase()
-    if (!rewritten.has(name) && crosses(name, head.connection)) out.push(rawName, raw[i + 1] ?? "")
+    if (rewritten.has(name) || !crosses(name, head.connection)) continue
+    if (facts.tracing && name === "traceparent") continue
+    out.push(rawName, raw[i + 1] ?? "")
   }
   out.push("x-forwarded-for", join(head.forwardedFor, facts.clientAddress))
   out.push("x-forwarded-proto", facts.trustProxy && head.forwardedProto !== undefined ? head.forwardedProto : facts.proto)

@@ -26,6 +26,7 @@ import type { BackendState } from "../domain/BackendState.ts"
 import type { FailedAttempt } from "../domain/RetryPolicy.ts"
 import type { RequestFacts } from "../domain/selection/Strategy.ts"
 import type { BackendRegistryShape } from "../services/BackendRegistry.ts"
+import type { AttemptTrace, RequestTrace, TracingShape } from "../services/Tracing.ts"
 import type { UpstreamShape } from "../services/Upstream.ts"
 import { BodyTooLarge, ClientGone, classifyUpstreamError, failureReply, sendReply } from "./Failures.ts"
 import { firstForwardedFor, forwardHeaders, plainAddress, responseHeaders, scanRequestHead } from "./HeaderRules.ts"
@@ -58,6 +59,8 @@ export interface ExchangeEnv {
   readonly backoff: () => Backoff
   /** Told once per client request, when its response is over (metrics, access log). */
   readonly completed: (record: RequestRecord) => void
+  /** Starts a request's trace; `undefined` when tracing is off. */
+  readonly startTrace: TracingShape["startRequest"]
 }
 
 export const handleRequest = (env: ExchangeEnv, request: IncomingMessage, response: ServerResponse): void => {
@@ -96,6 +99,8 @@ class ProxyExchange implements Dispatcher.DispatchHandler, RequestFacts {
   private readonly chunked: boolean
   private readonly expectContinue: boolean
   private readonly receivedAt: number
+  private readonly trace: RequestTrace | undefined
+  private attemptTrace: AttemptTrace | undefined
   /** Response body bytes sent to the client. */
   private bytes = 0
   /** The body as undici reads it, made once so that a retry after a failed connect can reuse it. */
@@ -140,11 +145,18 @@ class ProxyExchange implements Dispatcher.DispatchHandler, RequestFacts {
     this.chunked = head.transferEncoding !== undefined
     this.hasBody = this.chunked || (contentLength !== undefined && contentLength > 0)
     this.expectContinue = head.expectContinue
+    this.trace = env.startTrace?.({
+      method: request.method ?? "",
+      path,
+      requestId,
+      traceparent: head.traceparent
+    })
     this.headers = forwardHeaders(request.rawHeaders, head, {
       clientAddress: peer,
       proto: env.proto,
       generatedRequestId: head.requestId === undefined ? requestId : undefined,
-      trustProxy: env.trustProxy
+      trustProxy: env.trustProxy,
+      tracing: this.trace !== undefined
     })
   }
 
@@ -175,6 +187,7 @@ class ProxyExchange implements Dispatcher.DispatchHandler, RequestFacts {
     this.replayed = false
     this.attemptOpen = true
     this.startedAt = this.env.now()
+    this.attemptTrace = this.trace?.attempt(backend.spec.name, this.attempt)
     this.env.registry.emit({
       _tag: "RequestStarted",
       at: this.startedAt,
@@ -188,10 +201,11 @@ class ProxyExchange implements Dispatcher.DispatchHandler, RequestFacts {
   private dispatch(backend: BackendState): void {
     this.sent = false
     this.controller = undefined
+    const traceparent = this.attemptTrace?.traceparent
     this.env.upstream.dispatch(backend.spec, {
       method: this.request.method ?? "GET",
       path: this.path,
-      headers: this.headers,
+      headers: traceparent === undefined ? this.headers : [...this.headers, "traceparent", traceparent],
       body: this.hasBody ? this.body() : null
     }, this)
   }
@@ -295,6 +309,7 @@ class ProxyExchange implements Dispatcher.DispatchHandler, RequestFacts {
     const backend = this.backend
     if (!this.attemptOpen || backend === undefined) return
     this.attemptOpen = false
+    this.attemptTrace?.end(outcome, this.responded ? this.status : undefined)
     const at = this.env.now()
     this.env.registry.emit({
       _tag: "RequestFinished",
@@ -314,17 +329,21 @@ class ProxyExchange implements Dispatcher.DispatchHandler, RequestFacts {
       this.cancelBackoff?.()
       this.controller?.abort(new ClientGone("the client went away"))
     }
+    const status = complete ? this.response.statusCode : clientClosedStatus
+    const backend = this.backend?.spec.name
+    const retries = Math.max(0, this.attempt - 1)
+    this.trace?.end({ status, backend, retries })
     this.env.completed({
       at: this.receivedAt,
       requestId: this.requestId,
       client: this.clientAddress,
       method: this.request.method ?? "",
       path: this.path,
-      status: complete ? this.response.statusCode : clientClosedStatus,
-      backend: this.backend?.spec.name,
+      status,
+      backend,
       durationMs: this.env.now() - this.receivedAt,
       bytes: this.bytes,
-      retries: Math.max(0, this.attempt - 1)
+      retries
     })
   }
 }

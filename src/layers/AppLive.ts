@@ -9,6 +9,7 @@
  */
 import { Layer } from "effect"
 import type { ProxyConfig } from "../services/ProxyConfig.ts"
+import type { Tracing } from "../services/Tracing.ts"
 import { AccessLogLive } from "./AccessLogLive.ts"
 import { AdminServerLive } from "./AdminServerLive.ts"
 import { BackendRegistryLive } from "./BackendRegistryLive.ts"
@@ -19,16 +20,23 @@ import { LoggingLive } from "./LoggingLive.ts"
 import { MetricsLive } from "./MetricsLive.ts"
 import { ProxyServerLive } from "./ProxyServerLive.ts"
 import { RouterLive } from "./RouterLive.ts"
+import { TracingLive } from "./TracingLive.ts"
 import { UpstreamLive } from "./UpstreamLive.ts"
 
+/** Where spans go: the config's OTLP endpoint by default, or a pipeline of the caller's. */
+type TracingLayer = Layer.Layer<Tracing, never, ProxyConfig>
+
+const coreWith = (tracing: TracingLayer) =>
+  RouterLive.pipe(
+    Layer.provideMerge(Layer.mergeAll(EventJournalLive, MetricsLive, AccessLogLive, tracing)),
+    Layer.provideMerge(Layer.merge(BackendRegistryLive, UpstreamLive))
+  )
+
 /**
- * The proxy without listeners: router, registry and upstream pools. For programs that mount
- * `Router.handle` in a server of their own.
+ * The proxy without listeners: router, registry, upstream pools, metrics, journal. For programs
+ * that mount `Router.handle` in a server of their own.
  */
-export const ProxyCoreLive = RouterLive.pipe(
-  Layer.provideMerge(Layer.mergeAll(EventJournalLive, MetricsLive, AccessLogLive)),
-  Layer.provideMerge(Layer.merge(BackendRegistryLive, UpstreamLive))
-)
+export const ProxyCoreLive = coreWith(TracingLive)
 
 /** Work in the background: health probes and the breaker's timers. */
 const SupervisionLive = Layer.merge(HealthSupervisorLive, CircuitBreakerLive)
@@ -37,11 +45,18 @@ const SupervisionLive = Layer.merge(HealthSupervisorLive, CircuitBreakerLive)
  * Proxy and admin listeners over the core and its supervision; needs a `ProxyConfig`. Exposes
  * every service. Supervision is built before the listeners and stops after them.
  */
-export const SwitchyardLive = Layer.merge(ProxyServerLive, AdminServerLive).pipe(
-  Layer.provideMerge(SupervisionLive),
-  Layer.provideMerge(ProxyCoreLive),
-  Layer.provide(LoggingLive)
-)
+const switchyardWith = (tracing: TracingLayer) =>
+  Layer.merge(ProxyServerLive, AdminServerLive).pipe(
+    Layer.provideMerge(SupervisionLive),
+    Layer.provideMerge(coreWith(tracing)),
+    Layer.provide(LoggingLive)
+  )
 
-export const AppLive = <E>(config: Layer.Layer<ProxyConfig, E>) =>
-  SwitchyardLive.pipe(Layer.provideMerge(config))
+export const SwitchyardLive = switchyardWith(TracingLive)
+
+/**
+ * The whole proxy from a config layer. `options.tracing` replaces the tracing pipeline (see
+ * `TracingWith`), e.g. to collect spans in memory.
+ */
+export const AppLive = <E>(config: Layer.Layer<ProxyConfig, E>, options?: { readonly tracing?: TracingLayer }) =>
+  switchyardWith(options?.tracing ?? TracingLive).pipe(Layer.provideMerge(config))

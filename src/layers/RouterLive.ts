@@ -16,6 +16,7 @@ import { BackendRegistry } from "../services/BackendRegistry.ts"
 import { Metrics } from "../services/Metrics.ts"
 import { ProxyConfig } from "../services/ProxyConfig.ts"
 import { Router } from "../services/Router.ts"
+import { Tracing } from "../services/Tracing.ts"
 import { Upstream } from "../services/Upstream.ts"
 
 export const RouterLive = Layer.effect(
@@ -26,6 +27,7 @@ export const RouterLive = Layer.effect(
     const upstream = yield* Upstream
     const metrics = yield* Metrics
     const accessLog = yield* AccessLog
+    const tracing = yield* Tracing
     const clock = yield* Clock.Clock
     const random = yield* Random.Random
 
@@ -90,7 +92,8 @@ export const RouterLive = Layer.effect(
       completed: (record) => {
         metrics.recordRequest(record)
         accessLog.append(record)
-      }
+      },
+      startTrace: tracing.startRequest
     }
     return Router.of({
       handle: (request, response) => handleRequest(env, request, response),

@@ -9,7 +9,13 @@ import {
 } from "../../src/http/HeaderRules.ts"
 import type { ForwardFacts } from "../../src/http/HeaderRules.ts"
 
-const facts: ForwardFacts = { clientAddress: "10.1.1.1", proto: "http", generatedRequestId: undefined, trustProxy: false }
+const facts: ForwardFacts = {
+  clientAddress: "10.1.1.1",
+  proto: "http",
+  generatedRequestId: undefined,
+  trustProxy: false,
+  tracing: false
+}
 
 const forward = (raw: ReadonlyArray<string>, overrides: Partial<ForwardFacts> = {}) =>
   forwardHeaders(raw, scanRequestHead(raw), { ...facts, ...overrides })

@@ -16,6 +16,8 @@ export interface Delivery {
   readonly headers: IncomingMessage["headers"]
   readonly bodyBytes: number
   readonly bodySha256: string
+  /** The body itself, for bodies up to 64 KiB (larger ones are only counted and hashed). */
+  readonly body: Buffer | undefined
 }
 
 export interface TestBackend {
@@ -43,9 +45,11 @@ export const echoName: Handler = (request, response, backend) => {
 const record = (request: IncomingMessage, deliveries: Array<Delivery>) => {
   const hash = createHash("sha256")
   let bytes = 0
+  let kept: Array<Buffer> | undefined = []
   request.on("data", (chunk: Buffer) => {
     bytes += chunk.length
     hash.update(chunk)
+    kept = kept !== undefined && bytes <= 64 * 1024 ? [...kept, chunk] : undefined
   })
   request.on("end", () =>
     deliveries.push({
@@ -54,7 +58,8 @@ const record = (request: IncomingMessage, deliveries: Array<Delivery>) => {
       rawHeaders: request.rawHeaders,
       headers: request.headers,
       bodyBytes: bytes,
-      bodySha256: hash.digest("hex")
+      bodySha256: hash.digest("hex"),
+      body: kept === undefined ? undefined : Buffer.concat(kept)
     }))
 }
 

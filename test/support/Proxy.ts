@@ -26,14 +26,20 @@ export interface TestConfig {
   readonly [key: string]: unknown
 }
 
-export const startProxy = (config: TestConfig): Effect.Effect<RunningProxy, unknown, Scope.Scope> =>
+export const startProxy = (
+  config: TestConfig,
+  options?: Parameters<typeof AppLive>[1]
+): Effect.Effect<RunningProxy, unknown, Scope.Scope> =>
   Effect.gen(function*() {
-    const context = yield* Layer.build(AppLive(ProxyConfigLive.fromObject({
-      ...config,
-      server: { host: "127.0.0.1", port: 0, ...config.server },
-      admin: { host: "127.0.0.1", port: 0, ...config.admin },
-      logging: { level: "error", ...config.logging }
-    })))
+    const context = yield* Layer.build(AppLive(
+      ProxyConfigLive.fromObject({
+        ...config,
+        server: { host: "127.0.0.1", port: 0, ...config.server },
+        admin: { host: "127.0.0.1", port: 0, ...config.admin },
+        logging: { level: "error", access: false, ...config.logging }
+      }),
+      options
+    ))
     const proxy = Context.get(context, ProxyServer).address
     const admin = Context.get(context, AdminServer).address
     return {

@@ -102,6 +102,17 @@ export const ConsistentHashConfig = Schema.Struct({
   key: HashKey.pipe(withDefault("client-ip"))
 })
 
+export const TracingConfig = Schema.Struct({
+  otlpEndpoint: Schema.String.check(
+    Schema.makeFilter((text: string) =>
+      URL.canParse(text) && /^https?:$/.test(new URL(text).protocol)
+        ? undefined
+        : `Expected an http(s) URL of an OTLP/HTTP traces endpoint, got ${JSON.stringify(text)}`
+    )
+  ),
+  serviceName: Schema.String.check(Schema.isNonEmpty()).pipe(withDefault("switchyard"))
+})
+
 export const LoggingConfig = Schema.Struct({
   level: Schema.Literals(["debug", "info", "warn", "error"]).pipe(withDefault("info")),
   format: Schema.Literals(["json", "pretty"]).pipe(withDefault("json")),
@@ -140,6 +151,8 @@ export const ConfigSchema = Schema.Struct({
   backends: Schema.Array(BackendConfig).check(Schema.isMinLength(1, { message: "Expected at least one backend" })),
   /** Active health checks run only when this section is present: not every backend has `/health`. */
   healthCheck: Schema.optionalKey(HealthCheckConfig),
+  /** OpenTelemetry spans for every proxied request, exported over OTLP/HTTP; off when absent. */
+  tracing: Schema.optionalKey(TracingConfig),
   /** A file to append every lifecycle event to, one JSON object per line (`switchyard replay`). */
   journal: Schema.optionalKey(Schema.String.check(Schema.isNonEmpty({ message: "Expected a file path" }))),
   trustProxy: Schema.Boolean.pipe(withDefault(false))

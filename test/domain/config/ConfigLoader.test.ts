@@ -96,7 +96,7 @@ backends: [{ url: "http://a:1" }]
       `config.yaml:11:12: timeouts.connect: Expected a duration such as "250ms", "5s", "1m" or "1h", got "5 parsecs"`,
       "config.yaml:12:9: timeouts.idle: Expected a duration greater than 0",
       `config.yaml:13:13: trustProxy: Expected boolean, got "yes"`,
-      "config.yaml:14:1: extra: Unknown key; expected one of: server, admin, circuitBreaker, retry, timeouts, ewma, consistentHash, metrics, logging, strategy, backends, healthCheck, journal, trustProxy"
+      "config.yaml:14:1: extra: Unknown key; expected one of: server, admin, circuitBreaker, retry, timeouts, ewma, consistentHash, metrics, logging, strategy, backends, healthCheck, tracing, journal, trustProxy"
     ])
   })
 
@@ -216,7 +216,7 @@ describe("config.example.yaml", () => {
     }
     // Commented-out optional keys (lowercase, unlike the prose comments) count: uncomment them to
     // read the whole documented shape.
-    const uncommented = text.replace(/^([ \t]*)# ([a-z][A-Za-z]*: )/gm, "$1$2")
+    const uncommented = text.replace(/^([ \t]*)# (\s*[a-z][A-Za-z]*: )/gm, "$1$2")
     const contents = parseDocument(uncommented).contents
     if (!isMap(contents)) return assert.fail("the example is not a mapping")
     walk(contents, "")
@@ -224,8 +224,10 @@ describe("config.example.yaml", () => {
     if (isMap(backends)) walk(backends, "backends.")
     const expected: Array<string> = []
     const collect = (fields: object, prefix: string) => {
-      for (const [key, schema] of Object.entries(fields)) {
+      for (const [key, field] of Object.entries(fields)) {
         expected.push(`${prefix}${key}`)
+        // An optional section wraps its struct: look through the wrapper.
+        const schema = Predicate.hasProperty(field, "schema") ? field.schema : field
         if (Predicate.hasProperty(schema, "fields") && Predicate.isObject(schema.fields)) {
           collect(schema.fields, `${prefix}${key}.`)
         }
