@@ -26,6 +26,7 @@ import type { BackendState } from "../domain/BackendState.ts"
 import type { FailedAttempt } from "../domain/RetryPolicy.ts"
 import type { RequestFacts } from "../domain/selection/Strategy.ts"
 import type { BackendRegistryShape } from "../services/BackendRegistry.ts"
+import type { RateLimiterShape } from "../services/RateLimiter.ts"
 import type { AttemptTrace, RequestTrace, TracingShape } from "../services/Tracing.ts"
 import type { UpstreamShape } from "../services/Upstream.ts"
 import { BodyTooLarge, ClientGone, classifyUpstreamError, failureReply, sendReply } from "./Failures.ts"
@@ -61,30 +62,40 @@ export interface ExchangeEnv {
   readonly completed: (record: RequestRecord) => void
   /** Starts a request's trace; `undefined` when tracing is off. */
   readonly startTrace: TracingShape["startRequest"]
+  /** Whether the client may send another request now (`rateLimit`). */
+  readonly admit: RateLimiterShape["admit"]
 }
 
 export const handleRequest = (env: ExchangeEnv, request: IncomingMessage, response: ServerResponse): void => {
   const receivedAt = env.now()
   const head = scanRequestHead(request.rawHeaders)
   const requestId = head.requestId ?? randomUUID()
-  const checked = checkRequest(request.url ?? "", head, env.maxBodySize)
-  if (isRejection(checked)) {
-    const bytes = sendReply(response, checked, requestId, { close: true })
+  const peer = plainAddress(request.socket.remoteAddress ?? "")
+  const client = env.trustProxy ? firstForwardedFor(head.forwardedFor) ?? peer : peer
+  const refuse = (status: number, message: string, retryAfter: number | undefined) => {
+    const bytes = sendReply(response, { status, message }, requestId, {
+      close: true,
+      ...(retryAfter === undefined ? {} : { retryAfter })
+    })
     env.completed({
       at: receivedAt,
       requestId,
-      client: plainAddress(request.socket.remoteAddress ?? ""),
+      client,
       method: request.method ?? "",
       path: request.url ?? "",
-      status: checked.status,
+      status,
       backend: undefined,
       durationMs: env.now() - receivedAt,
       bytes,
       retries: 0
     })
-    return
   }
-  new ProxyExchange(env, request, response, head, requestId, checked.path, checked.contentLength, receivedAt).start()
+  const checked = checkRequest(request.url ?? "", head, env.maxBodySize)
+  if (isRejection(checked)) return refuse(checked.status, checked.message, undefined)
+  const admission = env.admit(client)
+  if (!admission.allowed) return refuse(429, "too many requests from this client", admission.retryAfterSeconds)
+  new ProxyExchange(env, request, response, head, requestId, checked.path, checked.contentLength, receivedAt, client, peer)
+    .start()
 }
 
 class ProxyExchange implements Dispatcher.DispatchHandler, RequestFacts {
@@ -132,7 +143,9 @@ class ProxyExchange implements Dispatcher.DispatchHandler, RequestFacts {
     requestId: string,
     path: string,
     contentLength: number | undefined,
-    receivedAt: number
+    receivedAt: number,
+    client: string,
+    peer: string
   ) {
     this.env = env
     this.receivedAt = receivedAt
@@ -140,8 +153,7 @@ class ProxyExchange implements Dispatcher.DispatchHandler, RequestFacts {
     this.response = response
     this.requestId = requestId
     this.path = path
-    const peer = plainAddress(request.socket.remoteAddress ?? "")
-    this.clientAddress = env.trustProxy ? firstForwardedFor(head.forwardedFor) ?? peer : peer
+    this.clientAddress = client
     this.chunked = head.transferEncoding !== undefined
     this.hasBody = this.chunked || (contentLength !== undefined && contentLength > 0)
     this.expectContinue = head.expectContinue

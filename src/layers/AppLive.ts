@@ -19,6 +19,7 @@ import { HealthSupervisorLive } from "./HealthSupervisorLive.ts"
 import { LoggingLive } from "./LoggingLive.ts"
 import { MetricsLive } from "./MetricsLive.ts"
 import { ProxyServerLive } from "./ProxyServerLive.ts"
+import { RateLimiterLive } from "./RateLimiterLive.ts"
 import { RouterLive } from "./RouterLive.ts"
 import { TracingLive } from "./TracingLive.ts"
 import { UpstreamLive } from "./UpstreamLive.ts"
@@ -29,7 +30,7 @@ type TracingLayer = Layer.Layer<Tracing, never, ProxyConfig>
 const coreWith = (tracing: TracingLayer) =>
   RouterLive.pipe(
     Layer.provideMerge(Layer.mergeAll(EventJournalLive, MetricsLive, AccessLogLive, tracing)),
-    Layer.provideMerge(Layer.merge(BackendRegistryLive, UpstreamLive))
+    Layer.provideMerge(Layer.mergeAll(BackendRegistryLive, UpstreamLive, RateLimiterLive))
   )
 
 /**

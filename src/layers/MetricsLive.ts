@@ -24,11 +24,13 @@ import {
   circuitBreakerState,
   ewmaLatency,
   Metrics,
+  rateLimitedTotal,
   requestDuration,
   requestsTotal,
   retriesTotal
 } from "../services/Metrics.ts"
 import { ProxyConfig } from "../services/ProxyConfig.ts"
+import { RateLimiter } from "../services/RateLimiter.ts"
 
 /** Methods kept as labels; any other becomes `OTHER`, so clients cannot grow the label set. */
 const knownMethods: ReadonlySet<string> = new Set([
@@ -56,10 +58,13 @@ export const MetricsLive = Layer.effect(
   Effect.gen(function*() {
     const config = yield* ProxyConfig
     const registry = yield* BackendRegistry
+    const rateLimiter = yield* RateLimiter
     const clock = yield* Clock.Clock
     const context = Context.make(Metric.MetricRegistry, new Map())
     const register = <State>(metric: Metric.Metric<number, State>, attributes: Record<string, string>, get: () => State) =>
       Metric.registerUnsafe(Metric.withAttributes(metric, attributes), context, { get, update: ignore, modify: ignore })
+
+    register(rateLimitedTotal, {}, () => ({ count: rateLimiter.rejected(), incremental: true }))
 
     const requestCounts = new Map<string, { count: number }>()
     const durations = new Map<string, Histogram>()

@@ -16,6 +16,7 @@ import { BackendRegistry } from "../services/BackendRegistry.ts"
 import { Metrics } from "../services/Metrics.ts"
 import { ProxyConfig } from "../services/ProxyConfig.ts"
 import { Router } from "../services/Router.ts"
+import { RateLimiter } from "../services/RateLimiter.ts"
 import { Tracing } from "../services/Tracing.ts"
 import { Upstream } from "../services/Upstream.ts"
 
@@ -28,6 +29,7 @@ export const RouterLive = Layer.effect(
     const metrics = yield* Metrics
     const accessLog = yield* AccessLog
     const tracing = yield* Tracing
+    const rateLimiter = yield* RateLimiter
     const clock = yield* Clock.Clock
     const random = yield* Random.Random
 
@@ -93,7 +95,8 @@ export const RouterLive = Layer.effect(
         metrics.recordRequest(record)
         accessLog.append(record)
       },
-      startTrace: tracing.startRequest
+      startTrace: tracing.startRequest,
+      admit: rateLimiter.admit
     }
     return Router.of({
       handle: (request, response) => handleRequest(env, request, response),

@@ -36,6 +36,11 @@ export const retriesTotal = Metric.counter("lb_retries_total", {
   incremental: true
 })
 
+export const rateLimitedTotal = Metric.counter("lb_rate_limited_requests_total", {
+  description: "Requests refused with 429 because their client was over rateLimit",
+  incremental: true
+})
+
 export interface MetricsShape {
   /** Counts a finished client request: exact and synchronous (a map lookup, a bucket). */
   readonly recordRequest: (record: RequestRecord) => void

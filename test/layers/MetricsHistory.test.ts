@@ -8,6 +8,7 @@ import { TestClock } from "effect/testing"
 import { BackendRegistryLive } from "../../src/layers/BackendRegistryLive.ts"
 import { MetricsLive } from "../../src/layers/MetricsLive.ts"
 import { ProxyConfigLive } from "../../src/layers/ProxyConfigLive.ts"
+import { RateLimiterLive } from "../../src/layers/RateLimiterLive.ts"
 import { BackendRegistry } from "../../src/services/BackendRegistry.ts"
 import { Metrics } from "../../src/services/Metrics.ts"
 
@@ -15,7 +16,7 @@ describe("metrics history", () => {
   it.effect("samples every historyInterval and keeps the last historySize samples", () =>
     Effect.gen(function*() {
       const context = yield* Layer.build(MetricsLive.pipe(
-        Layer.provideMerge(BackendRegistryLive),
+        Layer.provideMerge(Layer.merge(BackendRegistryLive, RateLimiterLive)),
         Layer.provide(ProxyConfigLive.fromObject({
           backends: [{ name: "a", url: "http://127.0.0.1:1" }],
           metrics: { historyInterval: "2s", historySize: 3 }

@@ -102,6 +102,11 @@ export const ConsistentHashConfig = Schema.Struct({
   key: HashKey.pipe(withDefault("client-ip"))
 })
 
+export const RateLimitConfig = Schema.Struct({
+  requestsPerSecond: Schema.Number.check(Schema.isGreaterThan(0)),
+  burst: PositiveInt
+})
+
 export const TracingConfig = Schema.Struct({
   otlpEndpoint: Schema.String.check(
     Schema.makeFilter((text: string) =>
@@ -151,6 +156,8 @@ export const ConfigSchema = Schema.Struct({
   backends: Schema.Array(BackendConfig).check(Schema.isMinLength(1, { message: "Expected at least one backend" })),
   /** Active health checks run only when this section is present: not every backend has `/health`. */
   healthCheck: Schema.optionalKey(HealthCheckConfig),
+  /** A token bucket per client address; no limit when absent. */
+  rateLimit: Schema.optionalKey(RateLimitConfig),
   /** OpenTelemetry spans for every proxied request, exported over OTLP/HTTP; off when absent. */
   tracing: Schema.optionalKey(TracingConfig),
   /** A file to append every lifecycle event to, one JSON object per line (`switchyard replay`). */
