@@ -56,7 +56,7 @@ export const AdminRoutes = HttpRouter.use(Effect.fnUntraced(function*(router) {
   }
 
   const health = Effect.sync(() => {
-    const available = registry.pool().filter(isAvailable).length
+    const available = registry.all().filter(isAvailable).length
     return HttpServerResponse.jsonUnsafe(
       { status: available > 0 ? "ok" : "unavailable", availableBackends: available },
       { status: available > 0 ? 200 : 503 }

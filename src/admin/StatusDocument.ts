@@ -3,6 +3,7 @@
  * can be tested without a server.
  */
 import { isAvailable } from "../domain/Availability.ts"
+import { poolOf } from "../domain/Backend.ts"
 import type { BackendState } from "../domain/BackendState.ts"
 import type { Circuit } from "../domain/breaker/Circuit.ts"
 import { read } from "../domain/load/Ewma.ts"
@@ -18,6 +19,7 @@ export interface CircuitStatus {
 
 export interface BackendStatus {
   readonly name: string
+  readonly pool: string
   readonly url: string
   readonly weight: number
   readonly maxConnections: number | null
@@ -61,6 +63,7 @@ const circuitStatus = (circuit: Circuit): CircuitStatus => {
 
 export const backendStatus = (state: BackendState, now: number): BackendStatus => ({
   name: state.spec.name,
+  pool: poolOf(state.spec),
   url: state.spec.url,
   weight: state.spec.weight,
   maxConnections: state.spec.maxConnections ?? null,

@@ -19,16 +19,16 @@ export const isSelectable = (state: BackendState, excluded: Excluded): boolean =
 
 /**
  * `Retry-After` for a 503, in whole seconds: when the first open circuit lets trials through, if
- * any is open; otherwise `fallbackSeconds` (a health probe interval, or 1 for full backends).
+ * any is open; otherwise the next health probe of an unhealthy backend; otherwise (all at their
+ * connection cap) 1.
  */
-export const retryAfterSeconds = (
-  pool: ReadonlyArray<BackendState>,
-  now: number,
-  fallbackSeconds: number
-): number => {
+export const retryAfterSeconds = (pool: ReadonlyArray<BackendState>, now: number): number => {
   let soonest = Number.POSITIVE_INFINITY
+  let probe = Number.POSITIVE_INFINITY
   for (const state of pool) {
     if (state.circuit._tag === "Open" && state.healthy) soonest = Math.min(soonest, state.circuit.until - now)
+    if (!state.healthy && state.policy.probe !== undefined) probe = Math.min(probe, state.policy.probe.intervalMs)
   }
-  return Number.isFinite(soonest) ? Math.max(1, Math.ceil(soonest / 1000)) : Math.max(1, Math.ceil(fallbackSeconds))
+  const ms = Number.isFinite(soonest) ? soonest : Number.isFinite(probe) ? probe : 1_000
+  return Math.max(1, Math.ceil(ms / 1000))
 }

@@ -6,14 +6,20 @@
 import { Schema } from "effect"
 
 export const BackendSpec = Schema.Struct({
-  /** Unique within the pool; the `backend` label in metrics and logs. */
+  /** Unique among all backends; the `backend` label in metrics and logs. */
   name: Schema.String,
+  /** The pool it serves in; absent for the default pool (the config's top-level `backends`). */
+  pool: Schema.optionalKey(Schema.String),
   /** `http(s)://host:port[/prefix]`: the prefix is prepended to every proxied path. */
   url: Schema.String,
   weight: Schema.Int,
   maxConnections: Schema.optionalKey(Schema.Int)
 })
 export type BackendSpec = typeof BackendSpec.Type
+
+export const defaultPool = "default"
+
+export const poolOf = (spec: BackendSpec): string => spec.pool ?? defaultPool
 
 /** The upstream origin (`http://host:port`) a backend's connections go to. */
 export const originOf = (spec: BackendSpec): string => new URL(spec.url).origin

@@ -5,7 +5,17 @@
  */
 import { Schema } from "effect"
 
+/** How a backend is probed; absent when its pool has no `healthCheck`. */
+export const ProbeSettings = Schema.Struct({
+  path: Schema.String,
+  intervalMs: Schema.Number,
+  timeoutMs: Schema.Number
+})
+export type ProbeSettings = typeof ProbeSettings.Type
+
 export const BackendPolicy = Schema.Struct({
+  /** Active health checks for this backend, from its pool's `healthCheck` section. */
+  probe: Schema.optionalKey(ProbeSettings),
   /** Consecutive successful probes that bring an unhealthy backend back. */
   healthyThreshold: Schema.Int,
   /** Consecutive failed probes that take a healthy backend out. */

@@ -47,15 +47,17 @@ export interface Backoff {
 export interface ExchangeEnv {
   readonly registry: BackendRegistryShape
   readonly upstream: UpstreamShape
-  readonly select: (facts: RequestFacts, excluded: Excluded) => BackendState | undefined
+  /** The pool a request goes to, from its `Host` and target. */
+  readonly route: (host: string | undefined, target: string) => string
+  readonly select: (pool: string, facts: RequestFacts, excluded: Excluded) => BackendState | undefined
   /** Epoch milliseconds, with sub-millisecond precision, from Effect's `Clock`. */
   readonly now: () => number
   readonly maxBodySize: number
   readonly trustProxy: boolean
   readonly proto: "http" | "https"
   readonly isDraining: () => boolean
-  /** For `Retry-After` on a 503: when a backend may plausibly be eligible again. */
-  readonly retryAfterSeconds: () => number
+  /** For `Retry-After` on a 503: when a backend of the pool may plausibly be eligible again. */
+  readonly retryAfterSeconds: (pool: string) => number
   /** A fresh backoff for a request that has failed once. */
   readonly backoff: () => Backoff
   /** Told once per client request, when its response is over (metrics, access log). */
@@ -109,6 +111,8 @@ class ProxyExchange implements Dispatcher.DispatchHandler, RequestFacts {
   private readonly hasBody: boolean
   private readonly chunked: boolean
   private readonly expectContinue: boolean
+  /** The pool the request's route leads to; retries stay in it. */
+  private readonly pool: string
   private readonly receivedAt: number
   private readonly trace: RequestTrace | undefined
   private attemptTrace: AttemptTrace | undefined
@@ -154,6 +158,7 @@ class ProxyExchange implements Dispatcher.DispatchHandler, RequestFacts {
     this.requestId = requestId
     this.path = path
     this.clientAddress = client
+    this.pool = env.route(head.host, path)
     this.chunked = head.transferEncoding !== undefined
     this.hasBody = this.chunked || (contentLength !== undefined && contentLength > 0)
     this.expectContinue = head.expectContinue
@@ -179,10 +184,10 @@ class ProxyExchange implements Dispatcher.DispatchHandler, RequestFacts {
 
   start(): void {
     this.response.on("close", () => this.onResponseClose())
-    const backend = this.env.select(this, undefined)
+    const backend = this.env.select(this.pool, this, undefined)
     if (backend === undefined) {
       this.bytes += sendReply(this.response, { status: 503, message: "no backend is available" }, this.requestId, {
-        retryAfter: this.env.retryAfterSeconds(),
+        retryAfter: this.env.retryAfterSeconds(this.pool),
         close: this.hasBody || this.env.isDraining()
       })
       return
@@ -304,7 +309,7 @@ class ProxyExchange implements Dispatcher.DispatchHandler, RequestFacts {
     const tried = this.tried ?? new Set<string>()
     this.tried = tried
     if (this.backend !== undefined) tried.add(this.backend.spec.name)
-    const next = this.env.select(this, tried)
+    const next = this.env.select(this.pool, this, tried)
     if (next === undefined) this.giveUp(outcome)
     else this.begin(next)
   }

@@ -3,11 +3,12 @@
  * and sliding PubSubs for observers. Seeded from the config's backends at start-up.
  */
 import { Clock, Effect, Layer, PubSub } from "effect"
+import { defaultPool, poolOf } from "../domain/Backend.ts"
 import type { BackendEvent } from "../domain/BackendEvent.ts"
 import { backendOf, isRequestEvent } from "../domain/BackendEvent.ts"
 import { evolve } from "../domain/BackendState.ts"
 import type { BackendState } from "../domain/BackendState.ts"
-import { policyOf } from "../domain/config/ConfigLoader.ts"
+import { poolsOf } from "../domain/config/ConfigLoader.ts"
 import { transitions } from "../domain/Transitions.ts"
 import { BackendRegistry } from "../services/BackendRegistry.ts"
 import type { BackendRegistryShape } from "../services/BackendRegistry.ts"
@@ -26,17 +27,25 @@ export const makeBackendRegistry: Effect.Effect<BackendRegistryShape> = Effect.g
   const everything = yield* PubSub.sliding<BackendEvent>(observerBuffer)
   const lifecycle = yield* PubSub.sliding<BackendEvent>(observerBuffer)
   const states = new Map<string, BackendState>()
-  let pool: Array<BackendState> = []
-  let poolIndex = new Map<string, number>()
+  let pools = new Map<string, Array<BackendState>>()
+  /** Where each member sits: its pool's array and its index in it. */
+  let places = new Map<string, { readonly members: Array<BackendState>; readonly index: number }>()
   let version = 0
+  const none: ReadonlyArray<BackendState> = []
 
-  const rebuildPool = () => {
-    pool = []
-    poolIndex = new Map()
+  const rebuildPools = () => {
+    pools = new Map()
+    places = new Map()
     for (const [name, state] of states) {
       if (state.removed) continue
-      poolIndex.set(name, pool.length)
-      pool.push(state)
+      const pool = poolOf(state.spec)
+      let members = pools.get(pool)
+      if (members === undefined) {
+        members = []
+        pools.set(pool, members)
+      }
+      places.set(name, { members, index: members.length })
+      members.push(state)
     }
     version++
   }
@@ -62,10 +71,10 @@ export const makeBackendRegistry: Effect.Effect<BackendRegistryShape> = Effect.g
     if (after === undefined) states.delete(name)
     else states.set(name, after)
 
-    if (reshapes(before, after)) rebuildPool()
+    if (reshapes(before, after)) rebuildPools()
     else if (after !== undefined) {
-      const index = poolIndex.get(name)
-      if (index !== undefined) pool[index] = after
+      const place = places.get(name)
+      if (place !== undefined) place.members[place.index] = after
     }
     publish(event)
     if (before !== undefined && after !== undefined && before.healthy === after.healthy && before.circuit === after.circuit) {
@@ -76,7 +85,7 @@ export const makeBackendRegistry: Effect.Effect<BackendRegistryShape> = Effect.g
 
   return {
     emit,
-    pool: () => pool,
+    pool: (name = defaultPool) => pools.get(name) ?? none,
     all: () => Array.from(states.values()),
     get: (name) => states.get(name),
     version: () => version,
@@ -90,8 +99,9 @@ export const BackendRegistryLive = Layer.effect(
     const config = yield* ProxyConfig
     const registry = yield* makeBackendRegistry
     const at = yield* Clock.currentTimeMillis
-    const policy = policyOf(config)
-    for (const spec of config.backends) registry.emit({ _tag: "BackendAdded", at, spec, policy })
+    for (const pool of poolsOf(config)) {
+      for (const spec of pool.backends) registry.emit({ _tag: "BackendAdded", at, spec, policy: pool.policy })
+    }
     return BackendRegistry.of(registry)
   })
 )

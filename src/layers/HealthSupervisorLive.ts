@@ -1,20 +1,21 @@
 /**
  * Active health checks: one supervised fiber per backend (a `FiberMap` keyed by name) that sends
- * `GET {healthCheck.path}` to the backend's origin every `interval`, and turns each answer into a
+ * `GET {path}` to the backend's origin every `interval`, and turns each answer into a
  * `ProbeSucceeded` or `ProbeFailed` event; `evolve` decides when consecutive results flip health.
  * A 2xx or 3xx answer within `timeout` is healthy; anything else, or no answer, is not.
  *
- * Probes follow membership: a backend added (or re-added with a new spec) starts or restarts its
- * fiber, a removed one stops. Runs only when the config has a `healthCheck` section. Probes use
- * their own keep-alive connections, apart from the proxied traffic's pools.
+ * What to probe, and how, is each backend's own policy (`probe`, from its pool's `healthCheck`),
+ * so probes follow the registry: a backend added, or re-added with new settings by a reload,
+ * (re)starts its fiber; one removed, or left without health checks, stops. Probes use their own
+ * keep-alive connections, apart from the proxied traffic's pools.
  */
 import { Clock, Duration, Effect, FiberMap, Layer, Schedule, Stream } from "effect"
 import { Agent, request } from "undici"
 import { originOf } from "../domain/Backend.ts"
 import type { BackendSpec } from "../domain/Backend.ts"
+import type { BackendPolicy, ProbeSettings } from "../domain/BackendPolicy.ts"
 import { formatDuration } from "../domain/config/Units.ts"
 import { BackendRegistry } from "../services/BackendRegistry.ts"
-import { ProxyConfig } from "../services/ProxyConfig.ts"
 import { version } from "../version.ts"
 
 /** Why a probe that got no answer failed, in the words an operator would use. */
@@ -35,22 +36,19 @@ const describeFailure = (error: unknown): string => {
 }
 
 export const HealthSupervisorLive = Layer.effectDiscard(Effect.gen(function*() {
-  const config = yield* ProxyConfig
-  const check = config.healthCheck
-  if (check === undefined) return
   const registry = yield* BackendRegistry
-  const timeoutMs = Duration.toMillis(check.timeout)
   const agent = yield* Effect.acquireRelease(
-    Effect.sync(() => new Agent({ connectTimeout: timeoutMs, keepAliveTimeout: Duration.toMillis(check.interval) * 2 })),
+    Effect.sync(() => new Agent({ keepAliveTimeout: 30_000 })),
     (agent) => Effect.promise(() => agent.destroy())
   )
 
-  const probeOnce = (spec: BackendSpec) =>
+  const probeOnce = (spec: BackendSpec, probe: ProbeSettings) =>
     Effect.gen(function*() {
       const started = yield* Clock.currentTimeMillis
+      const timeout = Duration.millis(probe.timeoutMs)
       const status = yield* Effect.tryPromise({
         try: (signal) =>
-          request(`${originOf(spec)}${check.path}`, {
+          request(`${originOf(spec)}${probe.path}`, {
             dispatcher: agent,
             method: "GET",
             signal,
@@ -62,8 +60,8 @@ export const HealthSupervisorLive = Layer.effectDiscard(Effect.gen(function*() {
         catch: describeFailure
       }).pipe(
         Effect.timeoutOrElse({
-          duration: check.timeout,
-          orElse: () => Effect.fail(`no answer within ${formatDuration(check.timeout)}`)
+          duration: timeout,
+          orElse: () => Effect.fail(`no answer within ${formatDuration(timeout)}`)
         }),
         Effect.result
       )
@@ -76,17 +74,23 @@ export const HealthSupervisorLive = Layer.effectDiscard(Effect.gen(function*() {
     })
 
   const probes = yield* FiberMap.make<string>()
-  const supervise = (spec: BackendSpec) =>
-    FiberMap.run(probes, spec.name, probeOnce(spec).pipe(Effect.repeat(Schedule.fixed(check.interval))))
+  const supervise = (spec: BackendSpec, policy: BackendPolicy) =>
+    policy.probe === undefined
+      ? FiberMap.remove(probes, spec.name)
+      : FiberMap.run(
+        probes,
+        spec.name,
+        probeOnce(spec, policy.probe).pipe(Effect.repeat(Schedule.fixed(Duration.millis(policy.probe.intervalMs))))
+      )
 
   // Subscribe before reading the current pool, so a backend added in between is not missed.
   const membership = yield* registry.subscribe()
-  for (const state of registry.all()) if (!state.removed) yield* supervise(state.spec)
+  for (const state of registry.all()) if (!state.removed) yield* supervise(state.spec, state.policy)
   yield* Stream.fromSubscription(membership).pipe(
     Stream.runForEach((event) => {
       switch (event._tag) {
         case "BackendAdded":
-          return supervise(event.spec)
+          return supervise(event.spec, event.policy)
         case "BackendRemoved":
           return FiberMap.remove(probes, event.backend)
         default:

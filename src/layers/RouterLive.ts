@@ -1,14 +1,13 @@
 /**
- * The router: the configured strategy over the registry's pool, the upstream pools, and the
- * per-request exchange, assembled once. The selector is rebuilt only when the registry's version
- * moves (membership, weights), so a pick is a lookup.
+ * The router: routing (route table and each pool's strategy) over the registry, the upstream
+ * pools, and the per-request exchange, assembled once. `reconfigure` swaps the routing for a new
+ * config's (hot reload); requests already under way keep the backend they were given.
  */
-import { Cause, Clock, Duration, Effect, Exit, Layer, Random, Schedule } from "effect"
-import type { Excluded } from "../domain/Availability.ts"
+import { Cause, Clock, Effect, Exit, Layer, Random, Schedule } from "effect"
 import { retryAfterSeconds } from "../domain/Availability.ts"
 import { retrySchedule } from "../domain/RetryPolicy.ts"
-import { strategies } from "../domain/selection/Strategies.ts"
-import type { RequestFacts, SelectionEnv, StrategySettings } from "../domain/selection/Strategy.ts"
+import { makeRouting } from "../domain/routing/Routing.ts"
+import type { SelectionEnv } from "../domain/selection/Strategy.ts"
 import { handleRequest } from "../http/ProxyExchange.ts"
 import type { Backoff, ExchangeEnv } from "../http/ProxyExchange.ts"
 import { AccessLog } from "../services/AccessLog.ts"
@@ -33,21 +32,11 @@ export const RouterLive = Layer.effect(
     const clock = yield* Clock.Clock
     const random = yield* Random.Random
 
-    const strategy = strategies[config.strategy]
     const selectionEnv: SelectionEnv = {
       random: () => random.nextDoubleUnsafe(),
       now: () => clock.currentTimeMillisUnsafe()
     }
-    const settings: StrategySettings = { hashKey: config.consistentHash.key }
-    let builtFor = registry.version()
-    let selector = strategy.build(registry.pool(), selectionEnv, settings)
-    const select = (facts: RequestFacts, excluded: Excluded) => {
-      if (registry.version() !== builtFor) {
-        builtFor = registry.version()
-        selector = strategy.build(registry.pool(), selectionEnv, settings)
-      }
-      return selector.pick(registry.pool(), facts, excluded)
-    }
+    let routing = makeRouting(config, registry, selectionEnv)
 
     // Backoff runs on this layer's own context, so TestClock and a seeded Random govern it in
     // tests. It only runs for a request that failed: the happy path never enters an Effect.
@@ -72,24 +61,19 @@ export const RouterLive = Layer.effect(
         }
       }
     }
-    const healthInterval = config.healthCheck?.interval
 
     let draining = false
     const env: ExchangeEnv = {
       registry,
       upstream,
-      select,
+      route: (host, target) => routing.route(host, target),
+      select: (pool, facts, excluded) => routing.select(pool, facts, excluded),
       now: () => Number(clock.currentTimeNanosUnsafe()) / 1e6,
       maxBodySize: config.server.maxBodySize,
       trustProxy: config.trustProxy,
       proto: "http",
       isDraining: () => draining,
-      retryAfterSeconds: () =>
-        retryAfterSeconds(
-          registry.pool(),
-          clock.currentTimeMillisUnsafe(),
-          healthInterval === undefined ? 1 : Duration.toSeconds(healthInterval)
-        ),
+      retryAfterSeconds: (pool) => retryAfterSeconds(registry.pool(pool), clock.currentTimeMillisUnsafe()),
       backoff,
       completed: (record) => {
         metrics.recordRequest(record)
@@ -102,6 +86,9 @@ export const RouterLive = Layer.effect(
       handle: (request, response) => handleRequest(env, request, response),
       startDraining: () => {
         draining = true
+      },
+      reconfigure: (next) => {
+        routing = makeRouting(next, registry, selectionEnv)
       }
     })
   })

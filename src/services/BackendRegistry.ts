@@ -16,11 +16,11 @@ export interface BackendRegistryShape {
    */
   readonly emit: (event: BackendEvent) => void
   /**
-   * The live pool in config order, without removed backends: the array strategies select from.
-   * It is the registry's own array, not a copy: entries are replaced as states change, and a new
-   * array is made when the membership changes.
+   * A pool's live members in config order (removed backends left out): the array its strategy
+   * selects from. `name` defaults to the default pool. It is the registry's own array, not a
+   * copy: entries are replaced as states change, and a new array is made when membership changes.
    */
-  readonly pool: () => ReadonlyArray<BackendState>
+  readonly pool: (name?: string) => ReadonlyArray<BackendState>
   /** Every known backend, including removed ones still finishing their requests. */
   readonly all: () => ReadonlyArray<BackendState>
   readonly get: (name: string) => BackendState | undefined

@@ -5,6 +5,7 @@
  */
 import { Context } from "effect"
 import type { IncomingMessage, ServerResponse } from "node:http"
+import type { Config } from "../domain/config/ConfigLoader.ts"
 
 export interface RouterShape {
   readonly handle: (request: IncomingMessage, response: ServerResponse) => void
@@ -13,6 +14,11 @@ export interface RouterShape {
    * while draining for shutdown.
    */
   readonly startDraining: () => void
+  /**
+   * Routes and picks by a new config's routes, pools and strategies from now on (hot reload).
+   * Backend membership is not its business: the reload turns that into registry events.
+   */
+  readonly reconfigure: (config: Config) => void
 }
 
 export class Router extends Context.Service<Router, RouterShape>()("switchyard/services/Router") {}

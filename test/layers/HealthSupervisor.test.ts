@@ -137,7 +137,8 @@ describe("health supervisor", () => {
       const second = yield* healthBackend("second", { code: 200 })
       const { events, registry } = yield* supervise([first])
       yield* probesSettle(events, 1)
-      registry.emit({ _tag: "BackendAdded", at: 0, spec: { name: "second", url: second.url, weight: 1 }, policy: defaultPolicy })
+      const policy = registry.get("first")?.policy ?? defaultPolicy
+      registry.emit({ _tag: "BackendAdded", at: 0, spec: { name: "second", url: second.url, weight: 1 }, policy })
       yield* probesSettle(events, 2)
       registry.emit({ _tag: "BackendRemoved", at: 0, backend: "first" })
       yield* TestClock.adjust("5 seconds")

@@ -9,29 +9,70 @@
  */
 import { Duration, Result, Schema, SchemaAST, SchemaIssue } from "effect"
 import { dirname, resolve } from "node:path"
+import { defaultPool } from "../Backend.ts"
 import type { BackendSpec } from "../Backend.ts"
 import type { BackendPolicy } from "../BackendPolicy.ts"
 import type { ConfigProblem } from "../Errors.ts"
 import { ConfigError } from "../Errors.ts"
 import { ConfigSchema, optionalSections } from "./ConfigSchema.ts"
-import type { DecodedConfig } from "./ConfigSchema.ts"
+import type { DecodedConfig, HealthCheckConfig, PoolConfig as PoolConfigSchema, StrategyName as StrategyNameSchema } from "./ConfigSchema.ts"
+
+type HealthCheck = typeof HealthCheckConfig.Type
+type PoolConfig = typeof PoolConfigSchema.Type
+type StrategyName = typeof StrategyNameSchema.Type
 import { formatPath, parseYamlSource, scalarFromText } from "./YamlSource.ts"
 import type { ConfigPath, YamlSource } from "./YamlSource.ts"
 
-/** The config every service reads: the decoded file with each backend's name settled. */
-export interface Config extends Omit<DecodedConfig, "backends"> {
+/** The config every service reads: the decoded file with each backend's name (and pool) settled. */
+export interface Config extends Omit<DecodedConfig, "backends" | "pools"> {
+  /** The default pool's backends. */
   readonly backends: ReadonlyArray<BackendSpec>
+  readonly pools?: Readonly<Record<string, Omit<PoolConfig, "backends"> & { readonly backends: ReadonlyArray<BackendSpec> }>>
 }
 
-/** The per-backend tunables the config sets, as `BackendAdded` carries them. */
-export const policyOf = (config: Config): BackendPolicy => ({
-  healthyThreshold: config.healthCheck?.healthyThreshold ?? 2,
-  unhealthyThreshold: config.healthCheck?.unhealthyThreshold ?? 3,
-  failureThreshold: config.circuitBreaker.failureThreshold,
-  resetTimeoutMs: Duration.toMillis(config.circuitBreaker.resetTimeout),
-  halfOpenRequests: config.circuitBreaker.halfOpenRequests,
-  ewmaDecayMs: Duration.toMillis(config.ewma.decay)
-})
+/** One pool as the router and the registry use it: the default pool first, then the named ones. */
+export interface PoolSettings {
+  readonly name: string
+  readonly strategy: StrategyName
+  readonly backends: ReadonlyArray<BackendSpec>
+  readonly policy: BackendPolicy
+}
+
+/** The per-backend tunables of a pool with health checks `healthCheck`, as `BackendAdded` carries them. */
+export const policyOf = (config: Config, healthCheck: HealthCheck | undefined): BackendPolicy => {
+  const policy: BackendPolicy = {
+    healthyThreshold: healthCheck?.healthyThreshold ?? 2,
+    unhealthyThreshold: healthCheck?.unhealthyThreshold ?? 3,
+    failureThreshold: config.circuitBreaker.failureThreshold,
+    resetTimeoutMs: Duration.toMillis(config.circuitBreaker.resetTimeout),
+    halfOpenRequests: config.circuitBreaker.halfOpenRequests,
+    ewmaDecayMs: Duration.toMillis(config.ewma.decay)
+  }
+  return healthCheck === undefined ? policy : {
+    ...policy,
+    probe: {
+      path: healthCheck.path,
+      intervalMs: Duration.toMillis(healthCheck.interval),
+      timeoutMs: Duration.toMillis(healthCheck.timeout)
+    }
+  }
+}
+
+/** Every pool: the default one (top-level `strategy`, `backends`, `healthCheck`) first. */
+export const poolsOf = (config: Config): ReadonlyArray<PoolSettings> => [
+  {
+    name: defaultPool,
+    strategy: config.strategy,
+    backends: config.backends,
+    policy: policyOf(config, config.healthCheck)
+  },
+  ...Object.entries(config.pools ?? {}).map(([name, pool]) => ({
+    name,
+    strategy: pool.strategy,
+    backends: pool.backends,
+    policy: policyOf(config, pool.healthCheck)
+  }))
+]
 
 /** Environment variables that override single keys of the file, validated like the file. */
 export const envOverrides: ReadonlyArray<{ readonly variable: string; readonly path: ConfigPath }> = [
@@ -217,34 +258,71 @@ const crossFieldProblems = (config: DecodedConfig, source: Locator): Array<Confi
   if (Duration.isLessThan(config.retry.maxDelay, config.retry.baseDelay)) {
     at(["retry", "maxDelay"], "Expected at least retry.baseDelay")
   }
-  const healthCheck = config.healthCheck
-  if (healthCheck !== undefined && Duration.isGreaterThan(healthCheck.timeout, healthCheck.interval)) {
-    at(["healthCheck", "timeout"], "Expected at most healthCheck.interval: a probe must end before the next begins")
+  const healthChecks: Array<readonly [ConfigPath, HealthCheck | undefined]> = [
+    [["healthCheck"], config.healthCheck],
+    ...Object.entries(config.pools ?? {}).map(([name, pool]) => [["pools", name, "healthCheck"], pool.healthCheck] as const)
+  ]
+  for (const [path, healthCheck] of healthChecks) {
+    if (healthCheck !== undefined && Duration.isGreaterThan(healthCheck.timeout, healthCheck.interval)) {
+      at([...path, "timeout"], "Expected at most the interval: a probe must end before the next begins")
+    }
   }
+  if (config.pools?.[defaultPool] !== undefined) {
+    at(["pools", defaultPool], `"${defaultPool}" is the top-level backends' pool; choose another name`)
+  }
+  const known = [...new Set([defaultPool, ...Object.keys(config.pools ?? {})])]
+  config.routes?.forEach((route, index) => {
+    if (!known.includes(route.pool)) {
+      at(["routes", index, "pool"], `Unknown pool "${route.pool}"; expected one of: ${known.join(", ")}`)
+    }
+    if (route.match.host === undefined && route.match.pathPrefix === undefined) {
+      at(["routes", index, "match"], "Expected a host, a pathPrefix or both")
+    }
+  })
   return problems
 }
 
-/** A backend without a `name` is called by its `host:port`; two backends may not share a name. */
+/** The backends of every pool, with where each is written in the file. */
+const backendEntries = (decoded: DecodedConfig) => [
+  ...decoded.backends.map((backend, index) => ({ backend, pool: undefined, path: ["backends", index] as ConfigPath })),
+  ...Object.entries(decoded.pools ?? {}).flatMap(([pool, settings]) =>
+    settings.backends.map((backend, index) => ({ backend, pool, path: ["pools", pool, "backends", index] as ConfigPath }))
+  )
+]
+
+/**
+ * A backend without a `name` is called by its `host:port`; no two backends, in any pools, may
+ * share a name (it is the `backend` label of every metric and log line).
+ */
 const settleBackendNames = (
   decoded: DecodedConfig,
   source: Locator
 ): { readonly config: Config; readonly problems: ReadonlyArray<ConfigProblem> } => {
   const problems: Array<ConfigProblem> = []
-  const firstIndex = new Map<string, number>()
-  const backends = decoded.backends.map((backend, index): BackendSpec => {
+  const seen = new Map<string, string>()
+  const settle = ({ backend, path, pool }: ReturnType<typeof backendEntries>[number]): BackendSpec => {
     const name = backend.name ?? new URL(backend.url).host
-    const earlier = firstIndex.get(name)
-    if (earlier === undefined) firstIndex.set(name, index)
+    const earlier = seen.get(name)
+    if (earlier === undefined) seen.set(name, formatPath(path))
     else {
-      const path: ConfigPath = backend.name === undefined ? ["backends", index, "url"] : ["backends", index, "name"]
+      const at: ConfigPath = backend.name === undefined ? [...path, "url"] : [...path, "name"]
       const hint = backend.name === undefined ? "; give each backend a distinct `name`" : ""
       problems.push({
-        path: formatPath(path),
-        message: `Duplicate backend name "${name}" (also backends[${earlier}])${hint}`,
-        ...source.locate(path)
+        path: formatPath(at),
+        message: `Duplicate backend name "${name}" (also ${earlier})${hint}`,
+        ...source.locate(at)
       })
     }
-    return { ...backend, name }
-  })
-  return { config: { ...decoded, backends }, problems }
+    return pool === undefined ? { ...backend, name } : { ...backend, name, pool }
+  }
+  const entries = backendEntries(decoded).map((entry) => ({ ...entry, spec: settle(entry) }))
+  const backends = entries.filter((entry) => entry.pool === undefined).map((entry) => entry.spec)
+  const pools = decoded.pools === undefined
+    ? undefined
+    : Object.fromEntries(Object.entries(decoded.pools).map(([name, settings]) => [name, {
+      ...settings,
+      backends: entries.filter((entry) => entry.pool === name).map((entry) => entry.spec)
+    }]))
+  const { pools: _decodedPools, ...rest } = decoded
+  return { config: pools === undefined ? { ...rest, backends } : { ...rest, backends, pools }, problems }
 }

@@ -150,12 +150,39 @@ const sections = {
 
 export const optionalSections = Object.keys(sections) as ReadonlyArray<keyof typeof sections>
 
+const PoolName = Schema.String.check(
+  Schema.isPattern(/^[a-z][a-z0-9_-]*$/, { message: "Expected a pool name of lowercase letters, digits, '_' or '-'" })
+)
+
+/** A named pool beside the default one: its own backends, strategy and health checks. */
+export const PoolConfig = Schema.Struct({
+  strategy: StrategyName.pipe(withDefault("round-robin")),
+  backends: Schema.Array(BackendConfig).check(Schema.isMinLength(1, { message: "Expected at least one backend" })),
+  healthCheck: Schema.optionalKey(HealthCheckConfig)
+})
+
+export const RouteConfig = Schema.Struct({
+  match: Schema.Struct({
+    /** The request's host, without port, matched case-insensitively. */
+    host: Schema.optionalKey(Schema.String.check(Schema.isPattern(/^[A-Za-z0-9.-]+$/, { message: "Expected a host name" }))),
+    /** Matches the path itself and anything below it (`/assets` matches `/assets/x`, not `/assetsx`). */
+    pathPrefix: Schema.optionalKey(
+      Schema.String.check(Schema.isStartingWith("/", { message: "Expected a path starting with \"/\"" }))
+    )
+  }),
+  pool: PoolName
+})
+
 export const ConfigSchema = Schema.Struct({
   ...sections,
   strategy: StrategyName.pipe(withDefault("round-robin")),
   backends: Schema.Array(BackendConfig).check(Schema.isMinLength(1, { message: "Expected at least one backend" })),
   /** Active health checks run only when this section is present: not every backend has `/health`. */
   healthCheck: Schema.optionalKey(HealthCheckConfig),
+  /** Named pools beside the default one (the top-level `backends`). */
+  pools: Schema.optionalKey(Schema.Record(PoolName, PoolConfig)),
+  /** Which requests go to which pool; unmatched requests go to the default pool. */
+  routes: Schema.optionalKey(Schema.Array(RouteConfig)),
   /** A token bucket per client address; no limit when absent. */
   rateLimit: Schema.optionalKey(RateLimitConfig),
   /** OpenTelemetry spans for every proxied request, exported over OTLP/HTTP; off when absent. */

@@ -96,7 +96,7 @@ backends: [{ url: "http://a:1" }]
       `config.yaml:11:12: timeouts.connect: Expected a duration such as "250ms", "5s", "1m" or "1h", got "5 parsecs"`,
       "config.yaml:12:9: timeouts.idle: Expected a duration greater than 0",
       `config.yaml:13:13: trustProxy: Expected boolean, got "yes"`,
-      "config.yaml:14:1: extra: Unknown key; expected one of: server, admin, circuitBreaker, retry, timeouts, ewma, consistentHash, metrics, logging, strategy, backends, healthCheck, tracing, journal, trustProxy"
+      "config.yaml:14:1: extra: Unknown key; expected one of: server, admin, circuitBreaker, retry, timeouts, ewma, consistentHash, metrics, logging, strategy, backends, healthCheck, pools, routes, rateLimit, tracing, journal, trustProxy"
     ])
   })
 
@@ -190,6 +190,45 @@ backends: [{ url: "http://a:1" }]
         `LB_PORT (environment): server.port: Expected number, got "http"`,
         "LB_ADMIN_PORT (environment): admin.port: Expected a value between 0 and 65535, got 70000",
         `LB_STRATEGY (environment): strategy: Expected ${strategies}, got "fastest"`
+      ]
+    )
+  })
+})
+
+describe("pools and routes", () => {
+  it("settles pool backends with their pool, and checks routes against the pools", () => {
+    const config = ok([
+      "backends: [{ url: 'http://a:1' }]",
+      "pools:",
+      "  static:",
+      "    strategy: least-connections",
+      "    backends: [{ url: 'http://b:1' }]",
+      "routes:",
+      "  - { match: { pathPrefix: /assets }, pool: static }",
+      ""
+    ].join("\n"))
+    assert.deepStrictEqual(config.pools?.["static"]?.backends, [{ url: "http://b:1", name: "b:1", pool: "static", weight: 1 }])
+    assert.strictEqual(config.pools?.["static"]?.strategy, "least-connections")
+    assert.deepStrictEqual(config.backends, [{ url: "http://a:1", name: "a:1", weight: 1 }])
+  })
+
+  it("names every mistake: an unknown pool, a route matching nothing, a reserved name, a name used twice", () => {
+    assert.deepStrictEqual(
+      problems([
+        "backends: [{ url: 'http://a:1' }]",
+        "pools:",
+        "  default: { backends: [{ url: 'http://c:1' }] }",
+        "  static: { backends: [{ url: 'http://a:1' }] }",
+        "routes:",
+        "  - { match: { pathPrefix: /x }, pool: statik }",
+        "  - { match: {}, pool: static }",
+        ""
+      ].join("\n")),
+      [
+        `config.yaml:3:12: pools.default: "default" is the top-level backends' pool; choose another name`,
+        `config.yaml:4:31: pools.static.backends[0].url: Duplicate backend name "a:1" (also backends[0]); give each backend a distinct \`name\``,
+        `config.yaml:6:40: routes[0].pool: Unknown pool "statik"; expected one of: default, static`,
+        "config.yaml:7:14: routes[1].match: Expected a host, a pathPrefix or both"
       ]
     )
   })
