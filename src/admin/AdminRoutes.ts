@@ -1,14 +1,18 @@
 /**
- * The admin API's routes. `/health` is always open (load balancers in front of us probe it);
- * every other route needs the bearer token when `admin.token` is set.
+ * The admin API's routes. `/health` is always open (load balancers in front of us probe it), and
+ * so is the dashboard page at `/`, which holds no data of its own; every other route needs the
+ * bearer token when `admin.token` is set.
  */
 import { Clock, Duration, Effect, Schema, Stream } from "effect"
 import { HttpRouter, HttpServerRequest, HttpServerResponse } from "effect/http"
+import { readFileSync } from "node:fs"
 import { isAvailable } from "../domain/Availability.ts"
 import { BackendEvent } from "../domain/BackendEvent.ts"
+import { formatProblem } from "../domain/Errors.ts"
 import { BackendRegistry } from "../services/BackendRegistry.ts"
 import { Metrics } from "../services/Metrics.ts"
 import { ProxyConfig } from "../services/ProxyConfig.ts"
+import { Reloader } from "../services/Reloader.ts"
 import { version } from "../version.ts"
 import { makeTokenCheck } from "./Authorization.ts"
 import { metricsDocument, statusDocument } from "./StatusDocument.ts"
@@ -19,6 +23,20 @@ const unauthorized = HttpServerResponse.jsonUnsafe(
 )
 
 const encodeEvent = Schema.encodeSync(BackendEvent)
+
+/** The same relative path from `src/admin` and `dist/admin`: `assets/` sits at the package root. */
+const dashboardFile = new URL("../../assets/dashboard.html", import.meta.url)
+
+/**
+ * The page handles a bearer token, so it may only talk to its own origin and run its own inline
+ * code; `no-cache` makes a browser revalidate, so an upgrade shows the new page.
+ */
+const dashboardHeaders = {
+  "cache-control": "no-cache",
+  "x-content-type-options": "nosniff",
+  "content-security-policy": "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; " +
+    "connect-src 'self'; img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+}
 
 /** How often an idle `/events` stream sends a comment, so proxies and browsers keep it open. */
 const keepAliveEvery = "15 seconds"
@@ -32,9 +50,14 @@ export const AdminRoutes = HttpRouter.use(Effect.fnUntraced(function*(router) {
   const config = yield* ProxyConfig
   const registry = yield* BackendRegistry
   const metrics = yield* Metrics
+  const reloader = yield* Reloader
   const clock = yield* Clock.Clock
   const startedAt = clock.currentTimeMillisUnsafe()
   const authorized = makeTokenCheck(config.admin.token)
+  const dashboard = HttpServerResponse.uint8Array(readFileSync(dashboardFile), {
+    contentType: "text/html; charset=utf-8",
+    headers: dashboardHeaders
+  })
 
   const guarded = (
     handler: (request: HttpServerRequest.HttpServerRequest) => Effect.Effect<HttpServerResponse.HttpServerResponse>
@@ -93,9 +116,26 @@ export const AdminRoutes = HttpRouter.use(Effect.fnUntraced(function*(router) {
       }
     ))
 
+  // 200 with what changed; 422 with every problem when the file is invalid (nothing changes);
+  // 409 when the config did not come from a file.
+  const reload = reloader.reload.pipe(
+    Effect.map((report) => HttpServerResponse.jsonUnsafe({ status: "reloaded", ...report })),
+    Effect.catchTags({
+      ConfigError: (error) =>
+        Effect.succeed(HttpServerResponse.jsonUnsafe(
+          { status: "refused", file: error.file, problems: error.problems.map((p) => formatProblem(error.file, p)) },
+          { status: 422 }
+        )),
+      NotReloadable: (error) =>
+        Effect.succeed(HttpServerResponse.jsonUnsafe({ status: "refused", message: error.message }, { status: 409 }))
+    })
+  )
+
+  yield* router.add("GET", "/", Effect.succeed(dashboard))
   yield* router.add("GET", "/health", health)
   yield* router.add("GET", "/status", guarded(status))
   yield* router.add("GET", "/ping", guarded(status))
   yield* router.add("GET", "/metrics", guarded(metricsRoute))
   yield* router.add("GET", "/events", guarded(events))
+  yield* router.add("POST", "/reload", guarded(() => reload))
 }))
