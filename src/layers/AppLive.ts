@@ -8,6 +8,7 @@
  * journal and the access log, then closes upstream pools.
  */
 import { Layer } from "effect"
+import type { ConfigSource } from "../services/ConfigSource.ts"
 import type { ProxyConfig } from "../services/ProxyConfig.ts"
 import type { Tracing } from "../services/Tracing.ts"
 import { AccessLogLive } from "./AccessLogLive.ts"
@@ -20,6 +21,7 @@ import { LoggingLive } from "./LoggingLive.ts"
 import { MetricsLive } from "./MetricsLive.ts"
 import { ProxyServerLive } from "./ProxyServerLive.ts"
 import { RateLimiterLive } from "./RateLimiterLive.ts"
+import { ReloaderLive } from "./ReloaderLive.ts"
 import { RouterLive } from "./RouterLive.ts"
 import { TracingLive } from "./TracingLive.ts"
 import { UpstreamLive } from "./UpstreamLive.ts"
@@ -39,8 +41,8 @@ const coreWith = (tracing: TracingLayer) =>
  */
 export const ProxyCoreLive = coreWith(TracingLive)
 
-/** Work in the background: health probes and the breaker's timers. */
-const SupervisionLive = Layer.merge(HealthSupervisorLive, CircuitBreakerLive)
+/** Work beside the data path: health probes, the breaker's timers, reloads. */
+const SupervisionLive = Layer.mergeAll(HealthSupervisorLive, CircuitBreakerLive, ReloaderLive)
 
 /**
  * Proxy and admin listeners over the core and its supervision; needs a `ProxyConfig`. Exposes
@@ -59,5 +61,8 @@ export const SwitchyardLive = switchyardWith(TracingLive)
  * The whole proxy from a config layer. `options.tracing` replaces the tracing pipeline (see
  * `TracingWith`), e.g. to collect spans in memory.
  */
-export const AppLive = <E>(config: Layer.Layer<ProxyConfig, E>, options?: { readonly tracing?: TracingLayer }) =>
+export const AppLive = <E>(
+  config: Layer.Layer<ProxyConfig | ConfigSource, E>,
+  options?: { readonly tracing?: TracingLayer }
+) =>
   switchyardWith(options?.tracing ?? TracingLive).pipe(Layer.provideMerge(config))

@@ -8,6 +8,7 @@ import { readFile } from "node:fs/promises"
 import type { Config } from "../domain/config/ConfigLoader.ts"
 import { decodeConfig, loadConfig } from "../domain/config/ConfigLoader.ts"
 import { ConfigError } from "../domain/Errors.ts"
+import { ConfigSource } from "../services/ConfigSource.ts"
 import { ProxyConfig } from "../services/ProxyConfig.ts"
 
 type Env = Readonly<Record<string, string | undefined>>
@@ -23,12 +24,22 @@ export const readConfigFile = (file: string, env: Env): Effect.Effect<Config, Co
   }).pipe(Effect.flatMap((text) => Effect.fromResult(loadConfig({ file, text, env }))))
 
 export const ProxyConfigLive = {
-  fromFile: (file: string, env: Env = process.env): Layer.Layer<ProxyConfig, ConfigError> =>
-    Layer.effect(ProxyConfig, readConfigFile(file, env)),
+  /** The config in `file`, which a reload reads again. */
+  fromFile: (file: string, env: Env = process.env): Layer.Layer<ProxyConfig | ConfigSource, ConfigError> =>
+    Layer.merge(
+      Layer.effect(ProxyConfig, readConfigFile(file, env)),
+      Layer.succeed(ConfigSource, ConfigSource.of({ file, load: readConfigFile(file, env) }))
+    ),
   /** `value` is written as in the file (`"5s"`, `"10MiB"`); `name` labels any problem found. */
-  fromObject: (value: unknown, options?: { readonly name?: string; readonly env?: Env }) =>
-    Layer.effect(
-      ProxyConfig,
-      Effect.fromResult(decodeConfig({ file: options?.name ?? "<config>", value, env: options?.env ?? {} }))
+  fromObject: (
+    value: unknown,
+    options?: { readonly name?: string; readonly env?: Env }
+  ): Layer.Layer<ProxyConfig | ConfigSource, ConfigError> =>
+    Layer.merge(
+      Layer.effect(
+        ProxyConfig,
+        Effect.fromResult(decodeConfig({ file: options?.name ?? "<config>", value, env: options?.env ?? {} }))
+      ),
+      Layer.succeed(ConfigSource, ConfigSource.of({ file: undefined, load: undefined }))
     )
 }

@@ -26,6 +26,22 @@ export interface TestConfig {
   readonly [key: string]: unknown
 }
 
+/** The proxy as `switchyard serve` builds it from `file` (so it can be reloaded). */
+export const startProxyFromFile = (file: string): Effect.Effect<RunningProxy, unknown, Scope.Scope> =>
+  Layer.build(AppLive(ProxyConfigLive.fromFile(file, {}))).pipe(Effect.map(running))
+
+const running = (context: Context.Context<ProxyServer | AdminServer | BackendRegistry>): RunningProxy => {
+  const proxy = Context.get(context, ProxyServer).address
+  const admin = Context.get(context, AdminServer).address
+  return {
+    url: `http://127.0.0.1:${proxy.port}`,
+    port: proxy.port,
+    adminUrl: `http://127.0.0.1:${admin.port}`,
+    adminPort: admin.port,
+    registry: Context.get(context, BackendRegistry)
+  }
+}
+
 export const startProxy = (
   config: TestConfig,
   options?: Parameters<typeof AppLive>[1]
@@ -40,13 +56,5 @@ export const startProxy = (
       }),
       options
     ))
-    const proxy = Context.get(context, ProxyServer).address
-    const admin = Context.get(context, AdminServer).address
-    return {
-      url: `http://127.0.0.1:${proxy.port}`,
-      port: proxy.port,
-      adminUrl: `http://127.0.0.1:${admin.port}`,
-      adminPort: admin.port,
-      registry: Context.get(context, BackendRegistry)
-    }
+    return running(context)
   })
