@@ -107,8 +107,13 @@ export const loadConfig = (input: ConfigInput): Result.Result<Config, ConfigErro
  * File paths in a config file are relative to the file's own directory, not to wherever the
  * process was started, so a config means the same thing from any working directory.
  */
-export const resolvePaths = (config: Config, baseDir: string): Config =>
-  config.journal === undefined ? config : { ...config, journal: resolve(baseDir, config.journal) }
+export const resolvePaths = (config: Config, baseDir: string): Config => {
+  const tls = config.server.tls
+  const withTls = tls === undefined
+    ? config
+    : { ...config, server: { ...config.server, tls: { cert: resolve(baseDir, tls.cert), key: resolve(baseDir, tls.key) } } }
+  return withTls.journal === undefined ? withTls : { ...withTls, journal: resolve(baseDir, withTls.journal) }
+}
 
 /** Where problems can be located; a config built in code has no positions. */
 type Locator = Pick<YamlSource, "locate" | "unsetVariables">

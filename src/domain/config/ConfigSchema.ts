@@ -42,6 +42,12 @@ export const BackendConfig = Schema.Struct({
   maxConnections: Schema.optionalKey(PositiveInt)
 })
 
+/** Certificate and key files (PEM) for HTTPS on the proxy listener; paths relative to the config file. */
+export const TlsConfig = Schema.Struct({
+  cert: Schema.String.check(Schema.isNonEmpty({ message: "Expected the path of a PEM certificate file" })),
+  key: Schema.String.check(Schema.isNonEmpty({ message: "Expected the path of a PEM private key file" }))
+})
+
 export const ServerConfig = Schema.Struct({
   host: Host.pipe(withDefault("0.0.0.0")),
   port: Port.pipe(withDefault(8080)),
@@ -49,7 +55,8 @@ export const ServerConfig = Schema.Struct({
   maxHeaderSize: ByteSizeString.check(
     Schema.isBetween({ minimum: 1_024, maximum: 1_048_576 }, { message: "Expected a size between 1KiB and 1MiB" })
   ).pipe(withDefault("16KiB")),
-  gracePeriod: PositiveDuration.pipe(withDefault("30s"))
+  gracePeriod: PositiveDuration.pipe(withDefault("30s")),
+  tls: Schema.optionalKey(TlsConfig)
 })
 
 export const AdminConfig = Schema.Struct({
@@ -105,6 +112,13 @@ export const ConsistentHashConfig = Schema.Struct({
 export const RateLimitConfig = Schema.Struct({
   requestsPerSecond: Schema.Number.check(Schema.isGreaterThan(0)),
   burst: PositiveInt
+})
+
+/** The HTTP-aware response cache for GET and HEAD. */
+export const CacheConfig = Schema.Struct({
+  maxEntries: PositiveInt.pipe(withDefault(1000)),
+  maxBytes: ByteSizeString.pipe(withDefault("64MiB")),
+  ttl: PositiveDuration.pipe(withDefault("300s"))
 })
 
 export const TracingConfig = Schema.Struct({
@@ -183,6 +197,8 @@ export const ConfigSchema = Schema.Struct({
   pools: Schema.optionalKey(Schema.Record(PoolName, PoolConfig)),
   /** Which requests go to which pool; unmatched requests go to the default pool. */
   routes: Schema.optionalKey(Schema.Array(RouteConfig)),
+  /** Cache cacheable GET/HEAD responses; off when absent. */
+  cache: Schema.optionalKey(CacheConfig),
   /** A token bucket per client address; no limit when absent. */
   rateLimit: Schema.optionalKey(RateLimitConfig),
   /** OpenTelemetry spans for every proxied request, exported over OTLP/HTTP; off when absent. */
