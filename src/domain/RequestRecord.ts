@@ -20,6 +20,8 @@ export interface RequestRecord {
   readonly bytes: number
   /** Attempts after the first. */
   readonly retries: number
+  /** For requests the cache could answer: whether it did. */
+  readonly cache: "HIT" | "MISS" | undefined
 }
 
 /** nginx's "client closed request". */

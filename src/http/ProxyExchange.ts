@@ -19,6 +19,8 @@ import { Transform } from "node:stream"
 import type { Readable, TransformCallback } from "node:stream"
 import type { Dispatcher } from "undici"
 import type { Excluded } from "../domain/Availability.ts"
+import { isCacheableRequest } from "../domain/cache/CachePolicy.ts"
+import type { HeaderLookup } from "../domain/cache/CachePolicy.ts"
 import type { RequestOutcome } from "../domain/BackendEvent.ts"
 import { clientClosedStatus } from "../domain/RequestRecord.ts"
 import type { RequestRecord } from "../domain/RequestRecord.ts"
@@ -27,11 +29,13 @@ import type { FailedAttempt } from "../domain/RetryPolicy.ts"
 import type { RequestFacts } from "../domain/selection/Strategy.ts"
 import type { BackendRegistryShape } from "../services/BackendRegistry.ts"
 import type { RateLimiterShape } from "../services/RateLimiter.ts"
+import type { CacheFill, ResponseCacheShape } from "../services/ResponseCache.ts"
 import type { AttemptTrace, RequestTrace, TracingShape } from "../services/Tracing.ts"
 import type { UpstreamShape } from "../services/Upstream.ts"
 import { BodyTooLarge, ClientGone, classifyUpstreamError, failureReply, sendReply } from "./Failures.ts"
 import { firstForwardedFor, forwardHeaders, plainAddress, responseHeaders, scanRequestHead } from "./HeaderRules.ts"
 import type { RequestHead } from "./HeaderRules.ts"
+import { serveFromCache } from "./CacheReplies.ts"
 import { checkRequest, isRejection } from "./RequestChecks.ts"
 
 /** The backoff between attempts of one request, driven by the retry `Schedule`. */
@@ -66,6 +70,26 @@ export interface ExchangeEnv {
   readonly startTrace: TracingShape["startRequest"]
   /** Whether the client may send another request now (`rateLimit`). */
   readonly admit: RateLimiterShape["admit"]
+  /** The response cache's lookup; `undefined` without a `cache` section. */
+  readonly cache: ResponseCacheShape["lookup"]
+}
+
+/** What is known of a request once it passed the checks. */
+export interface Arrival {
+  readonly head: RequestHead
+  readonly requestId: string
+  /** The client as `trustProxy` decides it, and the socket peer. */
+  readonly client: string
+  readonly peer: string
+  readonly receivedAt: number
+  /** The target to forward (the absolute form reduced to path and query). */
+  readonly path: string
+  readonly contentLength: number | undefined
+}
+
+/** A request the cache could not answer: it says so (`X-Cache: MISS`) and may fill the cache. */
+export interface CacheMiss {
+  readonly fill: CacheFill | undefined
 }
 
 export const handleRequest = (env: ExchangeEnv, request: IncomingMessage, response: ServerResponse): void => {
@@ -74,11 +98,7 @@ export const handleRequest = (env: ExchangeEnv, request: IncomingMessage, respon
   const requestId = head.requestId ?? randomUUID()
   const peer = plainAddress(request.socket.remoteAddress ?? "")
   const client = env.trustProxy ? firstForwardedFor(head.forwardedFor) ?? peer : peer
-  const refuse = (status: number, message: string, retryAfter: number | undefined) => {
-    const bytes = sendReply(response, { status, message }, requestId, {
-      close: true,
-      ...(retryAfter === undefined ? {} : { retryAfter })
-    })
+  const answered = (status: number, bytes: number, cache: RequestRecord["cache"]) =>
     env.completed({
       at: receivedAt,
       requestId,
@@ -89,15 +109,57 @@ export const handleRequest = (env: ExchangeEnv, request: IncomingMessage, respon
       backend: undefined,
       durationMs: env.now() - receivedAt,
       bytes,
-      retries: 0
+      retries: 0,
+      cache
     })
-  }
+  const refuse = (status: number, message: string, retryAfter: number | undefined) =>
+    answered(
+      status,
+      sendReply(response, { status, message }, requestId, { close: true, ...(retryAfter === undefined ? {} : { retryAfter }) }),
+      undefined
+    )
   const checked = checkRequest(request.url ?? "", head, env.maxBodySize)
   if (isRejection(checked)) return refuse(checked.status, checked.message, undefined)
   const admission = env.admit(client)
   if (!admission.allowed) return refuse(429, "too many requests from this client", admission.retryAfterSeconds)
-  new ProxyExchange(env, request, response, head, requestId, checked.path, checked.contentLength, receivedAt, client, peer)
-    .start()
+  const arrival: Arrival = {
+    head,
+    requestId,
+    client,
+    peer,
+    receivedAt,
+    path: checked.path,
+    contentLength: checked.contentLength
+  }
+  const proxy = (cache: CacheMiss | undefined) => new ProxyExchange(env, request, response, arrival, cache).start()
+  const method = request.method ?? ""
+  const header: HeaderLookup = (name) => request.headers[name]
+  if (env.cache === undefined || !isCacheableRequest(method, header)) return proxy(undefined)
+  const lookupCache = env.cache
+  const step = (): void => {
+    const found = lookupCache(method, head.host, checked.path, header)
+    switch (found._tag) {
+      case "Hit":
+        return answered(found.response.status, serveFromCache(response, found.response, found.ageSeconds, requestId, method), "HIT")
+      case "Fill":
+        return proxy({ fill: found.fill })
+      case "Bypass":
+        return proxy({ fill: undefined })
+      case "Wait": {
+        const onClose = () => {
+          cancel()
+          answered(clientClosedStatus, 0, "MISS")
+        }
+        const cancel = found.wait((passThrough) => {
+          response.off("close", onClose)
+          if (passThrough) proxy({ fill: undefined })
+          else step()
+        })
+        response.once("close", onClose)
+      }
+    }
+  }
+  step()
 }
 
 class ProxyExchange implements Dispatcher.DispatchHandler, RequestFacts {
@@ -115,6 +177,7 @@ class ProxyExchange implements Dispatcher.DispatchHandler, RequestFacts {
   private readonly pool: string
   private readonly receivedAt: number
   private readonly trace: RequestTrace | undefined
+  private readonly cache: CacheMiss | undefined
   private attemptTrace: AttemptTrace | undefined
   /** Response body bytes sent to the client. */
   private bytes = 0
@@ -143,16 +206,13 @@ class ProxyExchange implements Dispatcher.DispatchHandler, RequestFacts {
     env: ExchangeEnv,
     request: IncomingMessage,
     response: ServerResponse,
-    head: RequestHead,
-    requestId: string,
-    path: string,
-    contentLength: number | undefined,
-    receivedAt: number,
-    client: string,
-    peer: string
+    arrival: Arrival,
+    cache: CacheMiss | undefined
   ) {
+    const { client, contentLength, head, path, peer, receivedAt, requestId } = arrival
     this.env = env
     this.receivedAt = receivedAt
+    this.cache = cache
     this.request = request
     this.response = response
     this.requestId = requestId
@@ -252,6 +312,12 @@ class ProxyExchange implements Dispatcher.DispatchHandler, RequestFacts {
     const response = this.response
     if (this.env.isDraining()) response.shouldKeepAlive = false
     const outgoing = responseHeaders(headers, this.requestId)
+    const cache = this.cache
+    if (cache !== undefined) {
+      // What is stored is what went out, minus this request's own id.
+      cache.fill?.head(status, statusMessage, (name) => headers[name], outgoing.slice(0, -2), this.backend?.spec.name ?? "")
+      outgoing.push("x-cache", "MISS")
+    }
     if (statusMessage === undefined || statusMessage === "") response.writeHead(status, outgoing)
     else response.writeHead(status, statusMessage, outgoing)
     // A response of unknown length may be a stream (SSE, long poll): let its head go out now
@@ -262,6 +328,7 @@ class ProxyExchange implements Dispatcher.DispatchHandler, RequestFacts {
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
     if (this.clientGone) return
     this.bytes += chunk.length
+    this.cache?.fill?.chunk(chunk)
     if (!this.response.write(chunk)) {
       controller.pause()
       this.response.once("drain", () => controller.resume())
@@ -269,7 +336,10 @@ class ProxyExchange implements Dispatcher.DispatchHandler, RequestFacts {
   }
 
   onResponseEnd(): void {
-    if (!this.clientGone) this.response.end()
+    if (!this.clientGone) {
+      this.cache?.fill?.end()
+      this.response.end()
+    }
     this.endAttempt(this.status >= 500 ? "server-error" : "success")
   }
 
@@ -340,6 +410,7 @@ class ProxyExchange implements Dispatcher.DispatchHandler, RequestFacts {
 
   /** The response is over: sent in full, or cut short because the client went away. */
   private onResponseClose(): void {
+    this.cache?.fill?.abandon()
     const complete = this.response.writableFinished
     if (!complete) {
       this.clientGone = true
@@ -360,7 +431,8 @@ class ProxyExchange implements Dispatcher.DispatchHandler, RequestFacts {
       backend,
       durationMs: this.env.now() - this.receivedAt,
       bytes: this.bytes,
-      retries
+      retries,
+      cache: this.cache === undefined ? undefined : "MISS"
     })
   }
 }

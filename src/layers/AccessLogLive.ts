@@ -24,7 +24,8 @@ export const accessLogFields = (record: RequestRecord) => ({
   backend: record.backend ?? null,
   durationMs: Math.round(record.durationMs * 1000) / 1000,
   bytes: record.bytes,
-  retries: record.retries
+  retries: record.retries,
+  cache: record.cache ?? null
 })
 
 export const AccessLogLive = Layer.effect(

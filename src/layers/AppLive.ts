@@ -22,6 +22,7 @@ import { MetricsLive } from "./MetricsLive.ts"
 import { ProxyServerLive } from "./ProxyServerLive.ts"
 import { RateLimiterLive } from "./RateLimiterLive.ts"
 import { ReloaderLive } from "./ReloaderLive.ts"
+import { ResponseCacheLive } from "./ResponseCacheLive.ts"
 import { RouterLive } from "./RouterLive.ts"
 import { TracingLive } from "./TracingLive.ts"
 import { UpstreamLive } from "./UpstreamLive.ts"
@@ -32,7 +33,7 @@ type TracingLayer = Layer.Layer<Tracing, never, ProxyConfig>
 const coreWith = (tracing: TracingLayer) =>
   RouterLive.pipe(
     Layer.provideMerge(Layer.mergeAll(EventJournalLive, MetricsLive, AccessLogLive, tracing)),
-    Layer.provideMerge(Layer.mergeAll(BackendRegistryLive, UpstreamLive, RateLimiterLive))
+    Layer.provideMerge(Layer.mergeAll(BackendRegistryLive, UpstreamLive, RateLimiterLive, ResponseCacheLive))
   )
 
 /**

@@ -70,7 +70,8 @@ export const MetricsLive = Layer.effect(
     const durations = new Map<string, Histogram>()
 
     const recordRequest = (record: RequestRecord): void => {
-      const backend = record.backend ?? "none"
+      // A cache hit is answered by the proxy, but by design: it gets a label of its own.
+      const backend = record.cache === "HIT" ? "cache" : record.backend ?? "none"
       const method = knownMethods.has(record.method) ? record.method : "OTHER"
       const key = `${backend} ${method} ${record.status}`
       let counter = requestCounts.get(key)

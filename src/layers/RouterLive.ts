@@ -16,6 +16,7 @@ import { Metrics } from "../services/Metrics.ts"
 import { ProxyConfig } from "../services/ProxyConfig.ts"
 import { Router } from "../services/Router.ts"
 import { RateLimiter } from "../services/RateLimiter.ts"
+import { ResponseCache } from "../services/ResponseCache.ts"
 import { Tracing } from "../services/Tracing.ts"
 import { Upstream } from "../services/Upstream.ts"
 
@@ -29,6 +30,7 @@ export const RouterLive = Layer.effect(
     const accessLog = yield* AccessLog
     const tracing = yield* Tracing
     const rateLimiter = yield* RateLimiter
+    const cache = yield* ResponseCache
     const clock = yield* Clock.Clock
     const random = yield* Random.Random
 
@@ -80,7 +82,8 @@ export const RouterLive = Layer.effect(
         accessLog.append(record)
       },
       startTrace: tracing.startRequest,
-      admit: rateLimiter.admit
+      admit: rateLimiter.admit,
+      cache: cache.lookup
     }
     return Router.of({
       handle: (request, response) => handleRequest(env, request, response),

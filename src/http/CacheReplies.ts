@@ -1,0 +1,25 @@
+/**
+ * Answering from the response cache: the stored status and headers, `Age` (seconds since it was
+ * stored), `X-Cache: HIT` and this request's own id; no body for a HEAD.
+ */
+import type { ServerResponse } from "node:http"
+import type { StoredResponse } from "../domain/cache/ResponseStore.ts"
+
+/** Writes the stored response; returns the body bytes sent. */
+export const serveFromCache = (
+  response: ServerResponse,
+  stored: StoredResponse,
+  ageSeconds: number,
+  requestId: string,
+  method: string
+): number => {
+  const headers = [...stored.headers, "age", String(ageSeconds), "x-cache", "HIT", "x-request-id", requestId]
+  if (stored.statusMessage === undefined || stored.statusMessage === "") response.writeHead(stored.status, headers)
+  else response.writeHead(stored.status, stored.statusMessage, headers)
+  if (method === "HEAD") {
+    response.end()
+    return 0
+  }
+  response.end(stored.body)
+  return stored.body.length
+}
