@@ -16,6 +16,7 @@ import { AdminServerLive } from "./AdminServerLive.ts"
 import { BackendRegistryLive } from "./BackendRegistryLive.ts"
 import { CircuitBreakerLive } from "./CircuitBreakerLive.ts"
 import { EventJournalLive } from "./EventJournalLive.ts"
+import { HealthProbeLive } from "./HealthProbeLive.ts"
 import { HealthSupervisorLive } from "./HealthSupervisorLive.ts"
 import { LoggingLive } from "./LoggingLive.ts"
 import { MetricsLive } from "./MetricsLive.ts"
@@ -43,7 +44,11 @@ const coreWith = (tracing: TracingLayer) =>
 export const ProxyCoreLive = coreWith(TracingLive)
 
 /** Work beside the data path: health probes, the breaker's timers, reloads. */
-const SupervisionLive = Layer.mergeAll(HealthSupervisorLive, CircuitBreakerLive, ReloaderLive)
+const SupervisionLive = Layer.mergeAll(
+  HealthSupervisorLive.pipe(Layer.provide(HealthProbeLive)),
+  CircuitBreakerLive,
+  ReloaderLive
+)
 
 /**
  * Proxy and admin listeners over the core and its supervision; needs a `ProxyConfig`. Exposes

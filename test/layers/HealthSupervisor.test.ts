@@ -9,6 +9,7 @@ import { TestClock } from "effect/testing"
 import type { BackendEvent } from "../../src/domain/BackendEvent.ts"
 import { defaultPolicy } from "../../src/domain/BackendPolicy.ts"
 import { BackendRegistryLive } from "../../src/layers/BackendRegistryLive.ts"
+import { HealthProbeLive } from "../../src/layers/HealthProbeLive.ts"
 import { HealthSupervisorLive } from "../../src/layers/HealthSupervisorLive.ts"
 import { ProxyConfigLive } from "../../src/layers/ProxyConfigLive.ts"
 import { BackendRegistry } from "../../src/services/BackendRegistry.ts"
@@ -28,6 +29,7 @@ const healthBackend = (name: string, status: { code: number }) =>
 const supervise = (backends: ReadonlyArray<TestBackend>) =>
   Effect.gen(function*() {
     const context = yield* Layer.build(HealthSupervisorLive.pipe(
+      Layer.provide(HealthProbeLive),
       Layer.provideMerge(BackendRegistryLive),
       Layer.provide(ProxyConfigLive.fromObject({
         backends: backends.map((b) => ({ name: b.name, url: b.url })),
