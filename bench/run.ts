@@ -6,7 +6,10 @@
  * - three backends answering every request with the same 100-byte body: nginx with one worker
  *   each, or, when nginx is not installed, a bare `node:http` server each (`node-backend.ts`);
  * - the targets:
- *   - `switchyard`: `node dist/main.js serve` from a generated config, round robin over the three;
+ *   - `switchyard`: `node dist/main.js serve` from a generated config, round robin over the three,
+ *     with its defaults (metrics, and an access-log line per request to stdout, which the bench
+ *     reads and discards as a log collector would);
+ *   - `switchyard-quiet`: the same with `logging.access: false`, to show what access logs cost;
  *   - `direct`: the first backend alone, with no proxy: the ceiling of this setup;
  *   - `nginx`: nginx as a reverse proxy over the three (one worker, `keepalive 64` upstream,
  *     HTTP/1.1, `X-Forwarded-*`; see `nginx.ts`): the bar a production proxy sets. Only with nginx.
@@ -92,11 +95,11 @@ const median = (values: ReadonlyArray<number>): number => {
   return sorted.length % 2 === 1 ? upper : ((sorted[middle - 1] ?? Number.NaN) + upper) / 2
 }
 
-const startSwitchyard = async (backends: ReadonlyArray<Server>): Promise<Target> => {
-  const dir = makeTempDir("switchyard-bench-proxy-")
+const startSwitchyard = async (backends: ReadonlyArray<Server>, accessLog: boolean): Promise<Target> => {
+  const name = accessLog ? "switchyard" : "switchyard-quiet"
+  const dir = makeTempDir(`${name}-bench-proxy-`)
   const config = join(dir, "switchyard.yaml")
-  // Port 0 and log level info: the proxy binds a port nobody holds and logs which one it got. The
-  // data path logs nothing per request, so info costs the run nothing.
+  // Port 0 and log level info: the proxy binds a port nobody holds and logs which one it got.
   writeFileSync(
     config,
     [
@@ -105,16 +108,17 @@ const startSwitchyard = async (backends: ReadonlyArray<Server>): Promise<Target>
       "strategy: round-robin",
       "backends:",
       ...backends.map((backend) => `  - url: http://127.0.0.1:${backend.port}`),
-      "logging: { level: info }",
+      `logging: { level: info, access: ${accessLog} }`,
       ""
     ].join("\n")
   )
-  const child = spawnChild("switchyard", process.execPath, [mainJs, "serve", "--config", config])
+  const child = spawnChild(name, process.execPath, [mainJs, "serve", "--config", config])
   const origin = (await child.waitFor(/proxy listening on (http:\/\/[^\s"]+)/, startTimeoutMs))[1]
   if (origin === undefined) throw new Error("switchyard logged no listening address")
   const url = `${origin}/`
   await waitServing(url, child, startTimeoutMs)
-  return { name: "switchyard", about: `Switchyard, round robin over ${backends.length} backends`, url, child }
+  const about = `Switchyard, round robin over ${backends.length} backends, access log ${accessLog ? "on" : "off"}`
+  return { name, about, url, child }
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
@@ -165,7 +169,8 @@ const main = async (): Promise<void> => {
   const first = backends[0]
   if (first === undefined) throw new Error("no backend started")
   const targets: Array<Target> = [
-    await startSwitchyard(backends),
+    await startSwitchyard(backends, true),
+    await startSwitchyard(backends, false),
     { name: "direct", about: `${first.child.name} alone, no proxy`, url: first.url, child: first.child }
   ]
   if (nginx !== undefined) {
@@ -207,7 +212,7 @@ const main = async (): Promise<void> => {
       runs
     }
   }
-  const reference = targets.find((target) => target.name === "nginx") ?? targets[1] ?? targets[0]
+  const reference = targets.find((target) => target.name === "nginx") ?? targets.find((target) => target.name === "direct")
   if (reference === undefined) throw new Error("no targets")
   const base = summarise(reference)
   const summaries: Array<Summary> = targets.map((target) => {
