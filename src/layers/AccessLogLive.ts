@@ -1,7 +1,7 @@
 /**
  * The access log: records queue in a bounded, dropping queue; a fiber takes them in batches and
- * logs each as one line (`logging.format: json` gives one JSON object per line, its fields in
- * `annotations`). With `logging.access: false` records are not even queued.
+ * logs each as one line, the record itself as the message (`logging.format: json` gives one flat
+ * JSON object per line). With `logging.access: false` records are not even queued.
  *
  * When the queue is full (a burst larger than it, faster than the logger writes) new records
  * are dropped rather than requests delayed; the number dropped is logged as a warning.
@@ -13,9 +13,10 @@ import { ProxyConfig } from "../services/ProxyConfig.ts"
 
 const capacity = 16_384
 
-/** The line's fields, in the order a person reads them. */
-export const accessLogFields = (record: RequestRecord) => ({
+/** The line's fields, in the order a person reads them; `time` is when the request arrived. */
+export const accessLogEntry = (record: RequestRecord) => ({
   time: new Date(record.at).toISOString(),
+  message: "request",
   requestId: record.requestId,
   client: record.client,
   method: record.method,
@@ -36,9 +37,7 @@ export const AccessLogLive = Layer.effect(
     const queue = yield* Queue.dropping<RequestRecord>(capacity)
     let dropped = 0
     const logBatch = (batch: ReadonlyArray<RequestRecord>) =>
-      Effect.forEach(batch, (record) => Effect.logInfo("request").pipe(Effect.annotateLogs(accessLogFields(record))), {
-        discard: true
-      }).pipe(
+      Effect.forEach(batch, (record) => Effect.logInfo(accessLogEntry(record)), { discard: true }).pipe(
         Effect.andThen(Effect.suspend(() => {
           if (dropped === 0) return Effect.void
           const count = dropped
