@@ -17,3 +17,65 @@ export const facts: RequestFacts = { clientAddress: "127.0.0.1", path: "/", head
 export const env: SelectionEnv = { random: () => 0.5, now: () => 0 }
 
 export const settings: StrategySettings = { hashKey: "client-ip" }
+
+/**
+ * mulberry32 (Tommy Ettinger): a tiny seeded PRNG, uniform doubles in [0, 1). Good enough for
+ * distribution tests, and a fixed seed makes every pick, and so every statistic, exact.
+ */
+export const mulberry32 = (seed: number): (() => number) => {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+/** An env whose clock the test moves with `set` (as `TestClock.adjust` would); random is 0.5. */
+export const movableClock = (start: number) => {
+  let now = start
+  const env: SelectionEnv = { random: () => 0.5, now: () => now }
+  return {
+    env,
+    set: (to: number): void => {
+      now = to
+    }
+  }
+}
+
+/** An env whose randomness is `mulberry32(seed)` and whose clock reads `now`. */
+export const seededEnv = (seed: number, now = 0): SelectionEnv => ({ random: mulberry32(seed), now: () => now })
+
+/** Facts for a request from `clientAddress`, with the given headers (names lower-case). */
+export const factsFrom = (clientAddress: string, headers: Record<string, string> = {}, path = "/"): RequestFacts => ({
+  clientAddress,
+  path,
+  header: (name) => headers[name]
+})
+
+/** Pearson's statistic: the sum over cells of (observed − expected)² / expected. */
+export const chiSquare = (observed: ReadonlyArray<number>, expected: ReadonlyArray<number>): number =>
+  observed.reduce((sum, count, i) => {
+    const e = expected[i] ?? 0
+    return sum + ((count - e) * (count - e)) / e
+  }, 0)
+
+/** Critical values of χ² at p = 0.001, by degrees of freedom (1–20), from the standard table. */
+const criticalAt001 = [
+  10.828, 13.816, 16.266, 18.467, 20.515, 22.458, 24.322, 26.124, 27.877, 29.588,
+  31.264, 32.909, 34.528, 36.123, 37.697, 39.252, 40.790, 42.312, 43.820, 45.315
+]
+
+export const chiSquareCritical001 = (degreesOfFreedom: number): number => {
+  const value = criticalAt001[degreesOfFreedom - 1]
+  if (value === undefined) throw new Error(`no χ² critical value for ${degreesOfFreedom} degrees of freedom`)
+  return value
+}
+
+/** How many picks went to each backend of `backends`, in pool order. */
+export const countPicks = (
+  backends: ReadonlyArray<BackendState>,
+  picks: ReadonlyArray<BackendState | undefined>
+): Array<number> => backends.map((backend) => picks.filter((pick) => pick === backend).length)

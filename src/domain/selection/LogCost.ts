@@ -1,0 +1,84 @@
+/**
+ * Comparing latency costs without reading the clock. The latency-aware strategies order backends
+ * by an estimate decayed to the moment of the pick, `value · e^(−(now − at)/decay)`, possibly
+ * times `(inFlight + 1)`. Its logarithm is `ln(value) + at/decay + ln(inFlight + 1) − now/decay`,
+ * and the last term is the same for every backend at one pick: ordering by the rest orders by the
+ * decayed cost, at any `now`. That rest, the *log-cost*, needs no clock (a clock read costs as much
+ * as scanning ten backends) and no `exp`, and it belongs to the state alone, so it is computed
+ * once per state.
+ *
+ * Two conditions make the order exact, and both hold in the proxy: every backend of a pool shares
+ * one decay (`ewma.decay` is global), and no estimate is newer than the pick (estimates are taken
+ * when requests finish, on the clock the pick reads). Near-ties may be ordered either way within
+ * floating-point rounding (see `estimateLog`), which no balancing decision can notice.
+ *
+ * A backend without an estimate costs a fixed `defaultRttMs`, not a decaying one, so its log-cost
+ * does involve `now`: `ln(defaultRttMs) + now/decay`. Only a pool's first moments have such
+ * backends, so only they read the clock (once per such backend scored).
+ */
+import type { BackendState } from "../BackendState.ts"
+import type { Estimate } from "../load/Ewma.ts"
+import { defaultRttMs } from "../load/Ewma.ts"
+import type { SelectionEnv } from "./Strategy.ts"
+
+/** `ln(inFlight + 1)` for the in-flight counts a backend commonly has, to spare a `log` per pick. */
+const queueLogs = Float64Array.from({ length: 1_024 }, (_, inFlight) => Math.log(inFlight + 1))
+
+/** `ln(inFlight + 1)`: the log-cost of the requests one more would queue behind. */
+export const queueLog = (inFlight: number): number => queueLogs[inFlight] ?? Math.log(inFlight + 1)
+
+/**
+ * The log-cost of an estimate: `ln(value) + (at − since)/decay` (a 0 ms estimate is `-Infinity`).
+ * Any `since` common to a pool gives the same order; the time the selector was built keeps the
+ * quotient small, so rounding stays at about 1e−9 of the cost (epoch milliseconds would cost
+ * three more digits).
+ */
+export const estimateLog = (estimate: Estimate, decayMs: number, since: number): number =>
+  Math.log(estimate.value) + (estimate.at - since) / decayMs
+
+/** The log-cost of `defaultRttMs` at `now`, for a backend not yet measured. */
+export const unmeasuredLog = (now: number, decayMs: number, since: number): number =>
+  Math.log(defaultRttMs) + (now - since) / decayMs
+
+/** Which estimate of a state a strategy reads. */
+export type EstimateOf = (state: BackendState) => Estimate | undefined
+
+/**
+ * A score kept per backend position while the position holds the same state object. States are
+ * immutable values the registry replaces on every change, so a hit is exactly what the score would
+ * return, and it reads no field of the state (the states of a busy pool come in several shapes,
+ * which makes every field read slower than the identity check).
+ */
+export const keptPerState = (size: number, score: (state: BackendState) => number) => {
+  const states: Array<BackendState | undefined> = Array.from({ length: size }, () => undefined)
+  const scores = new Float64Array(size)
+  return (state: BackendState, index: number): number => {
+    if (states[index] === state) return scores[index] ?? 0
+    const value = score(state)
+    if (index < size) {
+      states[index] = state
+      scores[index] = value
+    }
+    return value
+  }
+}
+
+/**
+ * The log-cost of one more request on a backend, `ln(latency · (inFlight + 1))` less the pick's
+ * common `now/decay`, for `least-dynamic-score` (average latency) and `p2c-ewma` (peak latency).
+ * The clock is read only for a backend without an estimate, whose cost is not kept.
+ */
+export const queueCost = (size: number, env: SelectionEnv, estimateOf: EstimateOf) => {
+  const since = env.now()
+  const measured = keptPerState(size, (state) => {
+    const estimate = estimateOf(state)
+    return estimate === undefined
+      ? Number.NaN
+      : estimateLog(estimate, state.policy.ewmaDecayMs, since) + queueLog(state.inFlight)
+  })
+  return (state: BackendState, index: number): number => {
+    const cost = measured(state, index)
+    if (!Number.isNaN(cost)) return cost
+    return unmeasuredLog(env.now(), state.policy.ewmaDecayMs, since) + queueLog(state.inFlight)
+  }
+}
