@@ -6,6 +6,7 @@ import { isAvailable } from "../domain/Availability.ts"
 import { poolOf } from "../domain/Backend.ts"
 import type { BackendState } from "../domain/BackendState.ts"
 import type { Circuit } from "../domain/breaker/Circuit.ts"
+import { standingEjections } from "../domain/breaker/Ejection.ts"
 import { read } from "../domain/load/Ewma.ts"
 import type { BackendSample, HistorySample } from "../domain/metrics/Sample.ts"
 
@@ -22,11 +23,15 @@ export interface BackendStatus {
   readonly pool: string
   readonly url: string
   readonly weight: number
+  /** Slow start: the share of `weight` it has now (100 once warm). */
+  readonly weightPercent: number
   readonly maxConnections: number | null
   readonly available: boolean
   readonly removed: boolean
   readonly healthy: boolean
   readonly circuit: CircuitStatus
+  /** Outlier ejections still charged to it (`outlierDetection`): the next lasts one more base time. */
+  readonly ejections: number
   readonly inFlight: number
   readonly requests: number
   readonly failures: number
@@ -66,11 +71,13 @@ export const backendStatus = (state: BackendState, now: number): BackendStatus =
   pool: poolOf(state.spec),
   url: state.spec.url,
   weight: state.spec.weight,
+  weightPercent: state.weightPercent,
   maxConnections: state.spec.maxConnections ?? null,
   available: isAvailable(state),
   removed: state.removed,
   healthy: state.healthy,
   circuit: circuitStatus(state.circuit),
+  ejections: state.policy.ejection === undefined ? 0 : standingEjections(state, now, state.policy.ejection),
   inFlight: state.inFlight,
   requests: state.requests,
   failures: state.failures,

@@ -19,11 +19,13 @@ import { BackendPolicy } from "./BackendPolicy.ts"
 /**
  * How a proxied request ended, from the backend's point of view. `success` is any response the
  * backend produced that is not a 5xx (a 404 is the backend working); `bad-response` is one that
- * could not be parsed; `aborted` is the client going away, which says nothing about the backend.
+ * could not be parsed; `overloaded` is a 503, or a 429 with `Retry-After`: the backend saying it
+ * cannot take more now; `aborted` is the client going away, which says nothing about the backend.
  */
 export const RequestOutcome = Schema.Literals([
   "success",
   "server-error",
+  "overloaded",
   "connect-failed",
   "reset",
   "timeout",
@@ -45,8 +47,18 @@ export const BackendEvent = Schema.TaggedUnion({
    * `attempt` counts the backends tried for this client request (1 for the first, 2+ for retries).
    */
   RequestStarted: { at, backend, epoch: Schema.Int, attempt: Schema.Int },
-  /** A request ended; `latencyMs` runs from start to response head (or to the failure). */
-  RequestFinished: { at, backend, epoch: Schema.Int, outcome: RequestOutcome, latencyMs: Schema.Number },
+  /**
+   * A request ended; `latencyMs` runs from start to response head (or to the failure).
+   * `retryAfterMs`: an `overloaded` answer's `Retry-After`, when the policy honours it (capped).
+   */
+  RequestFinished: {
+    at,
+    backend,
+    epoch: Schema.Int,
+    outcome: RequestOutcome,
+    latencyMs: Schema.Number,
+    retryAfterMs: Schema.optionalKey(Schema.Number)
+  },
   /** An active health probe got a healthy answer. */
   ProbeSucceeded: { at, backend, latencyMs: Schema.Number },
   /** An active health probe failed: no answer in time, refused, or an unhealthy status. */
@@ -58,7 +70,14 @@ export const BackendEvent = Schema.TaggedUnion({
   /** Transition: the circuit opened until `until` (epoch ms), for the `trips`-th time in a row. */
   CircuitOpened: { at, backend, until: Schema.Number, trips: Schema.Int, reason: Schema.String },
   /** Transition: enough trial requests succeeded; the circuit is closed. */
-  CircuitClosed: { at, backend }
+  CircuitClosed: { at, backend },
+  /**
+   * Transition: the circuit would have opened, but the pool already has as many backends ejected
+   * as `maxEjectionPercent` allows; the backend keeps serving with its failure count reset.
+   */
+  EjectionDeclined: { at, backend, reason: Schema.String },
+  /** Slow start: the backend's weight is now `percent` of its configured weight. Emitted by a timer. */
+  WarmupProgressed: { at, backend, percent: Schema.Number }
 })
 export type BackendEvent = typeof BackendEvent.Type
 

@@ -13,6 +13,27 @@ export const ProbeSettings = Schema.Struct({
 })
 export type ProbeSettings = typeof ProbeSettings.Type
 
+/**
+ * Outlier ejection that learns (Envoy's `outlier_detection`): an opened circuit stays open for
+ * `baseMs × ejections so far`, at most `maxMs`, and no more than `maxPercent` of a pool is ejected
+ * at once. Absent: the classic breaker, `resetTimeoutMs` doubled per consecutive trip.
+ */
+export const EjectionSettings = Schema.Struct({
+  baseMs: Schema.Number,
+  maxMs: Schema.Number,
+  maxPercent: Schema.Number
+})
+export type EjectionSettings = typeof EjectionSettings.Type
+
+/** Slow start (Envoy, HAProxy): a backend back in rotation ramps its weight up over `windowMs`. */
+export const SlowStartSettings = Schema.Struct({
+  windowMs: Schema.Number,
+  minWeightPercent: Schema.Number,
+  /** Envoy's curve: the weight follows `(elapsed / window)^(1 / aggression)`; 1 is linear. */
+  aggression: Schema.Number
+})
+export type SlowStartSettings = typeof SlowStartSettings.Type
+
 export const BackendPolicy = Schema.Struct({
   /** Active health checks for this backend, from its pool's `healthCheck` section. */
   probe: Schema.optionalKey(ProbeSettings),
@@ -27,7 +48,18 @@ export const BackendPolicy = Schema.Struct({
   /** Trial requests admitted at once while half-open, and successes needed to close. */
   halfOpenRequests: Schema.Int,
   /** The time constant of the latency estimates (`load/Ewma.ts`). */
-  ewmaDecayMs: Schema.Number
+  ewmaDecayMs: Schema.Number,
+  ejection: Schema.optionalKey(EjectionSettings),
+  slowStart: Schema.optionalKey(SlowStartSettings),
+  /** Peak EWMA (linkerd): an unmeasured backend's estimate, taken when it joins and decaying. */
+  peakDefaultRttMs: Schema.optionalKey(Schema.Number),
+  /** Peak EWMA: a refused, reset or overloaded request counts as at least this slow. */
+  failurePenaltyMs: Schema.optionalKey(Schema.Number),
+  /**
+   * Honour a backend's `Retry-After` on a 503 (or a 429): no new request goes to it for that long,
+   * at most this many milliseconds. Absent: `Retry-After` is passed to the client and nothing more.
+   */
+  retryAfterMaxMs: Schema.optionalKey(Schema.Number)
 })
 export type BackendPolicy = typeof BackendPolicy.Type
 

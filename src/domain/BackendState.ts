@@ -7,8 +7,10 @@ import type { BackendSpec } from "./Backend.ts"
 import type { BackendEvent, RequestOutcome } from "./BackendEvent.ts"
 import type { BackendPolicy } from "./BackendPolicy.ts"
 import * as Circuit from "./breaker/Circuit.ts"
+import { standingEjections } from "./breaker/Ejection.ts"
 import type { Estimate } from "./load/Ewma.ts"
 import { observeAverage, observePeak } from "./load/Ewma.ts"
+import { rampPercent } from "./load/SlowStart.ts"
 
 export interface BackendState {
   readonly spec: BackendSpec
@@ -35,6 +37,14 @@ export interface BackendState {
   readonly latency: Estimate | undefined
   /** Peak-sensitive latency (`p2c-ewma`). */
   readonly peakLatency: Estimate | undefined
+  /** Outlier ejections charged to the backend (`Ejection.ts`); 0 without `policy.ejection`. */
+  readonly ejections: number
+  /** When the last ejection's open period ended (epoch ms), from which ejections are forgiven. */
+  readonly ejectedUntil: number
+  /** Slow start: the share of its weight the backend gets now, 100 once warm (`SlowStart.ts`). */
+  readonly weightPercent: number
+  /** Slow start: when the backend came back into rotation, while it is still warming up. */
+  readonly warmingSince: number | undefined
 }
 
 export const initialState = (spec: BackendSpec, policy: BackendPolicy): BackendState => ({
@@ -53,36 +63,78 @@ export const initialState = (spec: BackendSpec, policy: BackendPolicy): BackendS
   lastLatencyMs: undefined,
   lastRequestAt: undefined,
   latency: undefined,
-  peakLatency: undefined
+  peakLatency: undefined,
+  ejections: 0,
+  ejectedUntil: 0,
+  weightPercent: 100,
+  warmingSince: undefined
 })
 
 /** Outcomes that count against the backend; a client that hung up is not the backend's fault. */
 export const isFailure = (outcome: RequestOutcome): boolean => outcome !== "success" && outcome !== "aborted"
 
 /**
- * Outcomes whose duration says how fast the backend is. A refused or reset connection fails fast
- * and would make a broken backend look quick, so it is left to the breaker instead.
+ * Outcomes whose duration says how fast the backend is. A refused or reset connection, or an
+ * overloaded answer, fails fast and would make a broken backend look quick, so it is left to the
+ * breaker (and, with `policy.failurePenaltyMs`, charged to the peak estimate as a penalty).
  */
 const measuresLatency = (outcome: RequestOutcome): boolean =>
   outcome === "success" || outcome === "server-error" || outcome === "timeout" || outcome === "bad-response"
 
-const withCircuit = (state: BackendState, circuit: Circuit.Circuit): BackendState =>
-  circuit === state.circuit
-    ? state
-    : circuit._tag === state.circuit._tag
-    ? { ...state, circuit }
-    : { ...state, circuit, epoch: state.epoch + 1 }
+const failsFast = (outcome: RequestOutcome): boolean =>
+  outcome === "connect-failed" || outcome === "reset" || outcome === "overloaded"
+
+/** Slow start begins (again) at `at`: the backend joined, or came back into rotation. */
+const warm = (state: BackendState, at: number): BackendState => {
+  const slowStart = state.policy.slowStart
+  return slowStart === undefined ? state : { ...state, warmingSince: at, weightPercent: rampPercent(0, slowStart) }
+}
+
+/** A new circuit; a move to another kind starts a new epoch, and closing one warms up again. */
+const withCircuit = (state: BackendState, circuit: Circuit.Circuit, at: number): BackendState => {
+  if (circuit === state.circuit) return state
+  if (circuit._tag === state.circuit._tag) return { ...state, circuit }
+  const moved = { ...state, circuit, epoch: state.epoch + 1 }
+  return circuit._tag === "Closed" ? warm(moved, at) : moved
+}
+
+const peakOf = (state: BackendState, outcome: RequestOutcome, latencyMs: number, at: number): Estimate | undefined => {
+  const decay = state.policy.ewmaDecayMs
+  if (measuresLatency(outcome)) return observePeak(state.peakLatency, latencyMs, at, decay)
+  const penalty = state.policy.failurePenaltyMs
+  return penalty !== undefined && failsFast(outcome)
+    ? observePeak(state.peakLatency, Math.max(latencyMs, penalty), at, decay)
+    : state.peakLatency
+}
+
+/** The outcome's verdict on the circuit, with outlier ejection's count and a backend's `Retry-After`. */
+const judge = (state: BackendState, event: Extract<BackendEvent, { _tag: "RequestFinished" }>): BackendState => {
+  const failed = isFailure(event.outcome)
+  const ejection = state.policy.ejection
+  const ejections = ejection === undefined ? 0 : standingEjections(state, event.at, ejection) + 1
+  const judged = Circuit.onOutcome(state.circuit, failed ? event.outcome : undefined, event.at, state.policy, ejections)
+  const ejected = judged._tag === "Open" && state.circuit._tag !== "Open"
+  const charged = ejected && ejection !== undefined ? { ...state, ejections, ejectedUntil: judged.until } : state
+  const circuit = event.retryAfterMs === undefined ? judged : Circuit.holdOff(judged, event.at, event.retryAfterMs)
+  return withCircuit(charged, circuit, event.at)
+}
 
 /**
  * Applies one event to the state of the backend it names. `undefined` means "not in the
  * registry": only `BackendAdded` brings a backend into existence, and a removed backend's state
- * disappears (returns `undefined`) once nothing is in flight any more.
+ * disappears (returns `undefined`) once nothing is in flight any more. The one rule that needs the
+ * whole pool, outlier ejection's cap, is applied around this (`breaker/Ejection.ts`).
  */
 export const evolve = (state: BackendState | undefined, event: BackendEvent): BackendState | undefined => {
   if (event._tag === "BackendAdded") {
-    return state === undefined
-      ? initialState(event.spec, event.policy)
-      : { ...state, spec: event.spec, policy: event.policy, removed: false }
+    if (state !== undefined) {
+      const updated = { ...state, spec: event.spec, policy: event.policy, removed: false }
+      return event.policy.slowStart === undefined ? { ...updated, weightPercent: 100, warmingSince: undefined } : updated
+    }
+    const fresh = initialState(event.spec, event.policy)
+    const rtt = event.policy.peakDefaultRttMs
+    const primed = rtt === undefined ? fresh : { ...fresh, peakLatency: { value: rtt, at: event.at } }
+    return warm(primed, event.at)
   }
   if (state === undefined) return undefined
   switch (event._tag) {
@@ -96,37 +148,34 @@ export const evolve = (state: BackendState | undefined, event: BackendEvent): Ba
         retries: event.attempt > 1 ? state.retries + 1 : state.retries,
         lastRequestAt: event.at
       }
-      return event.epoch === state.epoch ? withCircuit(started, Circuit.onStart(state.circuit)) : started
+      return event.epoch === state.epoch ? withCircuit(started, Circuit.onStart(state.circuit), event.at) : started
     }
 
     case "RequestFinished": {
       const inFlight = Math.max(0, state.inFlight - 1)
       if (state.removed && inFlight === 0) return undefined
       const failed = isFailure(event.outcome)
-      const measured = measuresLatency(event.outcome)
-      const decay = state.policy.ewmaDecayMs
       const finished: BackendState = {
         ...state,
         inFlight,
         requests: state.requests + 1,
         failures: failed ? state.failures + 1 : state.failures,
         lastLatencyMs: event.outcome === "aborted" ? state.lastLatencyMs : event.latencyMs,
-        latency: measured ? observeAverage(state.latency, event.latencyMs, event.at, decay) : state.latency,
-        peakLatency: measured ? observePeak(state.peakLatency, event.latencyMs, event.at, decay) : state.peakLatency
+        latency: measuresLatency(event.outcome)
+          ? observeAverage(state.latency, event.latencyMs, event.at, state.policy.ewmaDecayMs)
+          : state.latency,
+        peakLatency: peakOf(state, event.outcome, event.latencyMs, event.at)
       }
       if (event.epoch !== state.epoch || event.outcome === "aborted") return finished
-      const circuit = Circuit.onOutcome(state.circuit, failed ? event.outcome : undefined, event.at, state.policy)
-      return withCircuit(finished, circuit)
+      return judge(finished, event)
     }
 
     case "ProbeSucceeded": {
       const probeSuccesses = state.probeSuccesses + 1
-      return {
-        ...state,
-        probeSuccesses,
-        probeFailures: 0,
-        healthy: state.healthy || probeSuccesses >= state.policy.healthyThreshold
-      }
+      const probed = { ...state, probeSuccesses, probeFailures: 0 }
+      return state.healthy || probeSuccesses < state.policy.healthyThreshold
+        ? probed
+        : warm({ ...probed, healthy: true }, event.at)
     }
 
     case "ProbeFailed": {
@@ -140,17 +189,30 @@ export const evolve = (state: BackendState | undefined, event: BackendEvent): Ba
     }
 
     case "CircuitHalfOpened":
-      return withCircuit(state, Circuit.halfOpen(state.circuit))
+      return withCircuit(state, Circuit.halfOpen(state.circuit), event.at)
 
     case "HealthChanged":
-      return state.healthy === event.healthy ? state : { ...state, healthy: event.healthy }
+      if (state.healthy === event.healthy) return state
+      return event.healthy ? warm({ ...state, healthy: true }, event.at) : { ...state, healthy: false }
 
     case "CircuitOpened":
       return state.circuit._tag === "Open"
         ? state
-        : withCircuit(state, { _tag: "Open", until: event.until, trips: event.trips, reason: event.reason })
+        : withCircuit(state, { _tag: "Open", until: event.until, trips: event.trips, reason: event.reason }, event.at)
 
     case "CircuitClosed":
-      return withCircuit(state, Circuit.closed)
+      return withCircuit(state, Circuit.closed, event.at)
+
+    case "EjectionDeclined":
+      return state
+
+    case "WarmupProgressed":
+      return state.warmingSince === undefined
+        ? state
+        : {
+          ...state,
+          weightPercent: event.percent,
+          warmingSince: event.percent >= 100 ? undefined : state.warmingSince
+        }
   }
 }

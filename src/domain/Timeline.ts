@@ -5,9 +5,10 @@
  */
 import type { BackendEvent } from "./BackendEvent.ts"
 import { backendOf } from "./BackendEvent.ts"
-import { evolve } from "./BackendState.ts"
+import { poolOf } from "./Backend.ts"
 import type { BackendState } from "./BackendState.ts"
 import type { Circuit } from "./breaker/Circuit.ts"
+import { evolveInPool } from "./PoolEvolve.ts"
 import { transitions } from "./Transitions.ts"
 
 export interface TimelineEntry {
@@ -68,10 +69,13 @@ export const snapshotEvents = (state: BackendState, at: number): ReadonlyArray<B
 export const replay = (events: Iterable<BackendEvent>): Replay => {
   const states = new Map<string, BackendState>()
   const timeline: Array<TimelineEntry> = []
+  const poolMembers = (state: BackendState) =>
+    Array.from(states.values()).filter((other) => !other.removed && poolOf(other.spec) === poolOf(state.spec))
+  const declined: Array<BackendEvent> = []
   for (const event of events) {
     const backend = backendOf(event)
     const before = states.get(backend)
-    const after = evolve(before, event)
+    const after = evolveInPool(before, event, poolMembers, (decline) => declined.push(decline))
     if (after === undefined) states.delete(backend)
     else states.set(backend, after)
     const entry = (kind: TimelineEntry["kind"], from: string, to: string, reason: string) =>
@@ -86,6 +90,11 @@ export const replay = (events: Iterable<BackendEvent>): Replay => {
     }
     if (before.circuit._tag !== after.circuit._tag) {
       entry("circuit", circuitName(before.circuit), circuitName(after.circuit), reasonFor("circuit", event, before, after))
+    }
+    for (const decline of [event, ...declined.splice(0)]) {
+      if (decline._tag !== "EjectionDeclined") continue
+      const circuit = circuitName(after.circuit)
+      entry("circuit", circuit, circuit, `ejection declined: ${decline.reason}`)
     }
   }
   return { states, timeline }

@@ -78,6 +78,7 @@ export const failureReply = (outcome: RequestOutcome | "body-too-large", maxBody
     case "aborted":
     case "reset":
     case "server-error":
+    case "overloaded":
     case "success":
       return { status: 502, message: "the backend closed the connection" }
   }

@@ -25,10 +25,12 @@ import type { RequestOutcome } from "../domain/BackendEvent.ts"
 import { clientClosedStatus } from "../domain/RequestRecord.ts"
 import type { RequestRecord } from "../domain/RequestRecord.ts"
 import type { BackendState } from "../domain/BackendState.ts"
-import type { FailedAttempt } from "../domain/RetryPolicy.ts"
+import { retryAfterMs } from "../domain/retry/RetryAfter.ts"
+import type { FailedAttempt } from "../domain/retry/RetryPolicy.ts"
 import type { RequestFacts } from "../domain/selection/Strategy.ts"
 import type { BackendRegistryShape } from "../services/BackendRegistry.ts"
 import type { RateLimiterShape } from "../services/RateLimiter.ts"
+import type { RetryBudgetShape } from "../services/RetryBudget.ts"
 import type { CacheFill, ResponseCacheShape } from "../services/ResponseCache.ts"
 import type { AttemptTrace, RequestTrace, TracingShape } from "../services/Tracing.ts"
 import type { UpstreamShape } from "../services/Upstream.ts"
@@ -64,6 +66,8 @@ export interface ExchangeEnv {
   readonly retryAfterSeconds: (pool: string) => number
   /** A fresh backoff for a request that has failed once. */
   readonly backoff: () => Backoff
+  /** Each pool's retry budget: told of every request sent, asked before every retry. */
+  readonly retryBudget: RetryBudgetShape
   /** Told once per client request, when its response is over (metrics, access log). */
   readonly completed: (record: RequestRecord) => void
   /** Starts a request's trace; `undefined` when tracing is off. */
@@ -194,6 +198,10 @@ class ProxyExchange implements Dispatcher.DispatchHandler, RequestFacts {
   private startedAt = 0
   private latencyMs = 0
   private status = 0
+  /** The backend answered 503, or 429 with `Retry-After`: it is overloaded. */
+  private overloaded = false
+  /** How long an overloaded backend asked to be left alone, when its policy honours that. */
+  private holdMs: number | undefined = undefined
   /** undici began writing the current attempt: from here on, bytes may have reached the backend. */
   private sent = false
   private responded = false
@@ -253,6 +261,7 @@ class ProxyExchange implements Dispatcher.DispatchHandler, RequestFacts {
       return
     }
     if (this.expectContinue) this.response.writeContinue()
+    this.env.retryBudget.sent(this.pool)
     this.begin(backend)
   }
 
@@ -262,6 +271,8 @@ class ProxyExchange implements Dispatcher.DispatchHandler, RequestFacts {
     this.epoch = backend.epoch
     this.attempt++
     this.replayed = false
+    this.overloaded = false
+    this.holdMs = undefined
     this.attemptOpen = true
     this.startedAt = this.env.now()
     this.attemptTrace = this.trace?.attempt(backend.spec.name, this.attempt)
@@ -308,6 +319,7 @@ class ProxyExchange implements Dispatcher.DispatchHandler, RequestFacts {
     this.responded = true
     this.status = status
     this.latencyMs = this.env.now() - this.startedAt
+    if (status === 503 || status === 429) this.noteOverload(status, headers["retry-after"])
     if (this.clientGone) return
     const response = this.response
     if (this.env.isDraining()) response.shouldKeepAlive = false
@@ -325,6 +337,15 @@ class ProxyExchange implements Dispatcher.DispatchHandler, RequestFacts {
     if (headers["content-length"] === undefined) response.flushHeaders()
   }
 
+  /** A 503, or a 429 with `Retry-After`, says the backend is overloaded; the policy may honour the pause. */
+  private noteOverload(status: number, retryAfter: string | Array<string> | undefined): void {
+    const waitMs = retryAfterMs(retryAfter, this.env.now())
+    if (status === 429 && waitMs === undefined) return
+    this.overloaded = true
+    const maxMs = this.backend?.policy.retryAfterMaxMs
+    if (maxMs !== undefined && waitMs !== undefined && waitMs > 0) this.holdMs = Math.min(waitMs, maxMs)
+  }
+
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
     if (this.clientGone) return
     this.bytes += chunk.length
@@ -340,7 +361,7 @@ class ProxyExchange implements Dispatcher.DispatchHandler, RequestFacts {
       this.cache?.fill?.end()
       this.response.end()
     }
-    this.endAttempt(this.status >= 500 ? "server-error" : "success")
+    this.endAttempt(this.overloaded ? "overloaded" : this.status >= 500 ? "server-error" : "success")
   }
 
   onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
@@ -380,7 +401,7 @@ class ProxyExchange implements Dispatcher.DispatchHandler, RequestFacts {
     this.tried = tried
     if (this.backend !== undefined) tried.add(this.backend.spec.name)
     const next = this.env.select(this.pool, this, tried)
-    if (next === undefined) this.giveUp(outcome)
+    if (next === undefined || !this.env.retryBudget.allowRetry(this.pool)) this.giveUp(outcome)
     else this.begin(next)
   }
 
@@ -398,14 +419,15 @@ class ProxyExchange implements Dispatcher.DispatchHandler, RequestFacts {
     this.attemptOpen = false
     this.attemptTrace?.end(outcome, this.responded ? this.status : undefined)
     const at = this.env.now()
-    this.env.registry.emit({
-      _tag: "RequestFinished",
-      at,
-      backend: backend.spec.name,
-      epoch: this.epoch,
-      outcome,
-      latencyMs: this.responded ? this.latencyMs : at - this.startedAt
-    })
+    const latencyMs = this.responded ? this.latencyMs : at - this.startedAt
+    const name = backend.spec.name
+    const retryAfterMs = this.holdMs
+    // Two literals rather than a spread: this runs for every request.
+    this.env.registry.emit(
+      retryAfterMs === undefined
+        ? { _tag: "RequestFinished", at, backend: name, epoch: this.epoch, outcome, latencyMs }
+        : { _tag: "RequestFinished", at, backend: name, epoch: this.epoch, outcome, latencyMs, retryAfterMs }
+    )
   }
 
   /** The response is over: sent in full, or cut short because the client went away. */

@@ -22,9 +22,11 @@ import { LoggingLive } from "./LoggingLive.ts"
 import { MetricsLive } from "./MetricsLive.ts"
 import { ProxyServerLive } from "./ProxyServerLive.ts"
 import { RateLimiterLive } from "./RateLimiterLive.ts"
+import { RetryBudgetLive } from "./RetryBudgetLive.ts"
 import { ReloaderLive } from "./ReloaderLive.ts"
 import { ResponseCacheLive } from "./ResponseCacheLive.ts"
 import { RouterLive } from "./RouterLive.ts"
+import { SlowStartLive } from "./SlowStartLive.ts"
 import { TracingLive } from "./TracingLive.ts"
 import { UpstreamLive } from "./UpstreamLive.ts"
 
@@ -34,7 +36,9 @@ type TracingLayer = Layer.Layer<Tracing, never, ProxyConfig>
 const coreWith = (tracing: TracingLayer) =>
   RouterLive.pipe(
     Layer.provideMerge(Layer.mergeAll(EventJournalLive, MetricsLive, AccessLogLive, tracing)),
-    Layer.provideMerge(Layer.mergeAll(BackendRegistryLive, UpstreamLive, RateLimiterLive, ResponseCacheLive))
+    Layer.provideMerge(
+      Layer.mergeAll(BackendRegistryLive, UpstreamLive, RateLimiterLive, RetryBudgetLive, ResponseCacheLive)
+    )
   )
 
 /**
@@ -43,10 +47,11 @@ const coreWith = (tracing: TracingLayer) =>
  */
 export const ProxyCoreLive = coreWith(TracingLive)
 
-/** Work beside the data path: health probes, the breaker's timers, reloads. */
+/** Work beside the data path: health probes, the breaker's and slow start's timers, reloads. */
 const SupervisionLive = Layer.mergeAll(
   HealthSupervisorLive.pipe(Layer.provide(HealthProbeLive)),
   CircuitBreakerLive,
+  SlowStartLive,
   ReloaderLive
 )
 

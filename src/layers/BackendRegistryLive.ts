@@ -6,9 +6,9 @@ import { Clock, Effect, Layer, PubSub } from "effect"
 import { defaultPool, poolOf } from "../domain/Backend.ts"
 import type { BackendEvent } from "../domain/BackendEvent.ts"
 import { backendOf, isRequestEvent } from "../domain/BackendEvent.ts"
-import { evolve } from "../domain/BackendState.ts"
 import type { BackendState } from "../domain/BackendState.ts"
 import { poolsOf } from "../domain/config/ConfigLoader.ts"
+import { evolveInPool } from "../domain/PoolEvolve.ts"
 import { transitions } from "../domain/Transitions.ts"
 import { BackendRegistry } from "../services/BackendRegistry.ts"
 import type { BackendRegistryShape } from "../services/BackendRegistry.ts"
@@ -20,7 +20,8 @@ const observerBuffer = 4_096
 /** Whether a change from `before` to `after` can change what a selector precomputes. */
 const reshapes = (before: BackendState | undefined, after: BackendState | undefined): boolean =>
   before === undefined || after === undefined || before.removed !== after.removed || before.spec !== after.spec ||
-  before.policy !== after.policy || before.healthy !== after.healthy || before.circuit._tag !== after.circuit._tag
+  before.policy !== after.policy || before.healthy !== after.healthy || before.circuit._tag !== after.circuit._tag ||
+  before.weightPercent !== after.weightPercent
 
 /** A registry with no backends; `BackendRegistryLive` seeds one from the config. */
 export const makeBackendRegistry: Effect.Effect<BackendRegistryShape> = Effect.gen(function*() {
@@ -60,10 +61,16 @@ export const makeBackendRegistry: Effect.Effect<BackendRegistryShape> = Effect.g
     if (!isRequestEvent(event)) publishTo(lifecycle, event)
   }
 
+  let declined: BackendEvent | undefined = undefined
+  const decline = (event: BackendEvent) => {
+    declined = event
+  }
+  const poolOfState = (state: BackendState) => pools.get(poolOf(state.spec)) ?? none
+
   const emit = (event: BackendEvent): void => {
     const name = backendOf(event)
     const before = states.get(name)
-    const after = evolve(before, event)
+    const after = evolveInPool(before, event, poolOfState, decline)
     if (after === before) {
       publish(event)
       return
@@ -77,6 +84,10 @@ export const makeBackendRegistry: Effect.Effect<BackendRegistryShape> = Effect.g
       if (place !== undefined) place.members[place.index] = after
     }
     publish(event)
+    if (declined !== undefined) {
+      publish(declined)
+      declined = undefined
+    }
     if (before !== undefined && after !== undefined && before.healthy === after.healthy && before.circuit === after.circuit) {
       return
     }

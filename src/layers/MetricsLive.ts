@@ -6,7 +6,7 @@
  *
  * A sampler fiber on Effect's `Clock` fills the trend buffer every `metrics.historyInterval`.
  */
-import { Clock, Context, Effect, Layer, Metric, Schedule } from "effect"
+import { Clock, Context, Effect, Layer, Metric, Schedule, Stream } from "effect"
 import { PrometheusMetrics } from "effect/observability"
 import { isAvailable } from "../domain/Availability.ts"
 import type { BackendState } from "../domain/BackendState.ts"
@@ -22,15 +22,18 @@ import {
   activeConnections,
   backendUp,
   circuitBreakerState,
+  ejectionsDeclinedTotal,
   ewmaLatency,
   Metrics,
   rateLimitedTotal,
   requestDuration,
   requestsTotal,
-  retriesTotal
+  retriesTotal,
+  retryBudgetExhaustedTotal
 } from "../services/Metrics.ts"
 import { ProxyConfig } from "../services/ProxyConfig.ts"
 import { RateLimiter } from "../services/RateLimiter.ts"
+import { RetryBudget } from "../services/RetryBudget.ts"
 
 /** Methods kept as labels; any other becomes `OTHER`, so clients cannot grow the label set. */
 const knownMethods: ReadonlySet<string> = new Set([
@@ -59,12 +62,24 @@ export const MetricsLive = Layer.effect(
     const config = yield* ProxyConfig
     const registry = yield* BackendRegistry
     const rateLimiter = yield* RateLimiter
+    const retryBudget = yield* RetryBudget
     const clock = yield* Clock.Clock
     const context = Context.make(Metric.MetricRegistry, new Map())
     const register = <State>(metric: Metric.Metric<number, State>, attributes: Record<string, string>, get: () => State) =>
       Metric.registerUnsafe(Metric.withAttributes(metric, attributes), context, { get, update: ignore, modify: ignore })
 
     register(rateLimitedTotal, {}, () => ({ count: rateLimiter.rejected(), incremental: true }))
+    register(retryBudgetExhaustedTotal, {}, () => ({ count: retryBudget.exhausted(), incremental: true }))
+    let ejectionsDeclined = 0
+    register(ejectionsDeclinedTotal, {}, () => ({ count: ejectionsDeclined, incremental: true }))
+    yield* Stream.fromSubscription(yield* registry.subscribe()).pipe(
+      Stream.runForEach((event) =>
+        Effect.sync(() => {
+          if (event._tag === "EjectionDeclined") ejectionsDeclined++
+        })
+      ),
+      Effect.forkScoped
+    )
 
     const requestCounts = new Map<string, { count: number }>()
     const durations = new Map<string, Histogram>()

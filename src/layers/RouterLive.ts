@@ -5,7 +5,7 @@
  */
 import { Cause, Clock, Effect, Exit, Layer, Random, Schedule } from "effect"
 import { retryAfterSeconds } from "../domain/Availability.ts"
-import { retrySchedule } from "../domain/RetryPolicy.ts"
+import { retrySchedule } from "../domain/retry/RetryPolicy.ts"
 import { makeRouting } from "../domain/routing/Routing.ts"
 import type { SelectionEnv } from "../domain/selection/Strategy.ts"
 import { handleRequest } from "../http/ProxyExchange.ts"
@@ -17,6 +17,7 @@ import { ProxyConfig } from "../services/ProxyConfig.ts"
 import { Router } from "../services/Router.ts"
 import { RateLimiter } from "../services/RateLimiter.ts"
 import { ResponseCache } from "../services/ResponseCache.ts"
+import { RetryBudget } from "../services/RetryBudget.ts"
 import { Tracing } from "../services/Tracing.ts"
 import { Upstream } from "../services/Upstream.ts"
 
@@ -31,6 +32,7 @@ export const RouterLive = Layer.effect(
     const tracing = yield* Tracing
     const rateLimiter = yield* RateLimiter
     const cache = yield* ResponseCache
+    const retryBudget = yield* RetryBudget
     const clock = yield* Clock.Clock
     const random = yield* Random.Random
 
@@ -77,6 +79,7 @@ export const RouterLive = Layer.effect(
       isDraining: () => draining,
       retryAfterSeconds: (pool) => retryAfterSeconds(registry.pool(pool), clock.currentTimeMillisUnsafe()),
       backoff,
+      retryBudget,
       completed: (record) => {
         metrics.recordRequest(record)
         accessLog.append(record)

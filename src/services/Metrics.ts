@@ -36,6 +36,16 @@ export const retriesTotal = Metric.counter("lb_retries_total", {
   incremental: true
 })
 
+export const retryBudgetExhaustedTotal = Metric.counter("lb_retry_budget_exhausted_total", {
+  description: "Retries not made because they would have gone over retry.budget",
+  incremental: true
+})
+
+export const ejectionsDeclinedTotal = Metric.counter("lb_ejections_declined_total", {
+  description: "Circuit openings declined because outlierDetection.maxEjectionPercent of the pool was ejected",
+  incremental: true
+})
+
 export const rateLimitedTotal = Metric.counter("lb_rate_limited_requests_total", {
   description: "Requests refused with 429 because their client was over rateLimit",
   incremental: true

@@ -4,7 +4,7 @@ import type { BackendEvent, RequestOutcome } from "../../src/domain/BackendEvent
 import { evolve } from "../../src/domain/BackendState.ts"
 import type { BackendState } from "../../src/domain/BackendState.ts"
 import { transitions } from "../../src/domain/Transitions.ts"
-import { added, event } from "./arbitraries.ts"
+import { added, event, fullPolicy, spec } from "./arbitraries.ts"
 
 const fold = (events: ReadonlyArray<BackendEvent>, from: BackendState | undefined = undefined) =>
   events.reduce<BackendState | undefined>((state, e) => evolve(state, e), from)
@@ -188,5 +188,48 @@ describe("evolve: properties", () => {
     fc.assert(fc.property(event.filter((e) => e._tag !== "BackendAdded"), (e) => {
       assert.isUndefined(evolve(undefined, e))
     }))
+  })
+})
+
+describe("evolve: overloaded backends and peak-EWMA refinements", () => {
+  const full: BackendEvent = { _tag: "BackendAdded", at: 0, spec, policy: fullPolicy }
+  const finished = (at: number, outcome: RequestOutcome, latencyMs: number, retryAfterMs?: number): Array<BackendEvent> => [
+    { _tag: "RequestStarted", at, backend: "a", epoch: 0, attempt: 1 },
+    retryAfterMs === undefined
+      ? { _tag: "RequestFinished", at, backend: "a", epoch: 0, outcome, latencyMs }
+      : { _tag: "RequestFinished", at, backend: "a", epoch: 0, outcome, latencyMs, retryAfterMs }
+  ]
+
+  it("an overloaded answer with Retry-After keeps the backend out that long, and counts as a failure", () => {
+    const state = fold([added, ...finished(100, "overloaded", 2, 1_500)])
+    assert.deepStrictEqual(state?.circuit, {
+      _tag: "Open",
+      until: 1_600,
+      trips: 1,
+      reason: "the backend asked to retry after 1500 ms"
+    })
+    assert.deepInclude(state, { failures: 1, epoch: 1 })
+    const halfOpen = fold([{ _tag: "CircuitHalfOpened", at: 1_600, backend: "a" }], state)
+    assert.strictEqual(halfOpen?.circuit._tag, "HalfOpen", "then trial requests decide, as after any opening")
+  })
+
+  it("a Retry-After shorter than the breaker's own opening does not shorten it", () => {
+    const tripped = fold([added, ...finished(1, "timeout", 5), ...finished(2, "timeout", 5), ...finished(3, "overloaded", 1, 10)])
+    assert.deepInclude(tripped?.circuit, { _tag: "Open", until: 1_003, reason: "3 consecutive failures, the last: overloaded" })
+  })
+
+  it("an unmeasured backend's peak estimate starts at defaultRtt when it joins, and decays from then", () => {
+    assert.deepStrictEqual(fold([{ _tag: "BackendAdded", at: 500, spec, policy: fullPolicy }])?.peakLatency, { value: 30, at: 500 })
+    assert.isUndefined(fold([added])?.peakLatency)
+  })
+
+  it("a fast failure counts as at least failurePenalty in the peak estimate, not in the average", () => {
+    const state = fold([full, ...finished(10, "success", 20), ...finished(20, "connect-failed", 1)])
+    assert.strictEqual(state?.peakLatency?.value, 1_000)
+    assert.strictEqual(state?.latency?.value, 20)
+    const overloaded = fold([full, ...finished(10, "overloaded", 3)])
+    assert.strictEqual(overloaded?.peakLatency?.value, 1_000)
+    const plain = fold([added, ...finished(10, "success", 20), ...finished(20, "connect-failed", 1)])
+    assert.strictEqual(plain?.peakLatency?.value, 20, "without the penalty a fast failure is not measured")
   })
 })

@@ -38,6 +38,23 @@ describe("timeline", () => {
     assert.strictEqual(replay(events).states.size, 0)
   })
 
+  it("tells a declined ejection, whether the journal recorded it or replay derives it from requests", () => {
+    const capped = { ...policy, failureThreshold: 1, ejection: { baseMs: 1_000, maxMs: 5_000, maxPercent: 50 } }
+    const add = (name: string): BackendEvent => ({ _tag: "BackendAdded", at: 0, spec: { ...spec, name }, policy: capped })
+    const fail = (backend: string, at: number): Array<BackendEvent> => [
+      { _tag: "RequestStarted", at, backend, epoch: 0, attempt: 1 },
+      { _tag: "RequestFinished", at, backend, epoch: 0, outcome: "reset", latencyMs: 1 }
+    ]
+    const fromRequests = replay([add("a"), add("b"), ...fail("a", 10), ...fail("b", 20)])
+    assert.deepStrictEqual(story(fromRequests.timeline).slice(2), [
+      "10 circuit closed->open: 1 consecutive failures, the last: reset",
+      "20 circuit closed->closed: ejection declined: 1 consecutive failures, the last: reset; " +
+      "but 1 of the pool's 2 backends are ejected and maxEjectionPercent 50 allows 1"
+    ])
+    const fromJournal = replay([add("b"), { _tag: "EjectionDeclined", at: 20, backend: "b", reason: "r" }])
+    assert.deepStrictEqual(story(fromJournal.timeline).slice(1), ["20 circuit closed->closed: ejection declined: r"])
+  })
+
   it("derives circuit changes from request events when the journal holds them", () => {
     const request = (at: number, epoch: number): Array<BackendEvent> => [
       { _tag: "RequestStarted", at, backend: "api", epoch, attempt: 1 },

@@ -11,12 +11,13 @@ import { CircuitBreakerLive } from "../../src/layers/CircuitBreakerLive.ts"
 import { ProxyConfigLive } from "../../src/layers/ProxyConfigLive.ts"
 import { BackendRegistry } from "../../src/services/BackendRegistry.ts"
 
-const breaker = Effect.gen(function*() {
+const breaker = (extra: Record<string, unknown> = {}) => Effect.gen(function*() {
   const context = yield* Layer.build(CircuitBreakerLive.pipe(
     Layer.provideMerge(BackendRegistryLive),
     Layer.provide(ProxyConfigLive.fromObject({
-      backends: [{ name: "a", url: "http://127.0.0.1:1" }],
-      circuitBreaker: { failureThreshold: 2, resetTimeout: "10s", halfOpenRequests: 1 }
+      backends: ["a", "b", "c"].map((name) => ({ name, url: "http://127.0.0.1:1" })),
+      circuitBreaker: { failureThreshold: 2, resetTimeout: "10s", halfOpenRequests: 1 },
+      ...extra
     }))
   ))
   const registry = Context.get(context, BackendRegistry)
@@ -36,7 +37,7 @@ const breaker = Effect.gen(function*() {
 describe("circuit breaker timing", () => {
   it.effect("opens after failureThreshold failures and half-opens exactly resetTimeout later", () =>
     Effect.gen(function*() {
-      const { circuit, request, transitions } = yield* breaker
+      const { circuit, request, transitions } = yield* breaker()
       request(0, "connect-failed")
       request(0, "timeout")
       yield* Effect.yieldNow
@@ -50,7 +51,7 @@ describe("circuit breaker timing", () => {
 
   it.effect("a trial success closes it; a trial failure re-opens it for twice as long", () =>
     Effect.gen(function*() {
-      const { circuit, request, transitions } = yield* breaker
+      const { circuit, request, transitions } = yield* breaker()
       request(0, "reset")
       request(0, "reset")
       yield* Effect.yieldNow
@@ -71,6 +72,33 @@ describe("circuit breaker timing", () => {
         "CircuitOpened@10000",
         "CircuitHalfOpened@30000",
         "CircuitClosed@30000"
+      ])
+    }))
+
+  it.effect("with outlierDetection, each ejection stays out baseEjectionTime longer than the last, up to the max", () =>
+    Effect.gen(function*() {
+      const { circuit, request, transitions } = yield* breaker({
+        outlierDetection: { baseEjectionTime: "10s", maxEjectionTime: "25s", maxEjectionPercent: 50 }
+      })
+      let now = 0
+      const periods: Array<number> = []
+      for (let ejection = 0; ejection < 3; ejection++) {
+        request(now, "reset")
+        if (ejection === 0) request(now, "reset")
+        yield* Effect.yieldNow
+        const opened = now
+        while (circuit() === "Open") {
+          yield* TestClock.adjust("1 second")
+          now += 1_000
+        }
+        periods.push(now - opened)
+      }
+      assert.deepStrictEqual(periods, [10_000, 20_000, 25_000])
+      assert.deepStrictEqual(transitions().slice(0, 4), [
+        "CircuitOpened@0",
+        "CircuitHalfOpened@10000",
+        "CircuitOpened@10000",
+        "CircuitHalfOpened@30000"
       ])
     }))
 })

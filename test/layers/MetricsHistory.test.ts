@@ -9,6 +9,7 @@ import { BackendRegistryLive } from "../../src/layers/BackendRegistryLive.ts"
 import { MetricsLive } from "../../src/layers/MetricsLive.ts"
 import { ProxyConfigLive } from "../../src/layers/ProxyConfigLive.ts"
 import { RateLimiterLive } from "../../src/layers/RateLimiterLive.ts"
+import { RetryBudgetLive } from "../../src/layers/RetryBudgetLive.ts"
 import { BackendRegistry } from "../../src/services/BackendRegistry.ts"
 import { Metrics } from "../../src/services/Metrics.ts"
 
@@ -16,7 +17,7 @@ describe("metrics history", () => {
   it.effect("samples every historyInterval and keeps the last historySize samples", () =>
     Effect.gen(function*() {
       const context = yield* Layer.build(MetricsLive.pipe(
-        Layer.provideMerge(Layer.merge(BackendRegistryLive, RateLimiterLive)),
+        Layer.provideMerge(Layer.mergeAll(BackendRegistryLive, RateLimiterLive, RetryBudgetLive)),
         Layer.provide(ProxyConfigLive.fromObject({
           backends: [{ name: "a", url: "http://127.0.0.1:1" }],
           metrics: { historyInterval: "2s", historySize: 3 }

@@ -7,6 +7,11 @@
  *   HalfOpen ──halfOpenRequests successes──► Closed
  *   HalfOpen ──any trial failure──► Open (open time doubled per re-trip, at most 8x)
  *
+ * With outlier ejection configured (`policy.ejection`, Envoy's model) the open period is instead
+ * `baseMs × ejections`, at most `maxMs`, where `ejections` counts this backend's ejections so far,
+ * forgiven one per `baseMs` spent back in service (`Ejection.ts`): a backend that keeps failing
+ * stays out longer each time, one that recovered for good starts again from `baseMs`.
+ *
  * Half-open admits exactly `halfOpenRequests` trials at once. A request's outcome only counts
  * for the circuit state it started in (the `epoch`, which moves on every transition): a slow
  * request from before the circuit opened must not close it, nor open it again.
@@ -20,9 +25,12 @@ export type Circuit =
 
 export const closed: Circuit = { _tag: "Closed", failures: 0 }
 
-/** The open period for the `trips`-th consecutive trip (1-based). */
-export const openPeriodMs = (trips: number, policy: BackendPolicy): number =>
-  policy.resetTimeoutMs * 2 ** Math.min(Math.max(trips - 1, 0), 3)
+/** The open period for the `trips`-th consecutive trip (1-based), the `ejections`-th ejection. */
+export const openPeriodMs = (trips: number, ejections: number, policy: BackendPolicy): number => {
+  const ejection = policy.ejection
+  if (ejection === undefined) return policy.resetTimeoutMs * 2 ** Math.min(Math.max(trips - 1, 0), 3)
+  return Math.min(ejection.baseMs * Math.max(1, ejections), Math.max(ejection.maxMs, ejection.baseMs))
+}
 
 export const admits = (circuit: Circuit, policy: BackendPolicy): boolean => {
   switch (circuit._tag) {
@@ -39,12 +47,16 @@ export const admits = (circuit: Circuit, policy: BackendPolicy): boolean => {
 export const onStart = (circuit: Circuit): Circuit =>
   circuit._tag === "HalfOpen" ? { ...circuit, trialsInFlight: circuit.trialsInFlight + 1 } : circuit
 
-/** A request of the current epoch ended; `reason` names its outcome if it failed. */
+/**
+ * A request of the current epoch ended; `failure` names its outcome if it failed. `ejections` is
+ * the count an opening now would make (only read with `policy.ejection`).
+ */
 export const onOutcome = (
   circuit: Circuit,
   failure: string | undefined,
   at: number,
-  policy: BackendPolicy
+  policy: BackendPolicy,
+  ejections: number
 ): Circuit => {
   switch (circuit._tag) {
     case "Closed": {
@@ -52,11 +64,11 @@ export const onOutcome = (
       const failures = circuit.failures + 1
       return failures < policy.failureThreshold
         ? { _tag: "Closed", failures }
-        : open(1, at, `${failures} consecutive failures, the last: ${failure}`, policy)
+        : open(1, ejections, at, `${failures} consecutive failures, the last: ${failure}`, policy)
     }
     case "HalfOpen": {
       if (failure !== undefined) {
-        return open(circuit.trips + 1, at, `a trial request failed: ${failure}`, policy)
+        return open(circuit.trips + 1, ejections, at, `a trial request failed: ${failure}`, policy)
       }
       const successes = circuit.successes + 1
       return successes >= policy.halfOpenRequests
@@ -68,13 +80,27 @@ export const onOutcome = (
   }
 }
 
-const open = (trips: number, at: number, reason: string, policy: BackendPolicy): Circuit => ({
+const open = (trips: number, ejections: number, at: number, reason: string, policy: BackendPolicy): Circuit => ({
   _tag: "Open",
-  until: at + openPeriodMs(trips, policy),
+  until: at + openPeriodMs(trips, ejections, policy),
   trips,
   reason
 })
 
-/** The reset timeout elapsed: an open circuit starts admitting trials. */
+/**
+ * The backend asked for a pause (`Retry-After`, `retryAfterMs` from `at`): nothing is sent to it
+ * before then, and then trial requests decide as after any opening. An open circuit that ends
+ * later is left as it is.
+ */
+export const holdOff = (circuit: Circuit, at: number, retryAfterMs: number): Circuit => {
+  const until = at + retryAfterMs
+  const reason = `the backend asked to retry after ${retryAfterMs} ms`
+  if (circuit._tag === "Open") {
+    return circuit.until >= until ? circuit : { ...circuit, until, reason: `${circuit.reason}; ${reason}` }
+  }
+  return { _tag: "Open", until, trips: circuit._tag === "HalfOpen" ? circuit.trips + 1 : 1, reason }
+}
+
+/** The open period elapsed: an open circuit starts admitting trials. */
 export const halfOpen = (circuit: Circuit): Circuit =>
   circuit._tag === "Open" ? { _tag: "HalfOpen", trips: circuit.trips, trialsInFlight: 0, successes: 0 } : circuit

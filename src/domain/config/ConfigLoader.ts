@@ -38,6 +38,30 @@ export interface PoolSettings {
   readonly policy: BackendPolicy
 }
 
+/** The opt-in parts of a backend's policy, each present only when its config section or key is. */
+const optionalPolicy = (config: Config): Partial<BackendPolicy> => {
+  const { ewma, outlierDetection, retry, slowStart } = config
+  return {
+    ...(outlierDetection === undefined ? {} : {
+      ejection: {
+        baseMs: Duration.toMillis(outlierDetection.baseEjectionTime),
+        maxMs: Duration.toMillis(outlierDetection.maxEjectionTime),
+        maxPercent: outlierDetection.maxEjectionPercent
+      }
+    }),
+    ...(slowStart === undefined ? {} : {
+      slowStart: {
+        windowMs: Duration.toMillis(slowStart.window),
+        minWeightPercent: slowStart.minWeightPercent,
+        aggression: slowStart.aggression
+      }
+    }),
+    ...(ewma.defaultRtt === undefined ? {} : { peakDefaultRttMs: Duration.toMillis(ewma.defaultRtt) }),
+    ...(ewma.failurePenalty === undefined ? {} : { failurePenaltyMs: Duration.toMillis(ewma.failurePenalty) }),
+    ...(retry.honorRetryAfter ? { retryAfterMaxMs: Duration.toMillis(retry.maxDelay) } : {})
+  }
+}
+
 /** The per-backend tunables of a pool with health checks `healthCheck`, as `BackendAdded` carries them. */
 export const policyOf = (config: Config, healthCheck: HealthCheck | undefined): BackendPolicy => {
   const policy: BackendPolicy = {
@@ -46,7 +70,8 @@ export const policyOf = (config: Config, healthCheck: HealthCheck | undefined): 
     failureThreshold: config.circuitBreaker.failureThreshold,
     resetTimeoutMs: Duration.toMillis(config.circuitBreaker.resetTimeout),
     halfOpenRequests: config.circuitBreaker.halfOpenRequests,
-    ewmaDecayMs: Duration.toMillis(config.ewma.decay)
+    ewmaDecayMs: Duration.toMillis(config.ewma.decay),
+    ...optionalPolicy(config)
   }
   return healthCheck === undefined ? policy : {
     ...policy,

@@ -88,14 +88,46 @@ export const CircuitBreakerConfig = Schema.Struct({
   halfOpenRequests: PositiveInt.pipe(withDefault(1))
 })
 
+const Percent = Schema.Number.check(Schema.isBetween({ minimum: 0, maximum: 100 }, { message: "Expected a percentage from 0 to 100" }))
+
+/** Retries may add at most `percent` of the requests of the last `window`, plus a floor (Linkerd). */
+export const RetryBudgetConfig = Schema.Struct({
+  percent: Percent.pipe(withDefault(20)),
+  minRetriesPerSecond: Schema.Number.check(Schema.isGreaterThanOrEqualTo(0)).pipe(withDefault(3)),
+  window: PositiveDuration.pipe(withDefault("10s"))
+})
+
 export const RetryConfig = Schema.Struct({
   attempts: Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 10 })).pipe(withDefault(3)),
   baseDelay: PositiveDuration.pipe(withDefault("25ms")),
-  maxDelay: PositiveDuration.pipe(withDefault("1s"))
+  maxDelay: PositiveDuration.pipe(withDefault("1s")),
+  budget: Schema.optionalKey(RetryBudgetConfig),
+  /** A backend's 503 (or 429) with `Retry-After` keeps it out that long, at most `maxDelay`. */
+  honorRetryAfter: Schema.Boolean.pipe(withDefault(false))
 })
 
 export const EwmaConfig = Schema.Struct({
-  decay: PositiveDuration.pipe(withDefault("10s"))
+  decay: PositiveDuration.pipe(withDefault("10s")),
+  /** `p2c-ewma`: an unmeasured backend starts at this estimate and decays (absent: a fixed 30 ms). */
+  defaultRtt: Schema.optionalKey(PositiveDuration),
+  /** `p2c-ewma`: a refused, reset or overloaded request counts as at least this slow. */
+  failurePenalty: Schema.optionalKey(PositiveDuration)
+})
+
+/** Outlier ejection that learns (Envoy): open periods grow with each ejection, within a cap. */
+export const OutlierDetectionConfig = Schema.Struct({
+  baseEjectionTime: PositiveDuration.pipe(withDefault("30s")),
+  maxEjectionTime: PositiveDuration.pipe(withDefault("300s")),
+  maxEjectionPercent: Percent.pipe(withDefault(50))
+})
+
+/** A backend back in rotation ramps from `minWeightPercent` of its weight to all of it. */
+export const SlowStartConfig = Schema.Struct({
+  window: PositiveDuration.pipe(withDefault("30s")),
+  minWeightPercent: Schema.Number.check(
+    Schema.isBetween({ minimum: 1, maximum: 100 }, { message: "Expected a percentage from 1 to 100" })
+  ).pipe(withDefault(10)),
+  aggression: Schema.Number.check(Schema.isGreaterThan(0)).pipe(withDefault(1))
 })
 
 /** `client-ip`, `path`, `header:<Name>` or `cookie:<name>`: what `consistent-hash` hashes. */
@@ -106,7 +138,14 @@ export const HashKey = Schema.String.check(
 )
 
 export const ConsistentHashConfig = Schema.Struct({
-  key: HashKey.pipe(withDefault("client-ip"))
+  key: HashKey.pipe(withDefault("client-ip")),
+  /**
+   * Bounded loads: no backend takes more than this percentage of the mean in-flight load; a key
+   * whose backend is at the cap goes on around the ring. Absent: plain consistent hashing.
+   */
+  balanceFactor: Schema.optionalKey(
+    Schema.Number.check(Schema.isGreaterThanOrEqualTo(100, { message: "Expected a percentage of at least 100" }))
+  )
 })
 
 export const RateLimitConfig = Schema.Struct({
@@ -197,6 +236,10 @@ export const ConfigSchema = Schema.Struct({
   pools: Schema.optionalKey(Schema.Record(PoolName, PoolConfig)),
   /** Which requests go to which pool; unmatched requests go to the default pool. */
   routes: Schema.optionalKey(Schema.Array(RouteConfig)),
+  /** Outlier ejection that learns; the classic breaker's open periods when absent. */
+  outlierDetection: Schema.optionalKey(OutlierDetectionConfig),
+  /** Slow start for backends coming back into rotation; off when absent. */
+  slowStart: Schema.optionalKey(SlowStartConfig),
   /** Cache cacheable GET/HEAD responses; off when absent. */
   cache: Schema.optionalKey(CacheConfig),
   /** A token bucket per client address; no limit when absent. */

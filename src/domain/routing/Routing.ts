@@ -32,7 +32,10 @@ interface PoolSelection {
 }
 
 export const makeRouting = (config: Config, view: PoolView, env: SelectionEnv): Routing => {
-  const settings: StrategySettings = { hashKey: config.consistentHash.key }
+  const settings: StrategySettings = {
+    hashKey: config.consistentHash.key,
+    balanceFactor: config.consistentHash.balanceFactor
+  }
   const table = buildRouteTable(
     (config.routes ?? []).map((route) => ({ host: route.match.host, pathPrefix: route.match.pathPrefix, pool: route.pool })),
     defaultPool

@@ -17,10 +17,21 @@
  * clockwise, checking each further backend once, so a down backend's keys spread over the others
  * in proportion to their shares instead of all landing on one neighbour.
  *
+ * Bounded loads (Mirrokni, Thorup and Zadimoghaddam, "Consistent Hashing with Bounded Loads",
+ * 2018; HAProxy's `hash-balance-factor`), with `settings.balanceFactor` = `c` percent: a backend
+ * may take the request only while its in-flight count is below
+ *
+ *   cap = ⌈c/100 · (requests in flight across the selectable backends + 1) / selectable backends⌉
+ *
+ * and one at the cap is walked past like one that is down. Some backend is always below the cap
+ * (were all at it, they would hold at least c/100 times more than are in flight), so no backend
+ * exceeds it while another can take the request, and a hot key spills over to its ring neighbours
+ * instead of melting its owner; the smaller `c`, the more even the load and the less sticky the
+ * keys. Summing the load visits every backend, so a bounded pick costs O(n).
+ *
  * Why a ring of our own rather than Effect's `HashRing`: its `get` answers only "who owns this
- * key" and cannot walk past a backend that may not take the request, and bounded-load consistent
- * hashing (Mirrokni, Thorup and Zadimoghaddam, 2018), which we mean to add, is that same walk
- * with a load cap as the skip rule. Jump consistent hash (Lamping & Veach, 2014) needs no ring but
+ * key" and cannot walk past a backend that may not take the request, which both the health rules
+ * and bounded loads need. Jump consistent hash (Lamping & Veach, 2014) needs no ring but
  * can only drop the last bucket, so it cannot lose an arbitrary backend or skip one.
  *
  * The key comes from `settings.hashKey` (config `consistentHash.key`, default `client-ip`):
@@ -28,7 +39,9 @@
  * `cookie:<name>`. A request without that header or cookie (or with an empty one) is placed by
  * its client address instead.
  */
+import type { Excluded } from "../Availability.ts"
 import { isSelectable } from "../Availability.ts"
+import type { BackendState } from "../BackendState.ts"
 import { hash32 } from "./Hash.ts"
 import type { RequestFacts, Strategy } from "./Strategy.ts"
 
@@ -86,6 +99,22 @@ const keyHash = (hashKey: string): KeyHash => {
   return (facts) => hash32(facts.clientAddress)
 }
 
+/** No cap: larger than any in-flight count, and a small integer like every real cap. */
+const unbounded = 2 ** 30
+
+/** The bounded-load cap for the next request (see above); 0 when no backend is selectable. */
+export const loadCap = (pool: ReadonlyArray<BackendState>, excluded: Excluded, balanceFactor: number): number => {
+  let load = 0
+  let selectable = 0
+  for (let i = 0; i < pool.length; i++) {
+    const state = pool[i]
+    if (state === undefined || !isSelectable(state, excluded)) continue
+    load += state.inFlight
+    selectable++
+  }
+  return selectable === 0 ? 0 : Math.ceil((balanceFactor * (load + 1)) / (100 * selectable))
+}
+
 export const ConsistentHash: Strategy = {
   name: "consistent-hash",
   summary: "a hash ring on a request key (consistentHash.key); stable as backends come and go",
@@ -127,10 +156,17 @@ export const ConsistentHash: Strategy = {
     // and no allocation per pick.
     const checked = new Uint32Array(built.length)
     let walk = 0
+    const balanceFactor = settings.balanceFactor
+    let cap = unbounded
+    const usable = (state: BackendState, excluded: Excluded) => state.inFlight < cap && isSelectable(state, excluded)
 
     return {
       pick: (pool, facts, excluded) => {
         if (size === 0) return undefined
+        if (balanceFactor !== undefined) {
+          cap = loadCap(pool, excluded, balanceFactor)
+          if (cap === 0) return undefined
+        }
         const key = hashOf(facts)
         const bucket = key >>> shift
         let low = starts[bucket] ?? 0
@@ -142,7 +178,7 @@ export const ConsistentHash: Strategy = {
         }
         let at = low === size ? 0 : low
         const owner = pool[owners[at] ?? 0]
-        if (owner !== undefined && isSelectable(owner, excluded)) return owner
+        if (owner !== undefined && usable(owner, excluded)) return owner
 
         if (walk === 0xffffffff) {
           checked.fill(0)
@@ -158,7 +194,7 @@ export const ConsistentHash: Strategy = {
           checked[index] = walk
           distinct++
           const next = pool[index]
-          if (next !== undefined && isSelectable(next, excluded)) return next
+          if (next !== undefined && usable(next, excluded)) return next
         }
         return undefined
       }

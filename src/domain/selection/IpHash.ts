@@ -16,13 +16,13 @@
 import { isSelectable } from "../Availability.ts"
 import { hash32 } from "./Hash.ts"
 import type { Strategy } from "./Strategy.ts"
-import { cumulativeWeights, indexAt } from "./Weights.ts"
+import { configuredWeight, cumulativeWeights, indexAt } from "./Weights.ts"
 
 export const IpHash: Strategy = {
   name: "ip-hash",
   summary: "the client address chooses the backend (nginx ip_hash)",
   build: (built) => {
-    const sums = cumulativeWeights(built)
+    const sums = cumulativeWeights(built, configuredWeight)
     const total = sums[sums.length - 1] ?? 0
     // hash × total / 2³² places the hash on the weight line without a floating-point modulo.
     const scale = total / 2 ** 32

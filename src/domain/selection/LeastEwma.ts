@@ -12,7 +12,7 @@
  * per new state.
  */
 import { lowestScore } from "./Lowest.ts"
-import { estimateLog, keptPerState } from "./LogCost.ts"
+import { estimateLog, keptPerState, warmupLog } from "./LogCost.ts"
 import type { Strategy } from "./Strategy.ts"
 
 export const LeastEwma: Strategy = {
@@ -23,6 +23,6 @@ export const LeastEwma: Strategy = {
     return keptPerState(size, (state) =>
       state.latency === undefined
         ? Number.NEGATIVE_INFINITY
-        : estimateLog(state.latency, state.policy.ewmaDecayMs, since))
+        : estimateLog(state.latency, state.policy.ewmaDecayMs, since) + warmupLog(state))
   }, Number.NEGATIVE_INFINITY)
 }

@@ -36,6 +36,13 @@ export const queueLog = (inFlight: number): number => queueLogs[inFlight] ?? Mat
 export const estimateLog = (estimate: Estimate, decayMs: number, since: number): number =>
   Math.log(estimate.value) + (estimate.at - since) / decayMs
 
+/**
+ * Slow start's share of the log-cost: a backend at `p` % of its weight costs `100/p` times more,
+ * so it is chosen only where that much faster or less loaded.
+ */
+export const warmupLog = (state: BackendState): number =>
+  state.weightPercent >= 100 ? 0 : Math.log(100 / state.weightPercent)
+
 /** The log-cost of `defaultRttMs` at `now`, for a backend not yet measured. */
 export const unmeasuredLog = (now: number, decayMs: number, since: number): number =>
   Math.log(defaultRttMs) + (now - since) / decayMs
@@ -74,11 +81,11 @@ export const queueCost = (size: number, env: SelectionEnv, estimateOf: EstimateO
     const estimate = estimateOf(state)
     return estimate === undefined
       ? Number.NaN
-      : estimateLog(estimate, state.policy.ewmaDecayMs, since) + queueLog(state.inFlight)
+      : estimateLog(estimate, state.policy.ewmaDecayMs, since) + queueLog(state.inFlight) + warmupLog(state)
   })
   return (state: BackendState, index: number): number => {
     const cost = measured(state, index)
     if (!Number.isNaN(cost)) return cost
-    return unmeasuredLog(env.now(), state.policy.ewmaDecayMs, since) + queueLog(state.inFlight)
+    return unmeasuredLog(env.now(), state.policy.ewmaDecayMs, since) + queueLog(state.inFlight) + warmupLog(state)
   }
 }

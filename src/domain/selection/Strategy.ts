@@ -32,6 +32,8 @@ export interface SelectionEnv {
 export interface StrategySettings {
   /** What `consistent-hash` hashes: `client-ip`, `path`, `header:<Name>` or `cookie:<name>`. */
   readonly hashKey: string
+  /** `consistent-hash` with bounded loads: no backend above this percentage of the mean load. */
+  readonly balanceFactor?: number | undefined
 }
 
 export interface Selector {

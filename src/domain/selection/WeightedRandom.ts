@@ -8,18 +8,19 @@
  * The cumulative weights are built once per backend set; a pick draws a point below the total and
  * finds its backend. When that backend may not be used, the pick sums the weights of the
  * selectable ones and draws again on that shorter line, so the result is proportional to weight
- * among the selectable backends either way.
+ * among the selectable backends either way. A backend warming up (slow start) counts the part of
+ * its weight it has reached; the registry rebuilds the table at each step of the ramp.
  */
 import { isSelectable } from "../Availability.ts"
 import type { BackendState } from "../BackendState.ts"
 import type { Strategy } from "./Strategy.ts"
-import { cumulativeWeights, indexAt } from "./Weights.ts"
+import { cumulativeWeights, currentWeight, indexAt } from "./Weights.ts"
 
 export const WeightedRandom: Strategy = {
   name: "weighted-random",
   summary: "random, with probability proportional to weight",
   build: (built, env) => {
-    const sums = cumulativeWeights(built)
+    const sums = cumulativeWeights(built, currentWeight)
     const total = sums[sums.length - 1] ?? 0
     return {
       pick: (pool, _facts, excluded) => {
@@ -29,7 +30,7 @@ export const WeightedRandom: Strategy = {
         let selectableTotal = 0
         for (let i = 0; i < pool.length; i++) {
           const state = pool[i]
-          if (state !== undefined && isSelectable(state, excluded)) selectableTotal += state.spec.weight
+          if (state !== undefined && isSelectable(state, excluded)) selectableTotal += currentWeight(state)
         }
         if (selectableTotal <= 0) return undefined
         let point = env.random() * selectableTotal
@@ -37,8 +38,9 @@ export const WeightedRandom: Strategy = {
         for (let i = 0; i < pool.length; i++) {
           const state = pool[i]
           if (state === undefined || !isSelectable(state, excluded)) continue
-          if (point < state.spec.weight) return state
-          point -= state.spec.weight
+          const weight = currentWeight(state)
+          if (point < weight) return state
+          point -= weight
           last = state
         }
         // Rounding in the subtractions can leave the point just past the last share.

@@ -6,12 +6,23 @@
  */
 import type { BackendState } from "../BackendState.ts"
 
+/** The configured weight: what the hashing strategies place clients by (a ramp would re-deal them). */
+export const configuredWeight = (state: BackendState): number => state.spec.weight
+
+/** The weight a backend has now: the configured one, scaled down while it warms up (slow start). */
+export const currentWeight = (state: BackendState): number =>
+  state.weightPercent >= 100 ? state.spec.weight : (state.spec.weight * state.weightPercent) / 100
+
 /** `sums[i]` = the weights of backends `0..i`; the last entry is the total. */
-export const cumulativeWeights = (pool: ReadonlyArray<BackendState>): Float64Array => {
+export const cumulativeWeights = (
+  pool: ReadonlyArray<BackendState>,
+  weightOf: (state: BackendState) => number
+): Float64Array => {
   const sums = new Float64Array(pool.length)
   let total = 0
   for (let i = 0; i < pool.length; i++) {
-    total += pool[i]?.spec.weight ?? 0
+    const state = pool[i]
+    total += state === undefined ? 0 : weightOf(state)
     sums[i] = total
   }
   return sums

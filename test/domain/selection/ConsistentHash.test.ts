@@ -165,3 +165,72 @@ describe("consistent-hash", () => {
     })
   })
 })
+
+describe("consistent-hash with bounded loads", () => {
+  const bounded = { ...settings, balanceFactor: 125 }
+
+  /** Places requests one after another, each staying in flight, some finishing on the way. */
+  const place = (
+    backends: Array<BackendState>,
+    balanceFactor: number,
+    requests: ReadonlyArray<{ readonly key: string; readonly finish: number }>,
+    check: (pick: BackendState, cap: number) => void
+  ) => {
+    const selector = ConsistentHash.build(backends, env, { ...settings, balanceFactor })
+    for (const { finish, key } of requests) {
+      const index = finish % backends.length
+      const done = backends[index]
+      if (done !== undefined && done.inFlight > 0 && finish % 3 === 0) backends[index] = { ...done, inFlight: done.inFlight - 1 }
+      const load = backends.filter((b) => b.healthy).reduce((sum, b) => sum + b.inFlight, 0)
+      const eligible = backends.filter((b) => b.healthy).length
+      const cap = Math.ceil((balanceFactor / 100) * (load + 1) / eligible)
+      const pick = selector.pick(backends, factsFrom(key), undefined)
+      if (pick === undefined) return assert.fail("a backend is selectable")
+      check(pick, cap)
+      const at = backends.indexOf(pick)
+      backends[at] = { ...pick, inFlight: pick.inFlight + 1 }
+    }
+  }
+
+  it("property: no backend goes over ⌈c · (in flight + 1) / n⌉ while another can take the request", () => {
+    const request = fc.record({ key: fc.constantFrom("hot", "hot", "hot", "a", "b", "c", "d"), finish: fc.nat(50) })
+    fc.assert(fc.property(
+      names,
+      fc.integer({ min: 100, max: 300 }),
+      fc.array(fc.boolean(), { minLength: 10, maxLength: 10 }),
+      fc.array(request, { maxLength: 200 }),
+      (backendNames, balanceFactor, down, requests) => {
+        const backends = named(backendNames).map((b, i) => ({ ...b, healthy: i === 0 || !down[i] }))
+        place(backends, balanceFactor, requests, (pick, cap) => {
+          assert.isTrue(pick.healthy)
+          assert.isAtMost(pick.inFlight + 1, cap)
+        })
+      }
+    ), { numRuns: 200 })
+  })
+
+  it("a hot key spills over to the next backends on the ring instead of piling onto its own", () => {
+    const backends = named(["alpha", "bravo", "charlie", "delta"])
+    place(backends, 125, Array.from({ length: 40 }, () => ({ key: "hot", finish: 1 })), () => undefined)
+    const loads = backends.map((b) => b.inFlight)
+    assert.strictEqual(loads.reduce((a, b) => a + b, 0), 40)
+    assert.isAtMost(Math.max(...loads), Math.ceil(1.25 * 40 / 4))
+    const plain = named(["alpha", "bravo", "charlie", "delta"])
+    const selector = ConsistentHash.build(plain, env, settings)
+    const owner = selector.pick(plain, factsFrom("hot"), undefined)
+    assert.strictEqual(
+      backends.find((b) => b.spec.name === owner?.spec.name)?.inFlight,
+      Math.max(...loads),
+      "its owner still takes the most it may"
+    )
+  })
+
+  it("while loads are even every key stays with its owner", () => {
+    const backends = named(["alpha", "bravo", "charlie", "delta"]).map((b) => ({ ...b, inFlight: 3 }))
+    const plain = ConsistentHash.build(backends, env, settings)
+    const capped = ConsistentHash.build(backends, env, bounded)
+    for (const key of keys.slice(0, 500)) {
+      assert.strictEqual(capped.pick(backends, factsFrom(key), undefined), plain.pick(backends, factsFrom(key), undefined))
+    }
+  })
+})

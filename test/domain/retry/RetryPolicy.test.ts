@@ -2,8 +2,8 @@ import { assert, describe, it } from "@effect/vitest"
 import { Clock, Duration, Effect, Fiber, Random, Schedule } from "effect"
 import { TestClock } from "effect/testing"
 import fc from "fast-check"
-import { mayRetry, retrySchedule } from "../../src/domain/RetryPolicy.ts"
-import type { FailedAttempt } from "../../src/domain/RetryPolicy.ts"
+import { mayRetry, retrySchedule } from "../../../src/domain/retry/RetryPolicy.ts"
+import type { FailedAttempt } from "../../../src/domain/retry/RetryPolicy.ts"
 
 const failed = (overrides: Partial<FailedAttempt>): FailedAttempt => ({
   method: "GET",

@@ -12,7 +12,7 @@
  * from Effect's `Random`, so a seeded `Random` makes the delays exact.
  */
 import { Duration, Effect, Schedule } from "effect"
-import type { RequestOutcome } from "./BackendEvent.ts"
+import type { RequestOutcome } from "../BackendEvent.ts"
 
 const idempotentMethods: ReadonlySet<string> = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"])
 
