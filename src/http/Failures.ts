@@ -16,6 +16,7 @@
 import { Predicate } from "effect"
 import type { ServerResponse } from "node:http"
 import { STATUS_CODES } from "node:http"
+import type { Duplex } from "node:stream"
 import type { RequestOutcome } from "../domain/BackendEvent.ts"
 
 /** Raised into the request body stream when a chunked body outgrows `maxBodySize`. */
@@ -91,6 +92,14 @@ export interface ReplyOptions {
   readonly close?: boolean
 }
 
+const replyBody = (reply: FailureReply, requestId: string): string =>
+  JSON.stringify({
+    status: reply.status,
+    error: (STATUS_CODES[reply.status] ?? "Error").toLowerCase(),
+    message: reply.message,
+    requestId
+  })
+
 /** Writes a proxy-generated answer (JSON body, the request id echoed); returns the body's size. */
 export const sendReply = (
   response: ServerResponse,
@@ -98,12 +107,7 @@ export const sendReply = (
   requestId: string,
   options?: ReplyOptions
 ): number => {
-  const body = JSON.stringify({
-    status: reply.status,
-    error: (STATUS_CODES[reply.status] ?? "Error").toLowerCase(),
-    message: reply.message,
-    requestId
-  })
+  const body = replyBody(reply, requestId)
   const bytes = Buffer.byteLength(body)
   const headers: Array<string> = [
     "content-type",
@@ -119,5 +123,26 @@ export const sendReply = (
   if (options?.close === true) response.shouldKeepAlive = false
   response.writeHead(reply.status, headers)
   response.end(body)
+  return bytes
+}
+
+/**
+ * `sendReply` on a bare socket, then closes it: for upgrade requests, which Node hands over
+ * without a `ServerResponse`. Returns the body's size.
+ */
+export const sendRawReply = (
+  socket: Duplex,
+  reply: FailureReply,
+  requestId: string,
+  options?: Pick<ReplyOptions, "retryAfter">
+): number => {
+  const body = replyBody(reply, requestId)
+  const bytes = Buffer.byteLength(body)
+  const retryAfter = options?.retryAfter === undefined ? "" : `Retry-After: ${options.retryAfter}\r\n`
+  socket.end(
+    `HTTP/1.1 ${reply.status} ${STATUS_CODES[reply.status] ?? ""}\r\nContent-Type: application/json\r\n` +
+      `Content-Length: ${bytes}\r\nX-Request-Id: ${requestId}\r\nCache-Control: no-store\r\n${retryAfter}` +
+      `Connection: close\r\n\r\n${body}`
+  )
   return bytes
 }

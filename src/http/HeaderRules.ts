@@ -8,6 +8,8 @@
  *   `X-Forwarded-Host` are set by us unless `trustProxy` lets an earlier proxy's values through;
  *   `Host` is untouched; `X-Request-Id` is added when the client sent none.
  * - Toward the client: the request id is echoed; repeated headers (`Set-Cookie`) stay repeated.
+ * - An upgrade (WebSocket, h2c) keeps `Connection: Upgrade` and `Upgrade` both ways: they are what
+ *   it asks for and what the backend agrees to.
  *
  * Headers travel as flat `[name, value, name, value, ...]` arrays, the form both Node and undici
  * take without building intermediate objects.
@@ -164,6 +166,54 @@ export const forwardHeaders = (
   const forwardedHost = facts.trustProxy && head.forwardedHost !== undefined ? head.forwardedHost : head.host
   if (forwardedHost !== undefined) out.push("x-forwarded-host", forwardedHost)
   if (facts.generatedRequestId !== undefined) out.push("x-request-id", facts.generatedRequestId)
+  return out
+}
+
+/**
+ * The request headers to send upstream for an upgrade (WebSocket, h2c): those of `forwardHeaders`
+ * plus the upgrade itself, `Connection: Upgrade` and the client's `Upgrade` lines. Every other
+ * header `Connection` names is still dropped, but for `HTTP2-Settings`: h2c requires it to be named
+ * there (RFC 7540 §3.2.1), and once the connection switches it runs end to end, so the settings
+ * are the backend's to read.
+ */
+export const forwardUpgradeHeaders = (
+  raw: ReadonlyArray<string>,
+  head: RequestHead,
+  facts: ForwardFacts
+): Array<string> => {
+  const out = forwardHeaders(raw, head, facts)
+  let connection = "Upgrade"
+  for (let i = 0; i < raw.length; i += 2) {
+    const rawName = raw[i] ?? ""
+    const name = rawName.toLowerCase()
+    if (name === "upgrade") out.push(rawName, raw[i + 1] ?? "")
+    else if (name === "http2-settings" && head.connection?.has(name) === true) {
+      out.push(rawName, raw[i + 1] ?? "")
+      connection = "Upgrade, HTTP2-Settings"
+    }
+  }
+  out.push("Connection", connection)
+  return out
+}
+
+/**
+ * A backend's `101 Switching Protocols` headers as the client gets them (raw, case and order
+ * kept): hop-by-hop ones dropped as on any response, except the upgrade itself
+ * (`Connection: Upgrade`, `Upgrade`); the request id echoed.
+ */
+export const switchingProtocolsHeaders = (raw: ReadonlyArray<string>, requestId: string): Array<string> => {
+  const connection: Array<string> = []
+  for (let i = 0; i < raw.length; i += 2) {
+    if ((raw[i] ?? "").toLowerCase() === "connection") connection.push(raw[i + 1] ?? "")
+  }
+  const named = connectionTokens(connection)
+  const out: Array<string> = []
+  for (let i = 0; i < raw.length; i += 2) {
+    const rawName = raw[i] ?? ""
+    const name = rawName.toLowerCase()
+    if (name === "upgrade" || (name !== "x-request-id" && crosses(name, named))) out.push(rawName, raw[i + 1] ?? "")
+  }
+  out.push("Connection", "Upgrade", "x-request-id", requestId)
   return out
 }
 

@@ -1,9 +1,13 @@
 /**
  * The proxy listener as a scoped resource: bound when the layer is built, drained when its scope
  * closes (SIGTERM/SIGINT through `NodeRuntime.runMain`): stop accepting, finish in-flight requests
- * within `server.gracePeriod`, close idle connections.
+ * within `server.gracePeriod`, close idle connections, then the tunnels still open. With
+ * `server.tls` it speaks HTTPS, with the certificate and key the config check has already read
+ * and matched.
  */
 import { Duration, Effect, Layer } from "effect"
+import { readFile } from "node:fs/promises"
+import { ListenError } from "../domain/Errors.ts"
 import { drain, listen, makeProxyListener } from "../http/ProxyListener.ts"
 import { ProxyConfig } from "../services/ProxyConfig.ts"
 import { ProxyServer } from "../services/ProxyServer.ts"
@@ -14,11 +18,13 @@ export const ProxyServerLive = Layer.effect(
   Effect.gen(function*() {
     const { server, timeouts } = yield* ProxyConfig
     const router = yield* Router
+    const tls = server.tls === undefined ? undefined : yield* readPems(server.tls, server.host, server.port)
     const listener = makeProxyListener({
       maxHeaderSize: server.maxHeaderSize,
       headersTimeoutMs: Duration.toMillis(timeouts.headers),
-      idleTimeoutMs: Duration.toMillis(timeouts.idle)
-    }, router.handle)
+      idleTimeoutMs: Duration.toMillis(timeouts.idle),
+      ...(tls === undefined ? {} : { tls })
+    }, router.handle, router.upgrade)
     const address = yield* Effect.acquireRelease(
       listen(listener.server, "proxy", server.host, server.port),
       () =>
@@ -27,7 +33,20 @@ export const ProxyServerLive = Layer.effect(
           Effect.andThen(Effect.logInfo("proxy listener closed"))
         )
     )
-    yield* Effect.logInfo(`proxy listening on http://${address.host}:${address.port}`)
+    yield* Effect.logInfo(`proxy listening on ${tls === undefined ? "http" : "https"}://${address.host}:${address.port}`)
     return ProxyServer.of({ address })
   })
 )
+
+/** The certificate and key files; checked when the config was read, so failing here means they changed since. */
+const readPems = (files: { readonly cert: string; readonly key: string }, host: string, port: number) =>
+  Effect.tryPromise({
+    try: async () => ({ cert: await readFile(files.cert, "utf8"), key: await readFile(files.key, "utf8") }),
+    catch: (error) =>
+      new ListenError({
+        listener: "proxy",
+        host,
+        port,
+        message: `cannot read the TLS certificate or key: ${error instanceof Error ? error.message : String(error)}`
+      })
+  })

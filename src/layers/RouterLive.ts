@@ -1,15 +1,17 @@
 /**
  * The router: routing (route table and each pool's strategy) over the registry, the upstream
- * pools, and the per-request exchange, assembled once. `reconfigure` swaps the routing for a new
+ * pools, and the per-request exchange (and upgrade tunnel), assembled once. `reconfigure` swaps the routing for a new
  * config's (hot reload); requests already under way keep the backend they were given.
  */
-import { Cause, Clock, Effect, Exit, Layer, Random, Schedule } from "effect"
+import { Cause, Clock, Duration, Effect, Exit, Layer, Random, Schedule } from "effect"
 import { retryAfterSeconds } from "../domain/Availability.ts"
 import { retrySchedule } from "../domain/retry/RetryPolicy.ts"
 import { makeRouting } from "../domain/routing/Routing.ts"
 import type { SelectionEnv } from "../domain/selection/Strategy.ts"
 import { handleRequest } from "../http/ProxyExchange.ts"
 import type { Backoff, ExchangeEnv } from "../http/ProxyExchange.ts"
+import { handleUpgrade } from "../http/UpgradeTunnel.ts"
+import type { TunnelEnv } from "../http/UpgradeTunnel.ts"
 import { AccessLog } from "../services/AccessLog.ts"
 import { BackendRegistry } from "../services/BackendRegistry.ts"
 import { Metrics } from "../services/Metrics.ts"
@@ -75,7 +77,8 @@ export const RouterLive = Layer.effect(
       now: () => Number(clock.currentTimeNanosUnsafe()) / 1e6,
       maxBodySize: config.server.maxBodySize,
       trustProxy: config.trustProxy,
-      proto: "http",
+      // The scheme of the proxy listener, which is HTTPS exactly when the config gives it a certificate.
+      proto: config.server.tls === undefined ? "http" : "https",
       isDraining: () => draining,
       retryAfterSeconds: (pool) => retryAfterSeconds(registry.pool(pool), clock.currentTimeMillisUnsafe()),
       backoff,
@@ -88,8 +91,15 @@ export const RouterLive = Layer.effect(
       admit: rateLimiter.admit,
       cache: cache.lookup
     }
+    const tunnelEnv: TunnelEnv = {
+      ...env,
+      connectTimeoutMs: Duration.toMillis(config.timeouts.connect),
+      requestTimeoutMs: Duration.toMillis(config.timeouts.request),
+      idleTimeoutMs: Duration.toMillis(config.timeouts.idle)
+    }
     return Router.of({
       handle: (request, response) => handleRequest(env, request, response),
+      upgrade: (request, socket, head) => handleUpgrade(tunnelEnv, request, socket, head),
       startDraining: () => {
         draining = true
       },

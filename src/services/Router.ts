@@ -1,14 +1,20 @@
 /**
  * The data path as a request handler: validate, pick a backend, forward, stream the answer back,
- * or answer 4xx/5xx itself. It is a plain `node:http` handler so it can be mounted in any Node
- * server; `ProxyServerLive` mounts it on the proxy listener.
+ * or answer 4xx/5xx itself. It is a plain `node:http` handler (and `upgrade` listener) so it can
+ * be mounted in any Node server; `ProxyServerLive` mounts it on the proxy listener.
  */
 import { Context } from "effect"
 import type { IncomingMessage, ServerResponse } from "node:http"
+import type { Duplex } from "node:stream"
 import type { Config } from "../domain/config/ConfigLoader.ts"
 
 export interface RouterShape {
   readonly handle: (request: IncomingMessage, response: ServerResponse) => void
+  /**
+   * A WebSocket or other `Upgrade` request, as a Node server's `upgrade` event hands it over:
+   * tunnelled to a backend on a `101`. The socket is the router's from here; it closes it.
+   */
+  readonly upgrade: (request: IncomingMessage, socket: Duplex, head: Buffer) => void
   /**
    * From now on, answers ask clients to close their connection (`Connection: close`): used
    * while draining for shutdown.

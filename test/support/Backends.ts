@@ -7,6 +7,7 @@ import type { Scope } from "effect"
 import { createHash } from "node:crypto"
 import { createServer } from "node:http"
 import type { IncomingMessage, Server, ServerResponse } from "node:http"
+import type { Socket } from "node:net"
 
 export interface Delivery {
   readonly method: string
@@ -66,12 +67,19 @@ const record = (request: IncomingMessage, deliveries: Array<Delivery>) => {
 export const startBackend = (
   name: string,
   handler: Handler = echoName
-): Effect.Effect<TestBackend, never, Scope.Scope> =>
-  Effect.acquireRelease(
+): Effect.Effect<TestBackend, never, Scope.Scope> => {
+  // Upgraded sockets (WebSocket tests) leave the server's HTTP bookkeeping, so
+  // `closeAllConnections` misses them: every socket is tracked here to be closed at the end.
+  const sockets = new Set<Socket>()
+  return Effect.acquireRelease(
     Effect.callback<TestBackend>((resume) => {
       const deliveries: Array<Delivery> = []
       let arrivals = 0
       const server = createServer()
+      server.on("connection", (socket: Socket) => {
+        sockets.add(socket)
+        socket.once("close", () => sockets.delete(socket))
+      })
       const backend: TestBackend = {
         name,
         server,
@@ -96,8 +104,10 @@ export const startBackend = (
       Effect.callback<void>((resume) => {
         backend.server.close(() => resume(Effect.void))
         backend.server.closeAllConnections()
+        for (const socket of sockets) socket.destroy()
       })
   )
+}
 
 /** A port nothing listens on: bound, read, closed. */
 export const closedPort: Effect.Effect<number> = Effect.callback<number>((resume) => {

@@ -1,0 +1,378 @@
+/**
+ * WebSocket and other `Upgrade` requests (RFC 9110 §7.8, RFC 6455 §4). The request goes to a
+ * backend chosen as for any request, with the upgrade kept in its head. On `101 Switching
+ * Protocols` the two connections are joined and bytes flow both ways untouched, until either side
+ * closes or nothing moves either way for `timeouts.idle`. Any other answer is relayed, and the
+ * connection closed after it.
+ *
+ * Node hands an upgrade over as a bare socket (the server's `upgrade` event), without a
+ * `ServerResponse`, so it takes this path of its own beside `ProxyExchange`, under the same rules:
+ * the request checks, the rate limit, routing and selection (eligibility and `maxConnections`
+ * included: an open tunnel is a request in flight until it closes), the header rules, and one
+ * `RequestStarted`/`RequestFinished` pair per tunnel, whose latency runs to the backend's answer.
+ * It is not retried on another backend: a tunnel is opened once. The access log line and request
+ * metrics are written at the switch (status 101, duration up to the `101`), so hour-long
+ * WebSockets do not pose as slow requests.
+ *
+ * The backend side is Node's HTTP client on a connection of its own per tunnel: its parser reads
+ * the backend's answer, a `101` (handing over the socket and any bytes already read past its
+ * head) or a response of any framing to relay. undici's `upgrade()` would turn every answer but a
+ * `101` into an error, so a backend's `403` could never reach the client.
+ *
+ * Bytes the client sends past its head are held until the backend switches (a WebSocket client
+ * sends nothing before the `101` anyway): sent earlier, a backend that answers as plain HTTP
+ * would read them as a next request. A declared body (`Content-Length`) goes first, as the body;
+ * a chunked one is refused (501), since it could only be forwarded by decoding it.
+ */
+import { randomUUID } from "node:crypto"
+import { request as httpRequest, STATUS_CODES } from "node:http"
+import type { ClientRequest, IncomingMessage } from "node:http"
+import { connect as netConnect, isIP } from "node:net"
+import type { Socket } from "node:net"
+import type { Duplex } from "node:stream"
+import { connect as tlsConnect } from "node:tls"
+import { pathPrefixOf } from "../domain/Backend.ts"
+import type { RequestOutcome } from "../domain/BackendEvent.ts"
+import type { BackendState } from "../domain/BackendState.ts"
+import { clientClosedStatus } from "../domain/RequestRecord.ts"
+import type { RequestFacts } from "../domain/selection/Strategy.ts"
+import { classifyUpstreamError, failureReply, sendRawReply } from "./Failures.ts"
+import {
+  firstForwardedFor,
+  forwardUpgradeHeaders,
+  plainAddress,
+  responseHeaders,
+  scanRequestHead,
+  switchingProtocolsHeaders
+} from "./HeaderRules.ts"
+import type { ExchangeEnv } from "./ProxyExchange.ts"
+import { checkRequest, isRejection } from "./RequestChecks.ts"
+
+/** What a tunnel needs from the router: the exchange's environment, and the timeouts it applies itself. */
+export interface TunnelEnv extends
+  Pick<
+    ExchangeEnv,
+    | "registry"
+    | "route"
+    | "select"
+    | "now"
+    | "maxBodySize"
+    | "trustProxy"
+    | "proto"
+    | "retryAfterSeconds"
+    | "completed"
+    | "admit"
+  >
+{
+  /** Opening the backend connection (TCP, and TLS for an `https` backend). */
+  readonly connectTimeoutMs: number
+  /** From the connection being open to the backend's answer. */
+  readonly requestTimeoutMs: number
+  /** Silence both ways after which an open tunnel is closed. */
+  readonly idleTimeoutMs: number
+}
+
+const ignore = () => undefined
+
+/** `name: value` lines of a flat header list, each ending in CRLF. */
+const headerLines = (flat: ReadonlyArray<string>): string => {
+  let text = ""
+  for (let i = 0; i < flat.length; i += 2) text += `${flat[i]}: ${flat[i + 1]}\r\n`
+  return text
+}
+
+/** The `upgrade` event's handler: `socket` is the client's connection, `head` what was read past the request head. */
+export const handleUpgrade = (env: TunnelEnv, request: IncomingMessage, socket: Duplex, head: Buffer): void => {
+  // Node took its own error handler off the socket when it handed it over; an unhandled
+  // `error` (a client resetting) would crash the process.
+  socket.on("error", ignore)
+  const receivedAt = env.now()
+  const scanned = scanRequestHead(request.rawHeaders)
+  const requestId = scanned.requestId ?? randomUUID()
+  const peer = plainAddress(request.socket.remoteAddress ?? "")
+  const client = env.trustProxy ? firstForwardedFor(scanned.forwardedFor) ?? peer : peer
+  const refuse = (status: number, message: string, retryAfter?: number) =>
+    env.completed({
+      at: receivedAt,
+      requestId,
+      client,
+      method: request.method ?? "",
+      path: request.url ?? "",
+      status,
+      backend: undefined,
+      durationMs: env.now() - receivedAt,
+      bytes: sendRawReply(socket, { status, message }, requestId, retryAfter === undefined ? undefined : { retryAfter }),
+      retries: 0,
+      cache: undefined
+    })
+  const checked = checkRequest(request.url ?? "", scanned, env.maxBodySize)
+  if (isRejection(checked)) return refuse(checked.status, checked.message)
+  if (scanned.transferEncoding !== undefined) return refuse(501, "an upgrade request cannot have a chunked body")
+  const admission = env.admit(client)
+  if (!admission.allowed) return refuse(429, "too many requests from this client", admission.retryAfterSeconds)
+  const facts: RequestFacts = {
+    clientAddress: client,
+    path: checked.path,
+    header: (name) => {
+      const value = request.headers[name]
+      return Array.isArray(value) ? value.join(", ") : value
+    }
+  }
+  const pool = env.route(scanned.host, checked.path)
+  const backend = env.select(pool, facts, undefined)
+  if (backend === undefined) return refuse(503, "no backend is available", env.retryAfterSeconds(pool))
+  const headers = forwardUpgradeHeaders(request.rawHeaders, scanned, {
+    clientAddress: peer,
+    proto: env.proto,
+    generatedRequestId: scanned.requestId === undefined ? requestId : undefined,
+    trustProxy: env.trustProxy,
+    tracing: false
+  })
+  new Tunnel(env, request, backend, {
+    receivedAt,
+    requestId,
+    client,
+    path: checked.path,
+    bodyLength: checked.contentLength ?? 0,
+    headers
+  }).open(head)
+}
+
+interface TunnelRequest {
+  readonly receivedAt: number
+  readonly requestId: string
+  readonly client: string
+  readonly path: string
+  readonly bodyLength: number
+  /** The head to send upstream. */
+  readonly headers: ReadonlyArray<string>
+}
+
+/**
+ * One upgrade from the backend's choice on: `waiting` for the backend's answer, then `tunnel`
+ * (switched) or `relay` (any other answer), until `over`.
+ */
+class Tunnel {
+  private readonly env: TunnelEnv
+  private readonly request: IncomingMessage
+  private readonly client: Socket
+  private readonly backend: BackendState
+  private readonly epoch: number
+  private readonly facts: TunnelRequest
+  private phase: "waiting" | "tunnel" | "relay" | "over" = "waiting"
+  private outgoing: ClientRequest | undefined
+  private upstream: Socket | undefined
+  private timer: ReturnType<typeof setTimeout> | undefined
+  private connected = false
+  private startedAt = 0
+  private latencyMs = 0
+  private status = 0
+  /** Response body bytes relayed to the client. */
+  private bytes = 0
+  /** Body bytes still to send upstream, as `Content-Length` declared. */
+  private bodyLeft: number
+  /** What the client sent past its request (and body), held until the backend switches. */
+  private held: Buffer = Buffer.alloc(0)
+  private attemptOpen = false
+  /** A relayed response reached its end. */
+  private relayed = false
+
+  constructor(env: TunnelEnv, request: IncomingMessage, backend: BackendState, facts: TunnelRequest) {
+    this.env = env
+    this.request = request
+    this.client = request.socket
+    this.backend = backend
+    this.epoch = backend.epoch
+    this.facts = facts
+    this.bodyLeft = facts.bodyLength
+  }
+
+  open(head: Buffer): void {
+    const spec = this.backend.spec
+    this.startedAt = this.env.now()
+    this.attemptOpen = true
+    this.env.registry.emit({ _tag: "RequestStarted", at: this.startedAt, backend: spec.name, epoch: this.epoch, attempt: 1 })
+    const url = new URL(spec.url)
+    const secure = url.protocol === "https:"
+    // `URL` writes an IPv6 host in brackets; sockets want it bare.
+    const host = url.hostname.startsWith("[") ? url.hostname.slice(1, -1) : url.hostname
+    const port = url.port === "" ? (secure ? 443 : 80) : Number(url.port)
+    const upstream = secure
+      ? tlsConnect({ host, port, ALPNProtocols: ["http/1.1"], ...(isIP(host) === 0 ? { servername: host } : {}) })
+      : netConnect({ host, port })
+    upstream.setNoDelay(true)
+    this.upstream = upstream
+    this.timer = setTimeout(() => this.fail("timeout"), this.env.connectTimeoutMs)
+    upstream.once(secure ? "secureConnect" : "connect", () => {
+      this.connected = true
+      clearTimeout(this.timer)
+      this.timer = setTimeout(() => this.fail("timeout"), this.env.requestTimeoutMs)
+    })
+    const outgoing = httpRequest({
+      method: this.request.method ?? "GET",
+      path: pathPrefixOf(spec) + this.facts.path,
+      headers: this.facts.headers,
+      createConnection: () => upstream
+    })
+    this.outgoing = outgoing
+    outgoing.on("error", (error) => this.fail(classifyUpstreamError(error, !this.connected)))
+    outgoing.on("upgrade", (response: IncomingMessage, _socket: Duplex, rest: Buffer) => this.switchOver(response, rest))
+    outgoing.on("response", (response: IncomingMessage) => this.relay(response))
+    this.client.on("close", () => this.onClientClose())
+    this.sendBody(outgoing, head)
+  }
+
+  /** Sends the declared body, if any, then ends the request; holds whatever the client sent past it. */
+  private sendBody(outgoing: ClientRequest, head: Buffer): void {
+    const client = this.client
+    const take = (chunk: Buffer): void => {
+      const body = chunk.subarray(0, this.bodyLeft)
+      this.bodyLeft -= body.length
+      this.held = chunk.subarray(body.length)
+      if (body.length > 0 && !outgoing.write(body)) {
+        client.pause()
+        outgoing.once("drain", () => {
+          if (this.bodyLeft > 0) client.resume()
+        })
+      }
+      if (this.bodyLeft === 0) {
+        // Nothing more is read from the client until the backend switches; the pipe resumes it.
+        client.off("data", take)
+        client.pause()
+        outgoing.end()
+      }
+    }
+    take(head)
+    if (this.bodyLeft > 0) client.on("data", take)
+  }
+
+  /** `101`: the answer goes to the client, then bytes flow both ways. */
+  private switchOver(response: IncomingMessage, rest: Buffer): void {
+    const upstream = this.upstream
+    if (this.phase !== "waiting" || upstream === undefined) return
+    this.phase = "tunnel"
+    clearTimeout(this.timer)
+    this.answered(101)
+    const client = this.client
+    client.write(
+      `HTTP/1.1 101 ${response.statusMessage || "Switching Protocols"}\r\n` +
+        `${headerLines(switchingProtocolsHeaders(response.rawHeaders, this.facts.requestId))}\r\n`
+    )
+    if (rest.length > 0) client.write(rest)
+    if (this.held.length > 0) upstream.write(this.held)
+    this.held = Buffer.alloc(0)
+    this.record(101, 0, this.latencyMs)
+    const close = () => {
+      client.destroy()
+      upstream.destroy()
+    }
+    // The client's socket sees every byte, read or written, so its timer measures silence both ways.
+    client.setTimeout(this.env.idleTimeoutMs, close)
+    upstream.on("error", ignore)
+    upstream.on("close", close)
+    // Either side ending ends the tunnel once what it sent has been passed on (as nginx does): a
+    // half-open tunnel would otherwise wait for the idle timeout on a peer that never ends its side.
+    upstream.on("end", () => client.end(close))
+    client.on("end", () => upstream.end(close))
+    upstream.pipe(client, { end: false })
+    client.pipe(upstream, { end: false })
+  }
+
+  /** Any answer but `101`: relayed, then the connection closes (its framing is ours from here). */
+  private relay(response: IncomingMessage): void {
+    if (this.phase !== "waiting") return
+    this.phase = "relay"
+    clearTimeout(this.timer)
+    const status = response.statusCode ?? 502
+    this.answered(status)
+    const headers = responseHeaders(response.headers, this.facts.requestId)
+    headers.push("Connection", "close")
+    const reason = response.statusMessage || STATUS_CODES[status] || ""
+    this.client.write(`HTTP/1.1 ${status} ${reason}\r\n${headerLines(headers)}\r\n`)
+    response.on("data", (chunk: Buffer) => {
+      this.bytes += chunk.length
+    })
+    response.on("error", ignore)
+    response.on("close", () => {
+      if (!response.complete) {
+        this.finish("reset")
+        this.client.destroy()
+        return
+      }
+      this.relayed = true
+      this.finish(status === 503 ? "overloaded" : status >= 500 ? "server-error" : "success")
+      this.upstream?.destroy()
+    })
+    response.pipe(this.client)
+  }
+
+  /** The backend could not be reached, or did not answer in time: the client gets the failure's status. */
+  private fail(outcome: RequestOutcome | "body-too-large"): void {
+    if (this.phase !== "waiting") return
+    this.phase = "over"
+    clearTimeout(this.timer)
+    this.outgoing?.destroy()
+    this.upstream?.destroy()
+    this.finish(outcome === "body-too-large" ? "aborted" : outcome)
+    const reply = failureReply(outcome, this.env.maxBodySize)
+    this.record(reply.status, sendRawReply(this.client, reply, this.facts.requestId), this.env.now() - this.facts.receivedAt)
+  }
+
+  private onClientClose(): void {
+    const phase = this.phase
+    this.phase = "over"
+    clearTimeout(this.timer)
+    this.upstream?.destroy()
+    switch (phase) {
+      case "waiting":
+        this.outgoing?.destroy()
+        this.finish("aborted")
+        this.record(clientClosedStatus, 0, this.env.now() - this.facts.receivedAt)
+        return
+      case "tunnel":
+        return this.finish("success")
+      case "relay":
+        // Unless the response was complete (and `finish` ran), the client left in the middle of it.
+        this.finish("aborted")
+        return this.record(this.relayed ? this.status : clientClosedStatus, this.bytes, this.env.now() - this.facts.receivedAt)
+      case "over":
+        return
+    }
+  }
+
+  private answered(status: number): void {
+    this.status = status
+    this.latencyMs = this.env.now() - this.startedAt
+  }
+
+  /** The tunnel's one `RequestFinished`: at its close, or at the failure. */
+  private finish(outcome: RequestOutcome): void {
+    if (!this.attemptOpen) return
+    this.attemptOpen = false
+    const at = this.env.now()
+    this.env.registry.emit({
+      _tag: "RequestFinished",
+      at,
+      backend: this.backend.spec.name,
+      epoch: this.epoch,
+      outcome,
+      latencyMs: this.status === 0 ? at - this.startedAt : this.latencyMs
+    })
+  }
+
+  private record(status: number, bytes: number, durationMs: number): void {
+    this.env.completed({
+      at: this.facts.receivedAt,
+      requestId: this.facts.requestId,
+      client: this.facts.client,
+      method: this.request.method ?? "",
+      path: this.facts.path,
+      status,
+      backend: this.backend.spec.name,
+      durationMs,
+      bytes,
+      retries: 0,
+      cache: undefined
+    })
+  }
+}
