@@ -93,8 +93,8 @@ export const runCli = (args: ReadonlyArray<string>, env: Record<string, string> 
     return { code, stdout: cli.stdout(), stderr: cli.stderr() }
   }))
 
-/** The port a running `serve` reports in its `proxy listening on` log line. */
+/** The port a running `serve` reports in its `proxy listening on` log line (http or https). */
 export const listeningPort = (cli: CliProcess, listener: "proxy" | "admin" = "proxy") =>
-  cli.waitFor(new RegExp(`${listener} listening on http://[^:]+:(\\d+)`)).pipe(
+  cli.waitFor(new RegExp(`${listener} listening on https?://[^:]+:(\\d+)`)).pipe(
     Effect.map((match) => Number(match[1]))
   )
