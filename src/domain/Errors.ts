@@ -26,15 +26,19 @@ export const formatProblem = (file: string, problem: ConfigProblem): string => {
   return problem.path === "" ? `${where}: ${problem.message}` : `${where}: ${problem.path}: ${problem.message}`
 }
 
+/** `invalid config FILE (2 problems):` and one line per problem. */
+const describeProblems = (kind: string, file: string, problems: ReadonlyArray<ConfigProblem>): string => {
+  const count = problems.length === 1 ? "1 problem" : `${problems.length} problems`
+  return [`invalid ${kind} ${file} (${count}):`, ...problems.map((p) => `  ${formatProblem(file, p)}`)].join("\n")
+}
+
 /** A config that cannot be used, with every problem found in it (never just the first). */
 export class ConfigError extends Schema.TaggedError<ConfigError>()("ConfigError", {
   file: Schema.String,
   problems: Schema.Array(ConfigProblem)
 }) {
   override get message(): string {
-    const count = this.problems.length === 1 ? "1 problem" : `${this.problems.length} problems`
-    return [`invalid config ${this.file} (${count}):`, ...this.problems.map((p) => `  ${formatProblem(this.file, p)}`)]
-      .join("\n")
+    return describeProblems("config", this.file, this.problems)
   }
 }
 
@@ -49,5 +53,20 @@ export class ListenError extends Schema.TaggedError<ListenError>()("ListenError"
 /** The event journal's file could not be opened or written. */
 export class JournalError extends Schema.TaggedError<JournalError>()("JournalError", {
   path: Schema.String,
+  message: Schema.String
+}) {}
+
+/** A scenario for `switchyard simulate` that cannot be used, with every problem found in it. */
+export class ScenarioError extends Schema.TaggedError<ScenarioError>()("ScenarioError", {
+  file: Schema.String,
+  problems: Schema.Array(ConfigProblem)
+}) {
+  override get message(): string {
+    return describeProblems("scenario", this.file, this.problems)
+  }
+}
+
+/** `switchyard simulate` was asked for what it cannot do: an unknown strategy, a chart it cannot write. */
+export class SimulateError extends Schema.TaggedError<SimulateError>()("SimulateError", {
   message: Schema.String
 }) {}

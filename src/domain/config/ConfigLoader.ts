@@ -7,7 +7,7 @@
  * all problems at once); then cross-field rules (unique backend names). Each problem names the
  * file position, or the environment variable, it came from.
  */
-import { Duration, Result, Schema, SchemaAST, SchemaIssue } from "effect"
+import { Duration, Result, Schema } from "effect"
 import { dirname, resolve } from "node:path"
 import { defaultPool } from "../Backend.ts"
 import type { BackendSpec } from "../Backend.ts"
@@ -15,6 +15,7 @@ import type { BackendPolicy } from "../BackendPolicy.ts"
 import type { ConfigProblem } from "../Errors.ts"
 import { ConfigError } from "../Errors.ts"
 import { ConfigSchema, optionalSections } from "./ConfigSchema.ts"
+import { inFileOrder, schemaProblems } from "./Problems.ts"
 import type { DecodedConfig, HealthCheckConfig, PoolConfig as PoolConfigSchema, StrategyName as StrategyNameSchema } from "./ConfigSchema.ts"
 
 type HealthCheck = typeof HealthCheckConfig.Type
@@ -174,24 +175,13 @@ export const decodeConfig = (input: {
   const decoded = decode(raw, { reportInput: true })
   if (Result.isFailure(decoded)) {
     const unsetPaths = new Set(unset.map((problem) => problem.path))
-    const problems = schemaProblems(decoded.failure.issue, source, overridden)
+    const problems = schemaProblems(decoded.failure.issue, source.locate, overridden)
     return fail([...unset, ...problems.filter((problem) => !unsetPaths.has(problem.path))])
   }
   const settled = settleBackendNames(decoded.success, source)
   const problems = [...unset, ...settled.problems, ...crossFieldProblems(decoded.success, source)]
   return problems.length > 0 ? fail(problems) : Result.succeed(settled.config)
 }
-
-/** Environment problems first, then in the order of the file. */
-const inFileOrder = (problems: ReadonlyArray<ConfigProblem>): ReadonlyArray<ConfigProblem> =>
-  problems
-    .map((problem, index) => ({ problem, index }))
-    .sort((a, b) =>
-      (a.problem.line ?? 0) - (b.problem.line ?? 0) ||
-      (a.problem.column ?? 0) - (b.problem.column ?? 0) ||
-      a.index - b.index
-    )
-    .map(({ problem }) => problem)
 
 /** Lays each set `LB_*` variable over the raw document; returns which paths came from where. */
 const applyEnvOverrides = (
@@ -215,69 +205,6 @@ const applyEnvOverrides = (
     overridden.set(formatPath(path), variable)
   }
   return overridden
-}
-
-const formatter = SchemaIssue.makeFormatterStandardSchemaV1({
-  leafHook: (issue) => {
-    switch (issue._tag) {
-      case "MissingKey":
-        return "Missing required key"
-      case "UnexpectedKey":
-        return unknownKeyMessage(issue)
-      default:
-        return SchemaIssue.defaultLeafHook(issue)
-    }
-  }
-})
-
-const unknownKeyPrefix = "Unknown key"
-
-const unknownKeyMessage = (issue: SchemaIssue.UnexpectedKey): string => {
-  const known = SchemaAST.isObjects(issue.ast)
-    ? issue.ast.propertySignatures.map((signature) => String(signature.name))
-    : []
-  return known.length === 0 ? unknownKeyPrefix : `${unknownKeyPrefix}; expected one of: ${known.join(", ")}`
-}
-
-const schemaProblems = (
-  issue: SchemaIssue.Issue,
-  source: Locator,
-  overridden: ReadonlyMap<string, string>
-): Array<ConfigProblem> =>
-  formatter(issue).issues.map(({ message, path: rawPath }) => {
-    const path = (rawPath ?? []).map((segment) =>
-      typeof segment === "object" ? String(segment.key) : typeof segment === "number" ? segment : String(segment)
-    )
-    const text = formatPath(path)
-    const envVar = overridden.get(text)
-    const isUnknownKey = message.startsWith(unknownKeyPrefix)
-    const detail = isUnknownKey ? withSuggestion(message, path[path.length - 1]) : message
-    if (envVar !== undefined) return { path: text, message: detail, envVar }
-    const at = source.locate(path, { key: isUnknownKey })
-    return at === undefined ? { path: text, message: detail } : { path: text, message: detail, ...at }
-  })
-
-/** Adds "did you mean" for a near-miss of a known key (a typo or wrong case). */
-const withSuggestion = (message: string, key: string | number | undefined): string => {
-  const known = message.split("expected one of: ")[1]?.split(", ") ?? []
-  const name = String(key)
-  const close = known.find((candidate) =>
-    candidate.toLowerCase() === name.toLowerCase() || editDistance(candidate, name) <= 2
-  )
-  return close === undefined ? message : `${message} (did you mean "${close}"?)`
-}
-
-const editDistance = (a: string, b: string): number => {
-  let previous = Array.from({ length: b.length + 1 }, (_, j) => j)
-  for (let i = 1; i <= a.length; i++) {
-    const current = [i]
-    for (let j = 1; j <= b.length; j++) {
-      const substitution = (previous[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1)
-      current.push(Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, substitution))
-    }
-    previous = current
-  }
-  return previous[b.length] ?? 0
 }
 
 /** Rules between fields, once each field is valid on its own. */
