@@ -77,3 +77,14 @@ export type { RequestFacts, SelectionEnv, Selector, Strategy, StrategySettings }
 export { replay, snapshotEvents } from "./domain/Timeline.ts"
 export { transitions } from "./domain/Transitions.ts"
 export { version } from "./version.ts"
+
+// The strategy lab (`switchyard simulate`): scenarios, runs and their reports.
+export { ScenarioError, SimulateError } from "./domain/Errors.ts"
+export { renderChart } from "./domain/sim/Chart.ts"
+export { buildReport, renderJson, renderTable } from "./domain/sim/Report.ts"
+export type { SimulationReport, StrategyReport } from "./domain/sim/Report.ts"
+export { loadScenario } from "./domain/sim/ScenarioLoader.ts"
+export type { Scenario } from "./domain/sim/ScenarioLoader.ts"
+export { ScenarioSchema } from "./domain/sim/ScenarioSchema.ts"
+export { readScenarioFile, runStrategy, simulateScenario } from "./programs/Simulate.ts"
+export type { StrategyRun } from "./programs/Simulate.ts"

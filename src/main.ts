@@ -6,15 +6,16 @@
  */
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import * as NodeServices from "@effect/platform-node/NodeServices"
-import { Cause, Console, Effect, Exit } from "effect"
+import { Cause, Console, Effect, Exit, Option } from "effect"
 import type { Runtime } from "effect"
 import { Argument, CliError, Command, Flag } from "effect/cli"
 import { ServeError } from "effect/http/HttpServerError"
-import { ConfigError, JournalError, ListenError } from "./domain/Errors.ts"
+import { ConfigError, JournalError, ListenError, ScenarioError, SimulateError } from "./domain/Errors.ts"
 import { check } from "./programs/Check.ts"
 import { demo } from "./programs/Demo.ts"
 import { replayJournal } from "./programs/Replay.ts"
 import { serve } from "./programs/Serve.ts"
+import { simulate } from "./programs/Simulate.ts"
 import { version } from "./version.ts"
 
 const configFlag = Flag.String("config").pipe(
@@ -45,9 +46,37 @@ const replayCommand = Command.make("replay", {
   Command.withDescription("Fold an event journal and print each backend's health and circuit timeline")
 )
 
+const simulateCommand = Command.make("simulate", {
+  scenario: Flag.String("scenario").pipe(
+    Flag.withDescription("the scenario file (YAML): simulated backends, traffic, proxy settings")
+  ),
+  strategies: Flag.String("strategies").pipe(
+    Flag.withDescription("strategies to compare, comma-separated (default: the scenario's list, or all)"),
+    Flag.optional
+  ),
+  seed: Flag.Int("seed").pipe(Flag.withDescription("the random seed: the same seed, the same output"), Flag.withDefault(1)),
+  format: Flag.Literals("format", ["table", "json"]).pipe(
+    Flag.withDescription("table for people, json for tools"),
+    Flag.withDefault("table")
+  ),
+  chart: Flag.String("chart").pipe(
+    Flag.withDescription("also draw latency over time per strategy into this .svg or .html file"),
+    Flag.optional
+  )
+}, ({ chart, format, scenario, seed, strategies }) =>
+  simulate({
+    scenario,
+    strategies: Option.getOrUndefined(strategies),
+    seed,
+    format,
+    chart: Option.getOrUndefined(chart)
+  })).pipe(
+    Command.withDescription("Compare strategies on simulated backends under a virtual clock, deterministically")
+  )
+
 const switchyard = Command.make("switchyard").pipe(
   Command.withDescription("An event-sourced HTTP reverse proxy and load balancer"),
-  Command.withSubcommands([serveCommand, checkCommand, demoCommand, replayCommand])
+  Command.withSubcommands([serveCommand, checkCommand, demoCommand, replayCommand, simulateCommand])
 )
 
 /** One readable line (or block) for each failure a user can cause; a stack only for bugs. */
@@ -62,6 +91,8 @@ const describe = (cause: Cause.Cause<unknown>): string | undefined => {
   }
   if (error instanceof ServeError) return `cannot start the admin listener: ${String(error.cause)}`
   if (error instanceof JournalError) return `journal ${error.path}: ${error.message}`
+  if (error instanceof ScenarioError) return error.message
+  if (error instanceof SimulateError) return `simulate: ${error.message}`
   return Cause.pretty(cause)
 }
 
