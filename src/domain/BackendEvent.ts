@@ -20,12 +20,15 @@ import { BackendPolicy } from "./BackendPolicy.ts"
  * How a proxied request ended, from the backend's point of view. `success` is any response the
  * backend produced that is not a 5xx (a 404 is the backend working); `bad-response` is one that
  * could not be parsed; `overloaded` is a 503, or a 429 with `Retry-After`: the backend saying it
- * cannot take more now; `aborted` is the client going away, which says nothing about the backend.
+ * cannot take more now; `throttled` is a 429 without `Retry-After`: a limit on this client or
+ * key, not a sick backend, but an answer that came back fast without doing the work; `aborted` is
+ * the client going away, which says nothing about the backend.
  */
 export const RequestOutcome = Schema.Literals([
   "success",
   "server-error",
   "overloaded",
+  "throttled",
   "connect-failed",
   "reset",
   "timeout",

@@ -70,19 +70,24 @@ export const initialState = (spec: BackendSpec, policy: BackendPolicy): BackendS
   warmingSince: undefined
 })
 
-/** Outcomes that count against the backend; a client that hung up is not the backend's fault. */
-export const isFailure = (outcome: RequestOutcome): boolean => outcome !== "success" && outcome !== "aborted"
+/**
+ * Outcomes that count against the backend. A client that hung up is not the backend's fault, nor
+ * is a 429 without `Retry-After`: it limits a client or a key, and the backend is working.
+ */
+export const isFailure = (outcome: RequestOutcome): boolean =>
+  outcome !== "success" && outcome !== "aborted" && outcome !== "throttled"
 
 /**
  * Outcomes whose duration says how fast the backend is. A refused or reset connection, or an
- * overloaded answer, fails fast and would make a broken backend look quick, so it is left to the
- * breaker (and, with `policy.failurePenaltyMs`, charged to the peak estimate as a penalty).
+ * overloaded or throttled answer, fails fast and would make a broken backend look quick, so it is
+ * left to the breaker (and, with `policy.failurePenaltyMs`, charged to the peak estimate as a
+ * penalty).
  */
 const measuresLatency = (outcome: RequestOutcome): boolean =>
   outcome === "success" || outcome === "server-error" || outcome === "timeout" || outcome === "bad-response"
 
 const failsFast = (outcome: RequestOutcome): boolean =>
-  outcome === "connect-failed" || outcome === "reset" || outcome === "overloaded"
+  outcome === "connect-failed" || outcome === "reset" || outcome === "overloaded" || outcome === "throttled"
 
 /** Slow start begins (again) at `at`: the backend joined, or came back into rotation. */
 const warm = (state: BackendState, at: number): BackendState => {

@@ -65,6 +65,19 @@ export interface FailureReply {
   readonly message: string
 }
 
+/**
+ * What a backend's complete answer says about it: `overloaded` for a 503, or a 429 that asked for
+ * a pause (`Retry-After`); `throttled` for any other 429; `server-error` for other 5xx.
+ */
+export const responseOutcome = (status: number, askedToWait: boolean): RequestOutcome =>
+  status === 503 || (status === 429 && askedToWait)
+    ? "overloaded"
+    : status === 429
+    ? "throttled"
+    : status >= 500
+    ? "server-error"
+    : "success"
+
 /** The answer to a client whose request failed upstream before any response header was sent. */
 export const failureReply = (outcome: RequestOutcome | "body-too-large", maxBodySize: number): FailureReply => {
   switch (outcome) {
@@ -80,6 +93,7 @@ export const failureReply = (outcome: RequestOutcome | "body-too-large", maxBody
     case "reset":
     case "server-error":
     case "overloaded":
+    case "throttled":
     case "success":
       return { status: 502, message: "the backend closed the connection" }
   }

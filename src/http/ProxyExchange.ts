@@ -34,7 +34,7 @@ import type { RetryBudgetShape } from "../services/RetryBudget.ts"
 import type { CacheFill, ResponseCacheShape } from "../services/ResponseCache.ts"
 import type { AttemptTrace, RequestTrace, TracingShape } from "../services/Tracing.ts"
 import type { UpstreamShape } from "../services/Upstream.ts"
-import { BodyTooLarge, ClientGone, classifyUpstreamError, failureReply, sendReply } from "./Failures.ts"
+import { BodyTooLarge, ClientGone, classifyUpstreamError, failureReply, responseOutcome, sendReply } from "./Failures.ts"
 import { firstForwardedFor, forwardHeaders, plainAddress, responseHeaders, scanRequestHead } from "./HeaderRules.ts"
 import type { RequestHead } from "./HeaderRules.ts"
 import { serveFromCache } from "./CacheReplies.ts"
@@ -198,8 +198,8 @@ class ProxyExchange implements Dispatcher.DispatchHandler, RequestFacts {
   private startedAt = 0
   private latencyMs = 0
   private status = 0
-  /** The backend answered 503, or 429 with `Retry-After`: it is overloaded. */
-  private overloaded = false
+  /** The backend's 503 or 429 carried a valid `Retry-After`. */
+  private askedToWait = false
   /** How long an overloaded backend asked to be left alone, when its policy honours that. */
   private holdMs: number | undefined = undefined
   /** undici began writing the current attempt: from here on, bytes may have reached the backend. */
@@ -271,7 +271,7 @@ class ProxyExchange implements Dispatcher.DispatchHandler, RequestFacts {
     this.epoch = backend.epoch
     this.attempt++
     this.replayed = false
-    this.overloaded = false
+    this.askedToWait = false
     this.holdMs = undefined
     this.attemptOpen = true
     this.startedAt = this.env.now()
@@ -319,7 +319,7 @@ class ProxyExchange implements Dispatcher.DispatchHandler, RequestFacts {
     this.responded = true
     this.status = status
     this.latencyMs = this.env.now() - this.startedAt
-    if (status === 503 || status === 429) this.noteOverload(status, headers["retry-after"])
+    if (status === 503 || status === 429) this.notePause(headers["retry-after"])
     if (this.clientGone) return
     const response = this.response
     if (this.env.isDraining()) response.shouldKeepAlive = false
@@ -337,13 +337,13 @@ class ProxyExchange implements Dispatcher.DispatchHandler, RequestFacts {
     if (headers["content-length"] === undefined) response.flushHeaders()
   }
 
-  /** A 503, or a 429 with `Retry-After`, says the backend is overloaded; the policy may honour the pause. */
-  private noteOverload(status: number, retryAfter: string | Array<string> | undefined): void {
+  /** A 503's or 429's `Retry-After`: the pause the backend asks for, which the policy may honour. */
+  private notePause(retryAfter: string | Array<string> | undefined): void {
     const waitMs = retryAfterMs(retryAfter, this.env.now())
-    if (status === 429 && waitMs === undefined) return
-    this.overloaded = true
+    if (waitMs === undefined) return
+    this.askedToWait = true
     const maxMs = this.backend?.policy.retryAfterMaxMs
-    if (maxMs !== undefined && waitMs !== undefined && waitMs > 0) this.holdMs = Math.min(waitMs, maxMs)
+    if (maxMs !== undefined && waitMs > 0) this.holdMs = Math.min(waitMs, maxMs)
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
@@ -361,7 +361,7 @@ class ProxyExchange implements Dispatcher.DispatchHandler, RequestFacts {
       this.cache?.fill?.end()
       this.response.end()
     }
-    this.endAttempt(this.overloaded ? "overloaded" : this.status >= 500 ? "server-error" : "success")
+    this.endAttempt(responseOutcome(this.status, this.askedToWait))
   }
 
   onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {

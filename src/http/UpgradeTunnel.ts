@@ -36,7 +36,7 @@ import type { RequestOutcome } from "../domain/BackendEvent.ts"
 import type { BackendState } from "../domain/BackendState.ts"
 import { clientClosedStatus } from "../domain/RequestRecord.ts"
 import type { RequestFacts } from "../domain/selection/Strategy.ts"
-import { classifyUpstreamError, failureReply, sendRawReply } from "./Failures.ts"
+import { classifyUpstreamError, failureReply, responseOutcome, sendRawReply } from "./Failures.ts"
 import {
   firstForwardedFor,
   forwardUpgradeHeaders,
@@ -300,7 +300,7 @@ class Tunnel {
         return
       }
       this.relayed = true
-      this.finish(status === 503 ? "overloaded" : status >= 500 ? "server-error" : "success")
+      this.finish(responseOutcome(status, response.headers["retry-after"] !== undefined))
       this.upstream?.destroy()
     })
     response.pipe(this.client)

@@ -232,4 +232,12 @@ describe("evolve: overloaded backends and peak-EWMA refinements", () => {
     const plain = fold([added, ...finished(10, "success", 20), ...finished(20, "connect-failed", 1)])
     assert.strictEqual(plain?.peakLatency?.value, 20, "without the penalty a fast failure is not measured")
   })
+
+  it("a throttled answer (429 without Retry-After) is no failure for the breaker, but is penalised in the peak estimate", () => {
+    const throttled = fold([full, ...finished(1, "success", 20), ...finished(2, "throttled", 1)])
+    assert.strictEqual(throttled?.circuit._tag, "Closed")
+    assert.strictEqual(throttled?.failures, 0)
+    assert.strictEqual(throttled?.peakLatency?.value, 1_000)
+    assert.strictEqual(throttled?.latency?.value, 20, "its 1 ms is not taken for the backend's speed")
+  })
 })

@@ -82,6 +82,30 @@ describe("traffic management", () => {
       assert.strictEqual(counter(metrics, "lb_retry_budget_exhausted_total"), refused)
     }))
 
+  it.effect("a 429 without Retry-After is relayed and never opens the circuit, but counts as failurePenalty in the peak estimate", () =>
+    Effect.gen(function*() {
+      const throttling = yield* startBackend("throttling", (request, response) => {
+        request.resume()
+        response.writeHead(429, { "content-type": "text/plain" })
+        response.end("slow down")
+      })
+      const working = yield* startBackend("working")
+      const proxy = yield* startProxy({
+        circuitBreaker: { failureThreshold: 2 },
+        ewma: { failurePenalty: "1s" },
+        backends: [{ name: "throttling", url: throttling.url }, { name: "working", url: working.url }]
+      })
+      const statuses: Array<number> = []
+      for (let i = 0; i < 10; i++) statuses.push((yield* send(proxy.url, { path: "/" })).status)
+      assert.deepStrictEqual(statuses, [429, 200, 429, 200, 429, 200, 429, 200, 429, 200])
+      const state = proxy.registry.get("throttling")
+      assert.deepInclude(state, { failures: 0, requests: 5 })
+      assert.strictEqual(state?.circuit._tag, "Closed", "five 429s in a row, and a threshold of 2")
+      // The TestClock stands still, so the estimate has not decayed: exactly the penalty.
+      assert.strictEqual(state?.peakLatency?.value, 1_000)
+      assert.isUndefined(state?.latency, "a 429's speed is not the backend's")
+    }))
+
   it.effect("a 503 with Retry-After keeps the backend out that long (at most retry.maxDelay); the client gets the 503", () =>
     Effect.gen(function*() {
       let busy = true
