@@ -250,6 +250,25 @@ describe("WebSocket and other upgrades", () => {
       yield* waitUntil(() => proxy.registry.pool()[0]?.inFlight === 0)
     }))
 
+  it.live("a backend that does not answer within timeouts.request: 504; the rate limit applies to upgrades too", () =>
+    Effect.gen(function*() {
+      const silent = yield* startBackend("silent")
+      // An `upgrade` listener that never answers: the handshake hangs.
+      silent.server.on("upgrade", (_request: IncomingMessage, socket: Duplex) => socket.on("error", () => undefined))
+      const proxy = yield* startProxy({
+        timeouts: { request: "200ms" },
+        rateLimit: { requestsPerSecond: 0.5, burst: 1 },
+        backends: [{ url: silent.url }]
+      })
+      const timedOut = yield* sendRaw(proxy.port, upgradeHead())
+      assert.strictEqual(statusOf(timedOut), 504)
+      assert.deepInclude(bodyOf(timedOut), { status: 504, message: "the backend did not answer in time" })
+      const limited = yield* sendRaw(proxy.port, upgradeHead())
+      assert.strictEqual(statusOf(limited), 429)
+      assert.match(limited, /\r\nRetry-After: \d+\r\n/i)
+      yield* waitUntil(() => proxy.registry.pool()[0]?.inFlight === 0)
+    }))
+
   it.live("an h2c upgrade is tunnelled the same way, HTTP2-Settings included, bytes sent early held until the switch", () =>
     Effect.gen(function*() {
       const backend = yield* startBackend("h2c")
