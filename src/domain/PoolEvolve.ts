@@ -38,7 +38,7 @@ export const evolveInPool = (
     _tag: "EjectionDeclined",
     at: event.at,
     backend: after.spec.name,
-    reason: `${after.circuit.reason}; but ${ejected} of the pool's ${members.length} backends are ejected ` +
+    reason: `${after.circuit.reason}; but the pool has ${ejected} of its ${members.length} backends ejected ` +
       `and maxEjectionPercent ${ejection.maxPercent} allows ${allowed}`
   })
   const circuit = event.retryAfterMs === undefined ? closed : holdOff(closed, event.at, event.retryAfterMs)

@@ -49,7 +49,7 @@ describe("timeline", () => {
     assert.deepStrictEqual(story(fromRequests.timeline).slice(2), [
       "10 circuit closed->open: 1 consecutive failures, the last: reset",
       "20 circuit closed->closed: ejection declined: 1 consecutive failures, the last: reset; " +
-      "but 1 of the pool's 2 backends are ejected and maxEjectionPercent 50 allows 1"
+      "but the pool has 1 of its 2 backends ejected and maxEjectionPercent 50 allows 1"
     ])
     const fromJournal = replay([add("b"), { _tag: "EjectionDeclined", at: 20, backend: "b", reason: "r" }])
     assert.deepStrictEqual(story(fromJournal.timeline).slice(1), ["20 circuit closed->closed: ejection declined: r"])

@@ -90,7 +90,7 @@ describe("outlier ejection", () => {
     assert.deepInclude(pool.states.get("c"), { epoch: 0, ejections: 0 })
     assert.deepStrictEqual(pool.declined.map((e) => e._tag === "EjectionDeclined" ? [e.backend, e.at] : []), [["c", 3]])
     const reason = pool.declined[0]?._tag === "EjectionDeclined" ? pool.declined[0].reason : ""
-    assert.include(reason, "2 of the pool's 4 backends are ejected and maxEjectionPercent 50 allows 2")
+    assert.include(reason, "the pool has 2 of its 4 backends ejected and maxEjectionPercent 50 allows 2")
   })
 
   it("a backend's own Retry-After is honoured whatever the cap, but no ejection beyond it", () => {
