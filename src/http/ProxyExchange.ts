@@ -13,7 +13,6 @@
  * Such an attempt is replayed once on a fresh connection to the same backend, without backoff,
  * when it has no body: it is our connection reuse that failed, not the backend.
  */
-import { randomUUID } from "node:crypto"
 import type { IncomingMessage, ServerResponse } from "node:http"
 import { Transform } from "node:stream"
 import type { Readable, TransformCallback } from "node:stream"
@@ -23,7 +22,6 @@ import { isCacheableRequest } from "../domain/cache/CachePolicy.ts"
 import type { HeaderLookup } from "../domain/cache/CachePolicy.ts"
 import type { RequestOutcome } from "../domain/BackendEvent.ts"
 import { clientClosedStatus } from "../domain/RequestRecord.ts"
-import type { RequestRecord } from "../domain/RequestRecord.ts"
 import type { BackendState } from "../domain/BackendState.ts"
 import { retryAfterMs } from "../domain/retry/RetryAfter.ts"
 import type { FailedAttempt } from "../domain/retry/RetryPolicy.ts"
@@ -35,9 +33,11 @@ import type { CacheFill, ResponseCacheShape } from "../services/ResponseCache.ts
 import type { AttemptTrace, RequestTrace, TracingShape } from "../services/Tracing.ts"
 import type { UpstreamShape } from "../services/Upstream.ts"
 import { BodyTooLarge, ClientGone, classifyUpstreamError, failureReply, responseOutcome, sendReply } from "./Failures.ts"
-import { firstForwardedFor, forwardHeaders, plainAddress, responseHeaders, scanRequestHead } from "./HeaderRules.ts"
+import { forwardHeaders, responseHeaders } from "./HeaderRules.ts"
 import type { RequestHead } from "./HeaderRules.ts"
 import { serveFromCache } from "./CacheReplies.ts"
+import { receive } from "./Reception.ts"
+import type { ReceptionEnv } from "./Reception.ts"
 import { checkRequest, isRejection } from "./RequestChecks.ts"
 
 /** The backoff between attempts of one request, driven by the retry `Schedule`. */
@@ -50,16 +50,13 @@ export interface Backoff {
 }
 
 /** Everything an exchange needs from the router, built once. */
-export interface ExchangeEnv {
+export interface ExchangeEnv extends ReceptionEnv {
   readonly registry: BackendRegistryShape
   readonly upstream: UpstreamShape
   /** The pool a request goes to, from its `Host` and target. */
   readonly route: (host: string | undefined, target: string) => string
   readonly select: (pool: string, facts: RequestFacts, excluded: Excluded) => BackendState | undefined
-  /** Epoch milliseconds, with sub-millisecond precision, from Effect's `Clock`. */
-  readonly now: () => number
   readonly maxBodySize: number
-  readonly trustProxy: boolean
   readonly proto: "http" | "https"
   readonly isDraining: () => boolean
   /** For `Retry-After` on a 503: when a backend of the pool may plausibly be eligible again. */
@@ -68,8 +65,6 @@ export interface ExchangeEnv {
   readonly backoff: () => Backoff
   /** Each pool's retry budget: told of every request sent, asked before every retry. */
   readonly retryBudget: RetryBudgetShape
-  /** Told once per client request, when its response is over (metrics, access log). */
-  readonly completed: (record: RequestRecord) => void
   /** Starts a request's trace; `undefined` when tracing is off. */
   readonly startTrace: TracingShape["startRequest"]
   /** Whether the client may send another request now (`rateLimit`). */
@@ -97,25 +92,7 @@ export interface CacheMiss {
 }
 
 export const handleRequest = (env: ExchangeEnv, request: IncomingMessage, response: ServerResponse): void => {
-  const receivedAt = env.now()
-  const head = scanRequestHead(request.rawHeaders)
-  const requestId = head.requestId ?? randomUUID()
-  const peer = plainAddress(request.socket.remoteAddress ?? "")
-  const client = env.trustProxy ? firstForwardedFor(head.forwardedFor) ?? peer : peer
-  const answered = (status: number, bytes: number, cache: RequestRecord["cache"]) =>
-    env.completed({
-      at: receivedAt,
-      requestId,
-      client,
-      method: request.method ?? "",
-      path: request.url ?? "",
-      status,
-      backend: undefined,
-      durationMs: env.now() - receivedAt,
-      bytes,
-      retries: 0,
-      cache
-    })
+  const { answered, client, head, peer, receivedAt, requestId } = receive(env, request)
   const refuse = (status: number, message: string, retryAfter: number | undefined) =>
     answered(
       status,

@@ -24,7 +24,6 @@
  * would read them as a next request. A declared body (`Content-Length`) goes first, as the body;
  * a chunked one is refused (501), since it could only be forwarded by decoding it.
  */
-import { randomUUID } from "node:crypto"
 import { request as httpRequest, STATUS_CODES } from "node:http"
 import type { ClientRequest, IncomingMessage } from "node:http"
 import { connect as netConnect, isIP } from "node:net"
@@ -37,15 +36,9 @@ import type { BackendState } from "../domain/BackendState.ts"
 import { clientClosedStatus } from "../domain/RequestRecord.ts"
 import type { RequestFacts } from "../domain/selection/Strategy.ts"
 import { classifyUpstreamError, failureReply, responseOutcome, sendRawReply } from "./Failures.ts"
-import {
-  firstForwardedFor,
-  forwardUpgradeHeaders,
-  plainAddress,
-  responseHeaders,
-  scanRequestHead,
-  switchingProtocolsHeaders
-} from "./HeaderRules.ts"
+import { forwardUpgradeHeaders, responseHeaders, switchingProtocolsHeaders } from "./HeaderRules.ts"
 import type { ExchangeEnv } from "./ProxyExchange.ts"
+import { receive } from "./Reception.ts"
 import { checkRequest, isRejection } from "./RequestChecks.ts"
 
 /** What a tunnel needs from the router: the exchange's environment, and the timeouts it applies itself. */
@@ -86,25 +79,13 @@ export const handleUpgrade = (env: TunnelEnv, request: IncomingMessage, socket: 
   // Node took its own error handler off the socket when it handed it over; an unhandled
   // `error` (a client resetting) would crash the process.
   socket.on("error", ignore)
-  const receivedAt = env.now()
-  const scanned = scanRequestHead(request.rawHeaders)
-  const requestId = scanned.requestId ?? randomUUID()
-  const peer = plainAddress(request.socket.remoteAddress ?? "")
-  const client = env.trustProxy ? firstForwardedFor(scanned.forwardedFor) ?? peer : peer
+  const { answered, client, head: scanned, peer, receivedAt, requestId } = receive(env, request)
   const refuse = (status: number, message: string, retryAfter?: number) =>
-    env.completed({
-      at: receivedAt,
-      requestId,
-      client,
-      method: request.method ?? "",
-      path: request.url ?? "",
+    answered(
       status,
-      backend: undefined,
-      durationMs: env.now() - receivedAt,
-      bytes: sendRawReply(socket, { status, message }, requestId, retryAfter === undefined ? undefined : { retryAfter }),
-      retries: 0,
-      cache: undefined
-    })
+      sendRawReply(socket, { status, message }, requestId, retryAfter === undefined ? undefined : { retryAfter }),
+      undefined
+    )
   const checked = checkRequest(request.url ?? "", scanned, env.maxBodySize)
   if (isRejection(checked)) return refuse(checked.status, checked.message)
   if (scanned.transferEncoding !== undefined) return refuse(501, "an upgrade request cannot have a chunked body")

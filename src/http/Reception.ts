@@ -1,0 +1,53 @@
+/**
+ * A request as it arrives, before anything is decided about it: its head scanned once, its id
+ * (the client's, or a new one), the client as `trustProxy` decides it, and how to record an
+ * answer the proxy gives itself. Shared by plain requests (`ProxyExchange`) and upgrades
+ * (`UpgradeTunnel`), so both log and count a refusal the same way.
+ */
+import { randomUUID } from "node:crypto"
+import type { IncomingMessage } from "node:http"
+import type { RequestRecord } from "../domain/RequestRecord.ts"
+import { firstForwardedFor, plainAddress, scanRequestHead } from "./HeaderRules.ts"
+import type { RequestHead } from "./HeaderRules.ts"
+
+export interface ReceptionEnv {
+  /** Epoch milliseconds, with sub-millisecond precision, from Effect's `Clock`. */
+  readonly now: () => number
+  readonly trustProxy: boolean
+  /** Told once per client request, when its response is over (metrics, access log). */
+  readonly completed: (record: RequestRecord) => void
+}
+
+export interface Reception {
+  readonly head: RequestHead
+  readonly requestId: string
+  /** The client as `trustProxy` decides it, and the socket peer. */
+  readonly client: string
+  readonly peer: string
+  readonly receivedAt: number
+  /** Records an answer no backend gave (a refusal, a cache hit, the client gone): `bytes` of body. */
+  readonly answered: (status: number, bytes: number, cache: RequestRecord["cache"]) => void
+}
+
+export const receive = (env: ReceptionEnv, request: IncomingMessage): Reception => {
+  const receivedAt = env.now()
+  const head = scanRequestHead(request.rawHeaders)
+  const requestId = head.requestId ?? randomUUID()
+  const peer = plainAddress(request.socket.remoteAddress ?? "")
+  const client = env.trustProxy ? firstForwardedFor(head.forwardedFor) ?? peer : peer
+  const answered = (status: number, bytes: number, cache: RequestRecord["cache"]) =>
+    env.completed({
+      at: receivedAt,
+      requestId,
+      client,
+      method: request.method ?? "",
+      path: request.url ?? "",
+      status,
+      backend: undefined,
+      durationMs: env.now() - receivedAt,
+      bytes,
+      retries: 0,
+      cache
+    })
+  return { head, requestId, client, peer, receivedAt, answered }
+}
