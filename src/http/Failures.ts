@@ -65,6 +65,9 @@ export interface FailureReply {
   readonly message: string
 }
 
+/** The answers that may ask for a pause with `Retry-After`: a 503, or a 429. */
+export const mayAskForPause = (status: number): boolean => status === 503 || status === 429
+
 /**
  * What a backend's complete answer says about it: `overloaded` for a 503, or a 429 that asked for
  * a pause (`Retry-After`); `throttled` for any other 429; `server-error` for other 5xx.

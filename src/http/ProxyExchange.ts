@@ -23,7 +23,7 @@ import type { HeaderLookup } from "../domain/cache/CachePolicy.ts"
 import type { RequestOutcome } from "../domain/BackendEvent.ts"
 import { clientClosedStatus } from "../domain/RequestRecord.ts"
 import type { BackendState } from "../domain/BackendState.ts"
-import { retryAfterMs } from "../domain/retry/RetryAfter.ts"
+import { honouredPauseMs, retryAfterMs } from "../domain/retry/RetryAfter.ts"
 import type { FailedAttempt } from "../domain/retry/RetryPolicy.ts"
 import type { RequestFacts } from "../domain/selection/Strategy.ts"
 import type { BackendRegistryShape } from "../services/BackendRegistry.ts"
@@ -32,7 +32,7 @@ import type { RetryBudgetShape } from "../services/RetryBudget.ts"
 import type { CacheFill, ResponseCacheShape } from "../services/ResponseCache.ts"
 import type { AttemptTrace, RequestTrace, TracingShape } from "../services/Tracing.ts"
 import type { UpstreamShape } from "../services/Upstream.ts"
-import { BodyTooLarge, ClientGone, classifyUpstreamError, failureReply, responseOutcome, sendReply } from "./Failures.ts"
+import { BodyTooLarge, ClientGone, classifyUpstreamError, failureReply, mayAskForPause, responseOutcome, sendReply } from "./Failures.ts"
 import { forwardHeaders, responseHeaders } from "./HeaderRules.ts"
 import type { RequestHead } from "./HeaderRules.ts"
 import { serveFromCache } from "./CacheReplies.ts"
@@ -296,7 +296,7 @@ class ProxyExchange implements Dispatcher.DispatchHandler, RequestFacts {
     this.responded = true
     this.status = status
     this.latencyMs = this.env.now() - this.startedAt
-    if (status === 503 || status === 429) this.notePause(headers["retry-after"])
+    if (mayAskForPause(status)) this.notePause(headers["retry-after"])
     if (this.clientGone) return
     const response = this.response
     if (this.env.isDraining()) response.shouldKeepAlive = false
@@ -319,8 +319,7 @@ class ProxyExchange implements Dispatcher.DispatchHandler, RequestFacts {
     const waitMs = retryAfterMs(retryAfter, this.env.now())
     if (waitMs === undefined) return
     this.askedToWait = true
-    const maxMs = this.backend?.policy.retryAfterMaxMs
-    if (maxMs !== undefined && waitMs > 0) this.holdMs = Math.min(waitMs, maxMs)
+    this.holdMs = honouredPauseMs(waitMs, this.backend?.policy.retryAfterMaxMs)
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {

@@ -35,7 +35,8 @@ import type { RequestOutcome } from "../domain/BackendEvent.ts"
 import type { BackendState } from "../domain/BackendState.ts"
 import { clientClosedStatus } from "../domain/RequestRecord.ts"
 import type { RequestFacts } from "../domain/selection/Strategy.ts"
-import { classifyUpstreamError, failureReply, responseOutcome, sendRawReply } from "./Failures.ts"
+import { honouredPauseMs, retryAfterMs } from "../domain/retry/RetryAfter.ts"
+import { classifyUpstreamError, failureReply, mayAskForPause, responseOutcome, sendRawReply } from "./Failures.ts"
 import { forwardUpgradeHeaders, responseHeaders, switchingProtocolsHeaders } from "./HeaderRules.ts"
 import type { ExchangeEnv } from "./ProxyExchange.ts"
 import { receive } from "./Reception.ts"
@@ -157,6 +158,8 @@ class Tunnel {
   private attemptOpen = false
   /** A relayed response reached its end. */
   private relayed = false
+  /** The pause a relayed 503 or 429 asked for, as the backend's policy honours it. */
+  private holdMs: number | undefined = undefined
 
   constructor(env: TunnelEnv, request: IncomingMessage, backend: BackendState, facts: TunnelRequest) {
     this.env = env
@@ -281,7 +284,10 @@ class Tunnel {
         return
       }
       this.relayed = true
-      this.finish(responseOutcome(status, response.headers["retry-after"] !== undefined))
+      // As on any request: a 503's or 429's valid `Retry-After` is the pause the policy may honour.
+      const waitMs = mayAskForPause(status) ? retryAfterMs(response.headers["retry-after"], this.env.now()) : undefined
+      this.holdMs = honouredPauseMs(waitMs, this.backend.policy.retryAfterMaxMs)
+      this.finish(responseOutcome(status, waitMs !== undefined))
       this.upstream?.destroy()
     })
     response.pipe(this.client)
@@ -337,7 +343,8 @@ class Tunnel {
       backend: this.backend.spec.name,
       epoch: this.epoch,
       outcome,
-      latencyMs: this.status === 0 ? at - this.startedAt : this.latencyMs
+      latencyMs: this.status === 0 ? at - this.startedAt : this.latencyMs,
+      ...(this.holdMs === undefined ? {} : { retryAfterMs: this.holdMs })
     })
   }
 

@@ -240,6 +240,24 @@ describe("WebSocket and other upgrades", () => {
       yield* waitUntil(() => proxy.registry.pool()[0]?.inFlight === 0)
     }))
 
+  it.live("a backend's 503 with Retry-After to an upgrade is relayed, and honoured as for any request", () =>
+    Effect.gen(function*() {
+      const busy = yield* startBackend("busy", (request, response) => {
+        request.resume()
+        response.writeHead(503, { "retry-after": "3", "content-type": "text/plain" })
+        response.end("busy")
+      })
+      const proxy = yield* startProxy({
+        retry: { maxDelay: "2s", honorRetryAfter: true },
+        backends: [{ name: "busy", url: busy.url }]
+      })
+      const raw = yield* sendRaw(proxy.port, upgradeHead())
+      assert.strictEqual(statusOf(raw), 503)
+      assert.match(raw, /\r\nretry-after: 3\r\n/)
+      yield* waitUntil(() => proxy.registry.get("busy")?.circuit._tag === "Open")
+      assert.deepInclude(proxy.registry.get("busy")?.circuit, { reason: "the backend asked to retry after 2000 ms" })
+    }))
+
   it.live("a backend that cannot be reached: 502 with JSON", () =>
     Effect.gen(function*() {
       const port = yield* closedPort

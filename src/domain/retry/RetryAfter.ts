@@ -12,3 +12,10 @@ export const retryAfterMs = (value: string | ReadonlyArray<string> | undefined, 
   const date = Date.parse(text)
   return Number.isNaN(date) ? undefined : Math.max(0, date - now)
 }
+
+/**
+ * The pause a backend's policy honours (`retry.honorRetryAfter`): its `Retry-After`, capped at
+ * `maxMs`; none when the policy does not honour it (`maxMs` absent) or there is nothing to wait.
+ */
+export const honouredPauseMs = (waitMs: number | undefined, maxMs: number | undefined): number | undefined =>
+  maxMs === undefined || waitMs === undefined || waitMs <= 0 ? undefined : Math.min(waitMs, maxMs)

@@ -16,6 +16,7 @@ import type { Excluded } from "../Availability.ts"
 import type { BackendEvent, RequestOutcome } from "../BackendEvent.ts"
 import type { BackendState } from "../BackendState.ts"
 import type { FailedAttempt } from "../retry/RetryPolicy.ts"
+import { honouredPauseMs } from "../retry/RetryAfter.ts"
 import type { RetryBudget } from "../retry/RetryBudget.ts"
 import type { RequestFacts } from "../selection/Strategy.ts"
 import type { Answer, Condition, SimulatedBackend, Timeline } from "./BackendModel.ts"
@@ -207,10 +208,8 @@ export const makeLab = (env: LabEnv): Lab => {
 
   /** As `ProxyExchange` reports it: an overload's pause only when the backend's policy honours it, capped. */
   const holdOf = (request: Request, reply: Answer): { readonly retryAfterMs?: number } => {
-    const maxMs = registry.get(request.backend)?.policy.retryAfterMaxMs
-    return maxMs === undefined || reply.retryAfterMs === undefined || reply.retryAfterMs <= 0
-      ? {}
-      : { retryAfterMs: Math.min(reply.retryAfterMs, maxMs) }
+    const retryAfterMs = honouredPauseMs(reply.retryAfterMs, registry.get(request.backend)?.policy.retryAfterMaxMs)
+    return retryAfterMs === undefined ? {} : { retryAfterMs }
   }
 
   const finish = (request: Request, reply: Answer) => {
