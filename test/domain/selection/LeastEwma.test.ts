@@ -1,11 +1,10 @@
 import { assert, describe, it } from "@effect/vitest"
 import fc from "fast-check"
-import { isSelectable } from "../../../src/domain/Availability.ts"
 import type { BackendState } from "../../../src/domain/BackendState.ts"
 import type { Estimate } from "../../../src/domain/load/Ewma.ts"
 import { read } from "../../../src/domain/load/Ewma.ts"
 import { LeastEwma } from "../../../src/domain/selection/LeastEwma.ts"
-import { facts, movableClock, pool, settings } from "./fixtures.ts"
+import { assertPicksLowest, facts, movableClock, pool, poolStep, settings } from "./fixtures.ts"
 
 // One decay for the whole pool, as `ewma.decay` configures it.
 const measured = (latencies: ReadonlyArray<Estimate | undefined>, decayMs?: number) =>
@@ -66,38 +65,9 @@ describe("least-ewma", () => {
   it("property: as estimates change and the clock moves, always picks the lowest decayed latency", () => {
     const score = (state: BackendState, now: number) =>
       state.latency === undefined ? 0 : read(state.latency, now, state.policy.ewmaDecayMs)
-    const step = fc.record({
-      index: fc.nat(7),
-      latency: fc.option(fc.record({ value: fc.integer({ min: 1, max: 200 }), age: fc.nat(5_000) }), {
-        nil: undefined
-      }),
-      healthy: fc.boolean(),
-      advance: fc.constantFrom(0, 0, 1, 250)
-    })
-    fc.assert(fc.property(fc.integer({ min: 1, max: 8 }), fc.array(step, { maxLength: 40 }), (size, steps) => {
+    fc.assert(fc.property(fc.integer({ min: 1, max: 8 }), fc.array(poolStep, { maxLength: 40 }), (size, steps) => {
       const backends = measured(Array.from({ length: size }, () => ({ value: 10, at: 0 })))
-      const { env, set } = movableClock(0)
-      let now = 0
-      const selector = LeastEwma.build(backends, env, settings)
-      for (const { advance, healthy, index, latency } of steps) {
-        const at = index % size
-        const state = backends[at]
-        now += advance
-        // An estimate is taken when a request finishes, never later than the pick that reads it.
-        const estimate = latency && { value: latency.value, at: Math.max(0, now - latency.age) }
-        if (state !== undefined) backends[at] = { ...state, latency: estimate, healthy }
-        set(now)
-        const pick = selector.pick(backends, facts, undefined)
-        const selectable = backends.filter((b) => isSelectable(b, undefined))
-        if (selectable.length === 0) {
-          assert.isUndefined(pick)
-          continue
-        }
-        if (pick === undefined) return assert.fail("nothing picked")
-        // The pick compares logarithms of the estimates, so a near-tie may go either way within rounding.
-        const lowest = Math.min(...selectable.map((b) => score(b, now)))
-        assert.isAtMost(score(pick, now), lowest * (1 + 1e-9))
-      }
+      assertPicksLowest(LeastEwma, backends, steps, score)
     }))
   })
 })

@@ -1,8 +1,11 @@
 /** Pools and request facts for strategy tests: plain data, as the registry would hold it. */
+import { assert } from "@effect/vitest"
+import fc from "fast-check"
+import { isSelectable } from "../../../src/domain/Availability.ts"
 import { defaultPolicy } from "../../../src/domain/BackendPolicy.ts"
 import { initialState } from "../../../src/domain/BackendState.ts"
 import type { BackendState } from "../../../src/domain/BackendState.ts"
-import type { RequestFacts, SelectionEnv, StrategySettings } from "../../../src/domain/selection/Strategy.ts"
+import type { RequestFacts, SelectionEnv, Strategy, StrategySettings } from "../../../src/domain/selection/Strategy.ts"
 
 export const pool = (
   weights: ReadonlyArray<number>,
@@ -79,3 +82,51 @@ export const countPicks = (
   backends: ReadonlyArray<BackendState>,
   picks: ReadonlyArray<BackendState | undefined>
 ): Array<number> => backends.map((backend) => picks.filter((pick) => pick === backend).length)
+
+/**
+ * One step of a pool's life: the clock moves `advance` ms, then backend `index` (modulo the pool's
+ * size) gets a new average-latency estimate taken `age` ms ago (or none), `inFlight` and health.
+ */
+export const poolStep = fc.record({
+  index: fc.nat(7),
+  latency: fc.option(fc.record({ value: fc.integer({ min: 1, max: 200 }), age: fc.nat(5_000) }), { nil: undefined }),
+  inFlight: fc.nat(4),
+  healthy: fc.boolean(),
+  advance: fc.constantFrom(0, 0, 1, 250)
+})
+export type PoolStep = typeof poolStep extends fc.Arbitrary<infer T> ? T : never
+
+/**
+ * Plays `steps` on `backends` (replacing states as the registry does) under one selector built at
+ * time 0, and checks each pick: none when nothing is selectable, else a backend whose `score` is
+ * the lowest, within rounding (the latency strategies compare logarithms of their costs, so a
+ * near-tie may go either way).
+ */
+export const assertPicksLowest = (
+  strategy: Strategy,
+  backends: Array<BackendState>,
+  steps: ReadonlyArray<PoolStep>,
+  score: (state: BackendState, now: number) => number
+): void => {
+  const { env, set } = movableClock(0)
+  let now = 0
+  const selector = strategy.build(backends, env, settings)
+  for (const { advance, healthy, inFlight, index, latency } of steps) {
+    const at = index % backends.length
+    const state = backends[at]
+    now += advance
+    // An estimate is taken when a request finishes, never later than the pick that reads it.
+    const estimate = latency && { value: latency.value, at: Math.max(0, now - latency.age) }
+    if (state !== undefined) backends[at] = { ...state, latency: estimate, inFlight, healthy }
+    set(now)
+    const pick = selector.pick(backends, facts, undefined)
+    const selectable = backends.filter((b) => isSelectable(b, undefined))
+    if (selectable.length === 0) {
+      assert.isUndefined(pick)
+      continue
+    }
+    if (pick === undefined) return assert.fail("nothing picked")
+    const lowest = Math.min(...selectable.map((b) => score(b, now)))
+    assert.isAtMost(score(pick, now), lowest * (1 + 1e-9))
+  }
+}
