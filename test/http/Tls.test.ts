@@ -8,7 +8,9 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { readFileSync } from "node:fs"
 import { request } from "node:https"
+import type { Duplex } from "node:stream"
 import { connect } from "node:tls"
+import type { TLSSocket } from "node:tls"
 import { startBackend } from "../support/Backends.ts"
 import { runCli, startCli, writeConfig } from "../support/Cli.ts"
 import { startProxy } from "../support/Proxy.ts"
@@ -33,7 +35,7 @@ const httpsGet = (port: number, path: string): Effect.Effect<HttpsReply, Error> 
       response.setEncoding("utf8")
       response.on("data", (chunk: string) => (body += chunk))
       response.on("end", () => {
-        const socket = response.socket as import("node:tls").TLSSocket
+        const socket = response.socket as TLSSocket
         resume(Effect.succeed({ status: response.statusCode ?? 0, body, alpn: socket.alpnProtocol }))
       })
     })
@@ -77,7 +79,7 @@ describe("TLS termination", () => {
   it.live("a WebSocket upgrade over TLS is tunnelled (wss)", () =>
     Effect.gen(function*() {
       const backend = yield* startBackend("ws")
-      backend.server.on("upgrade", (_request, socket: import("node:stream").Duplex) => {
+      backend.server.on("upgrade", (_request, socket: Duplex) => {
         socket.on("error", () => undefined)
         socket.write("HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n")
         socket.on("data", (chunk: Buffer) => socket.write(`echo:${chunk.toString("latin1")}`))
