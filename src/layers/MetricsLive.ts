@@ -5,6 +5,9 @@
  * layer, so two proxies in one process (tests, embedding) never mix their counts.
  *
  * A sampler fiber on Effect's `Clock` fills the trend buffer every `metrics.historyInterval`.
+ *
+ * Process memory (RSS, V8 heap, external) is read once per scrape, not kept: RSS growing while the
+ * heap stays flat is native memory, and only a series over time shows which.
  */
 import { Clock, Context, Effect, Layer, Metric, Schedule, Stream } from "effect"
 import { PrometheusMetrics } from "effect/observability"
@@ -20,14 +23,19 @@ import type { RequestRecord } from "../domain/RequestRecord.ts"
 import { BackendRegistry } from "../services/BackendRegistry.ts"
 import {
   activeConnections,
+  arrayBuffersMemory,
   backendUp,
   circuitBreakerState,
   ejectionsDeclinedTotal,
   ewmaLatency,
+  externalMemory,
+  heapTotal,
+  heapUsed,
   Metrics,
   rateLimitedTotal,
   requestDuration,
   requestsTotal,
+  residentMemory,
   retriesTotal,
   retryBudgetExhaustedTotal
 } from "../services/Metrics.ts"
@@ -80,6 +88,15 @@ export const MetricsLive = Layer.effect(
       ),
       Effect.forkScoped
     )
+
+    // One `process.memoryUsage()` per scrape (it reads /proc and the heap's statistics), shared by
+    // the five gauges, which the formatter reads right after.
+    let memory: NodeJS.MemoryUsage = process.memoryUsage()
+    register(residentMemory, {}, () => ({ value: memory.rss }))
+    register(heapTotal, {}, () => ({ value: memory.heapTotal }))
+    register(heapUsed, {}, () => ({ value: memory.heapUsed }))
+    register(externalMemory, {}, () => ({ value: memory.external }))
+    register(arrayBuffersMemory, {}, () => ({ value: memory.arrayBuffers }))
 
     const requestCounts = new Map<string, { count: number }>()
     const durations = new Map<string, Histogram>()
@@ -164,6 +181,7 @@ export const MetricsLive = Layer.effect(
       recordRequest,
       prometheus: () => {
         followMembership()
+        memory = process.memoryUsage()
         return PrometheusMetrics.formatUnsafe(context)
       },
       history: () => toArray(history)

@@ -51,6 +51,26 @@ export const rateLimitedTotal = Metric.counter("lb_rate_limited_requests_total",
   incremental: true
 })
 
+/**
+ * The process's own memory, in the names prom-client's default collectors use (so dashboards
+ * built for Node services work as they are). Read once per scrape; `npm run soak` follows them.
+ */
+export const residentMemory = Metric.gauge("process_resident_memory_bytes", {
+  description: "Resident set size: all the memory the process holds in RAM, V8 heap and native alike"
+})
+export const heapTotal = Metric.gauge("nodejs_heap_size_total_bytes", {
+  description: "V8 heap reserved (all spaces, the young generation's semi-spaces included)"
+})
+export const heapUsed = Metric.gauge("nodejs_heap_size_used_bytes", {
+  description: "V8 heap in use by live and not yet collected objects"
+})
+export const externalMemory = Metric.gauge("nodejs_external_memory_bytes", {
+  description: "Memory outside the V8 heap that JavaScript objects hold (Buffers, WebAssembly memories)"
+})
+export const arrayBuffersMemory = Metric.gauge("nodejs_array_buffers_bytes", {
+  description: "The part of the external memory held by ArrayBuffers and Buffers"
+})
+
 export interface MetricsShape {
   /** Counts a finished client request: exact and synchronous (a map lookup, a bucket). */
   readonly recordRequest: (record: RequestRecord) => void
