@@ -6,7 +6,12 @@
  * - `Expect` is answered here (Node sends `100 Continue` itself), so it is not passed on.
  * - Toward the backend: `X-Forwarded-For` gets the client appended; `X-Forwarded-Proto` and
  *   `X-Forwarded-Host` are set by us unless `trustProxy` lets an earlier proxy's values through;
- *   `Host` is untouched; `X-Request-Id` is added when the client sent none.
+ *   `Host` is passed as sent, unless an absolute-form target named another authority, which then
+ *   replaces it (RFC 9112 §3.2.2); `X-Request-Id` is added when the client sent none.
+ * - A header whose name turns into one of those the proxy removes or sets when `_` is read as
+ *   `-` (`Transfer_Encoding`, `Content_Length`, `X_Forwarded_For`) is dropped: CGI-style backends
+ *   (WSGI, PHP, Rack) fold `-` and `_` into the same variable, so it would be read as the real one
+ *   (nginx drops every such name by default, `underscores_in_headers off`).
  * - Toward the client: the request id is echoed; repeated headers (`Set-Cookie`) stay repeated.
  * - An upgrade (WebSocket, h2c) keeps `Connection: Upgrade` and `Upgrade` both ways: they are what
  *   it asks for and what the backend agrees to.
@@ -142,10 +147,25 @@ export interface ForwardFacts {
   readonly trustProxy: boolean
   /** The proxy traces requests: each attempt sends its own `traceparent`, not the client's. */
   readonly tracing: boolean
+  /** The authority the request is for (`CheckedRequest.authority`): sent as `Host`. */
+  readonly host: string | undefined
 }
 
 /** Headers the proxy sets itself toward the backend, so the client's copies are not passed as such. */
 const rewritten: ReadonlySet<string> = new Set(["x-forwarded-for", "x-forwarded-proto", "x-forwarded-host", "expect"])
+
+/** What an underscore spelling must not pass for: framing, hop-by-hop and the proxy's own headers. */
+const guarded: ReadonlySet<string> = new Set([
+  ...hopByHop,
+  ...rewritten,
+  "content-length",
+  "host",
+  "x-request-id"
+])
+
+/** `Content_Length` and the like: a name that reads as a guarded one once `_` is `-`. */
+export const isLookAlike = (name: string): boolean =>
+  name.includes("_") && guarded.has(name.replaceAll("_", "-"))
 
 /** The request headers to send upstream, from the client's raw headers. */
 export const forwardHeaders = (
@@ -154,16 +174,24 @@ export const forwardHeaders = (
   facts: ForwardFacts
 ): Array<string> => {
   const out: Array<string> = []
+  const host = facts.host
+  let hostSent = false
   for (let i = 0; i < raw.length; i += 2) {
     const rawName = raw[i] ?? ""
     const name = rawName.toLowerCase()
-    if (rewritten.has(name) || !crosses(name, head.connection)) continue
+    if (rewritten.has(name) || !crosses(name, head.connection) || isLookAlike(name)) continue
     if (facts.tracing && name === "traceparent") continue
+    if (name === "host") {
+      hostSent = true
+      out.push(rawName, host ?? raw[i + 1] ?? "")
+      continue
+    }
     out.push(rawName, raw[i + 1] ?? "")
   }
+  if (!hostSent && host !== undefined) out.push("host", host)
   out.push("x-forwarded-for", join(head.forwardedFor, facts.clientAddress))
   out.push("x-forwarded-proto", facts.trustProxy && head.forwardedProto !== undefined ? head.forwardedProto : facts.proto)
-  const forwardedHost = facts.trustProxy && head.forwardedHost !== undefined ? head.forwardedHost : head.host
+  const forwardedHost = facts.trustProxy && head.forwardedHost !== undefined ? head.forwardedHost : host
   if (forwardedHost !== undefined) out.push("x-forwarded-host", forwardedHost)
   if (facts.generatedRequestId !== undefined) out.push("x-request-id", facts.generatedRequestId)
   return out
@@ -217,12 +245,23 @@ export const switchingProtocolsHeaders = (raw: ReadonlyArray<string>, requestId:
   return out
 }
 
-/** The response headers to send the client, from the backend's (undici's parsed object). */
-export const responseHeaders = (headers: IncomingHttpHeaders, requestId: string): Array<string> => {
+/**
+ * A `204` or `304` has no body, whatever its head says (RFC 9110 §15.3.5, §15.4.5): a
+ * `Content-Length` on one is either a mistake or the announcement of bytes meant to be read as the
+ * next response, so it never reaches the client.
+ */
+export const isBodiless = (status: number): boolean => status === 204 || status === 304
+
+/**
+ * The response headers to send the client, from the backend's (undici's parsed object) for a
+ * response of `status`.
+ */
+export const responseHeaders = (headers: IncomingHttpHeaders, requestId: string, status: number): Array<string> => {
   const out: Array<string> = []
   const named = connectionTokens(headers["connection"])
+  const bodiless = isBodiless(status)
   for (const name in headers) {
-    if (name === "x-request-id" || !crosses(name, named)) continue
+    if (name === "x-request-id" || !crosses(name, named) || (bodiless && name === "content-length")) continue
     const value = headers[name]
     if (value === undefined) continue
     if (typeof value === "string") out.push(name, value)
@@ -231,6 +270,14 @@ export const responseHeaders = (headers: IncomingHttpHeaders, requestId: string)
   out.push("x-request-id", requestId)
   return out
 }
+
+/**
+ * Whether a response's `Transfer-Encoding` can be relayed: absent, or `chunked` alone. Chunked
+ * applied twice is forbidden (RFC 9112 §7), and any other coding would reach the client de-chunked
+ * by undici with nothing left to say how the rest is coded.
+ */
+export const isRelayableTransferEncoding = (value: string | ReadonlyArray<string> | undefined): boolean =>
+  value === undefined || (typeof value === "string" && value.trim().toLowerCase() === "chunked")
 
 /**
  * The first `X-Forwarded-For` hop: the original client as an earlier proxy saw it. Only

@@ -1,20 +1,31 @@
 /**
  * The checks a request must pass before any backend hears of it. Node's parser already refuses
  * bad request lines, bad header bytes, a missing `Host` and most framing conflicts (answered in
- * `ProxyListener`); what it lets through is checked here: a repeated `Host` (Node keeps one),
- * conflicting or malformed `Content-Length`, a body over `maxBodySize`, and request targets that
- * are neither a path nor an absolute URL.
+ * `ProxyListener`); what it lets through is checked here: a repeated or malformed `Host` (Node
+ * keeps one, and takes any bytes), conflicting or malformed `Content-Length`, a transfer coding
+ * other than `chunked`, a body over `maxBodySize`, and request targets that are neither a path nor
+ * an absolute URL, or that carry userinfo or a fragment (`RequestTarget.ts`).
+ *
+ * Node de-chunks `Transfer-Encoding: gzip, chunked` and would hand over a body that is still
+ * gzip-coded with nothing saying so; no backend can be told that once the header is gone, so any
+ * coding but a lone `chunked` is `501 Not Implemented`, as nginx answers it.
  */
 import type { RequestHead } from "./HeaderRules.ts"
+import { isValidAuthority, parseTarget, targetProblemMessage } from "./RequestTarget.ts"
 
 export interface Rejection {
-  readonly status: 400 | 413
+  readonly status: 400 | 413 | 501
   readonly message: string
 }
 
 export interface CheckedRequest {
   /** The path and query to forward, byte-for-byte (the absolute form reduced to them). */
   readonly path: string
+  /**
+   * The host the request is for: the absolute-form target's authority, else the `Host` header.
+   * It is what is routed on and what the backend is sent as `Host`.
+   */
+  readonly authority: string | undefined
   /** The declared body length; `undefined` for a chunked body or none. */
   readonly contentLength: number | undefined
 }
@@ -32,17 +43,8 @@ const declaredLength = (head: RequestHead): number | undefined | Rejection => {
   return Number(first)
 }
 
-/** `http://host/p?q` → `/p?q`, keeping the original bytes; `undefined` when not a usable target. */
-export const originForm = (target: string): string | undefined => {
-  if (target.startsWith("/")) return target
-  const scheme = /^https?:\/\//i.exec(target)
-  if (scheme === null) return undefined
-  const rest = target.slice(scheme[0].length)
-  const slash = rest.search(/[/?]/)
-  if (slash === -1) return "/"
-  const pathAndQuery = rest.slice(slash)
-  return pathAndQuery.startsWith("?") ? `/${pathAndQuery}` : pathAndQuery
-}
+/** Whether a `Transfer-Encoding` value is exactly the one coding the proxy can pass on. */
+const isChunkedOnly = (value: string): boolean => value.trim().toLowerCase() === "chunked"
 
 export const checkRequest = (
   target: string,
@@ -50,17 +52,23 @@ export const checkRequest = (
   maxBodySize: number
 ): CheckedRequest | Rejection => {
   if (head.hostCount > 1) return { status: 400, message: "more than one Host header" }
+  if (head.host !== undefined && !isValidAuthority(head.host)) {
+    return { status: 400, message: "the Host header is not a valid host[:port]" }
+  }
   if (head.contentLength !== undefined && head.transferEncoding !== undefined) {
     return { status: 400, message: "both Content-Length and Transfer-Encoding" }
   }
-  const path = originForm(target)
-  if (path === undefined) return { status: 400, message: "the request target must be a path or an absolute http(s) URL" }
+  if (head.transferEncoding !== undefined && !isChunkedOnly(head.transferEncoding)) {
+    return { status: 501, message: "no transfer coding but chunked is supported" }
+  }
+  const parsed = parseTarget(target)
+  if (typeof parsed === "string") return { status: 400, message: targetProblemMessage(parsed) }
   const contentLength = declaredLength(head)
   if (typeof contentLength === "object") return contentLength
   if (contentLength !== undefined && contentLength > maxBodySize) {
     return { status: 413, message: `the request body is larger than ${maxBodySize} bytes` }
   }
-  return { path, contentLength }
+  return { path: parsed.path, authority: parsed.authority ?? head.host, contentLength }
 }
 
 export const isRejection = (result: CheckedRequest | Rejection): result is Rejection => "status" in result

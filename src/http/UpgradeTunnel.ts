@@ -100,7 +100,7 @@ export const handleUpgrade = (env: TunnelEnv, request: IncomingMessage, socket: 
       return Array.isArray(value) ? value.join(", ") : value
     }
   }
-  const pool = env.route(scanned.host, checked.path)
+  const pool = env.route(checked.authority, checked.path)
   const backend = env.select(pool, facts, undefined)
   if (backend === undefined) return refuse(503, "no backend is available", env.retryAfterSeconds(pool))
   const headers = forwardUpgradeHeaders(request.rawHeaders, scanned, {
@@ -108,7 +108,8 @@ export const handleUpgrade = (env: TunnelEnv, request: IncomingMessage, socket: 
     proto: env.proto,
     generatedRequestId: scanned.requestId === undefined ? requestId : undefined,
     trustProxy: env.trustProxy,
-    tracing: false
+    tracing: false,
+    host: checked.authority
   })
   new Tunnel(env, request, backend, {
     receivedAt,
@@ -269,7 +270,7 @@ class Tunnel {
     clearTimeout(this.timer)
     const status = response.statusCode ?? 502
     this.answered(status)
-    const headers = responseHeaders(response.headers, this.facts.requestId)
+    const headers = responseHeaders(response.headers, this.facts.requestId, status)
     headers.push("Connection", "close")
     const reason = response.statusMessage || STATUS_CODES[status] || ""
     this.client.write(`HTTP/1.1 ${status} ${reason}\r\n${headerLines(headers)}\r\n`)

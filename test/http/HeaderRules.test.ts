@@ -3,6 +3,7 @@ import {
   connectionTokens,
   firstForwardedFor,
   forwardHeaders,
+  isRelayableTransferEncoding,
   plainAddress,
   responseHeaders,
   scanRequestHead
@@ -14,11 +15,15 @@ const facts: ForwardFacts = {
   proto: "http",
   generatedRequestId: undefined,
   trustProxy: false,
-  tracing: false
+  tracing: false,
+  host: undefined
 }
 
-const forward = (raw: ReadonlyArray<string>, overrides: Partial<ForwardFacts> = {}) =>
-  forwardHeaders(raw, scanRequestHead(raw), { ...facts, ...overrides })
+/** As the exchange forwards an origin-form request: the authority is the `Host` sent. */
+const forward = (raw: ReadonlyArray<string>, overrides: Partial<ForwardFacts> = {}) => {
+  const head = scanRequestHead(raw)
+  return forwardHeaders(raw, head, { ...facts, host: head.host, ...overrides })
+}
 
 const pairs = (flat: ReadonlyArray<string>) =>
   Array.from({ length: flat.length / 2 }, (_, i) => `${flat[2 * i]}: ${flat[2 * i + 1]}`)
@@ -89,13 +94,58 @@ describe("header rules", () => {
       "transfer-encoding": "chunked",
       "set-cookie": ["a=1", "b=2"],
       "x-request-id": "from-backend"
-    }, "req-1")
+    }, "req-1", 200)
     assert.deepStrictEqual(pairs(out), [
       "content-type: text/plain",
       "set-cookie: a=1",
       "set-cookie: b=2",
       "x-request-id: req-1"
     ])
+  })
+
+  it("replaces Host with the authority an absolute-form target names, and adds it when none was sent", () => {
+    assert.deepStrictEqual(pairs(forward(["Host", "127.0.0.1", "Accept", "*/*"], { host: "other.example" })), [
+      "Host: other.example",
+      "Accept: */*",
+      "x-forwarded-for: 10.1.1.1",
+      "x-forwarded-proto: http",
+      "x-forwarded-host: other.example"
+    ])
+    assert.include(pairs(forward(["Accept", "*/*"], { host: "a.example:8080" })), "host: a.example:8080")
+  })
+
+  it("drops headers that read as framing, hop-by-hop or forwarding headers once _ is -", () => {
+    const raw = [
+      "Host", "h", "Transfer_Encoding", "chunked", "Content_Length", "0", "X_Forwarded_For", "6.6.6.6",
+      "connection_", "x", "X_Custom_Header", "kept", "My_Host", "kept too"
+    ]
+    assert.deepStrictEqual(pairs(forward(raw)), [
+      "Host: h",
+      "connection_: x",
+      "X_Custom_Header: kept",
+      "My_Host: kept too",
+      "x-forwarded-for: 10.1.1.1",
+      "x-forwarded-proto: http",
+      "x-forwarded-host: h"
+    ])
+  })
+
+  it("never gives a 204 or 304 a Content-Length, whatever the backend sent", () => {
+    for (const status of [204, 304]) {
+      assert.deepStrictEqual(pairs(responseHeaders({ "content-length": "76", etag: "x" }, "r", status)), [
+        "etag: x",
+        "x-request-id: r"
+      ])
+    }
+    assert.include(pairs(responseHeaders({ "content-length": "76" }, "r", 200)), "content-length: 76")
+  })
+
+  it("relays a response Transfer-Encoding only when it is chunked alone", () => {
+    assert.isTrue(isRelayableTransferEncoding(undefined))
+    assert.isTrue(isRelayableTransferEncoding("Chunked"))
+    assert.isFalse(isRelayableTransferEncoding("chunked, chunked"))
+    assert.isFalse(isRelayableTransferEncoding(["chunked", "chunked"]))
+    assert.isFalse(isRelayableTransferEncoding("gzip, chunked"))
   })
 
   it("reads Connection tokens case-insensitively across lines", () => {
