@@ -24,6 +24,11 @@ export class BodyTooLarge extends Error {
   readonly code = "SWITCHYARD_BODY_TOO_LARGE"
 }
 
+/** The reason the proxy aborts an upstream response whose framing it will not relay (`HeaderRules`). */
+export class BadFraming extends Error {
+  readonly code = "SWITCHYARD_BAD_FRAMING"
+}
+
 /** The reason the proxy itself aborts an upstream request when its client has gone away. */
 export class ClientGone extends Error {
   readonly code = "SWITCHYARD_CLIENT_GONE"
@@ -40,6 +45,7 @@ const codeOf = (error: Error): string | undefined =>
 export const classifyUpstreamError = (error: Error, beforeSend: boolean): RequestOutcome | "body-too-large" => {
   if (error instanceof BodyTooLarge) return "body-too-large"
   if (error instanceof ClientGone) return "aborted"
+  if (error instanceof BadFraming) return "bad-response"
   const code = codeOf(error) ?? ""
   switch (code) {
     case "UND_ERR_CONNECT_TIMEOUT":

@@ -13,6 +13,7 @@
  * Such an attempt is replayed once on a fresh connection to the same backend, without backoff,
  * when it has no body: it is our connection reuse that failed, not the backend.
  */
+import { STATUS_CODES } from "node:http"
 import type { IncomingMessage, ServerResponse } from "node:http"
 import { Transform } from "node:stream"
 import type { Readable, TransformCallback } from "node:stream"
@@ -32,8 +33,8 @@ import type { RetryBudgetShape } from "../services/RetryBudget.ts"
 import type { CacheFill, ResponseCacheShape } from "../services/ResponseCache.ts"
 import type { AttemptTrace, RequestTrace, TracingShape } from "../services/Tracing.ts"
 import type { UpstreamShape } from "../services/Upstream.ts"
-import { BodyTooLarge, ClientGone, classifyUpstreamError, failureReply, mayAskForPause, responseOutcome, sendReply } from "./Failures.ts"
-import { forwardHeaders, responseHeaders } from "./HeaderRules.ts"
+import { BadFraming, BodyTooLarge, ClientGone, classifyUpstreamError, failureReply, mayAskForPause, responseOutcome, sendReply } from "./Failures.ts"
+import { forwardHeaders, isRelayableTransferEncoding, responseHeaders } from "./HeaderRules.ts"
 import type { RequestHead } from "./HeaderRules.ts"
 import { serveFromCache } from "./CacheReplies.ts"
 import { receive } from "./Reception.ts"
@@ -83,6 +84,8 @@ export interface Arrival {
   readonly receivedAt: number
   /** The target to forward (the absolute form reduced to path and query). */
   readonly path: string
+  /** The host the request is for (`CheckedRequest.authority`): routed on, sent as `Host`. */
+  readonly authority: string | undefined
   readonly contentLength: number | undefined
 }
 
@@ -110,6 +113,7 @@ export const handleRequest = (env: ExchangeEnv, request: IncomingMessage, respon
     peer,
     receivedAt,
     path: checked.path,
+    authority: checked.authority,
     contentLength: checked.contentLength
   }
   const proxy = (cache: CacheMiss | undefined) => new ProxyExchange(env, request, response, arrival, cache).start()
@@ -118,7 +122,7 @@ export const handleRequest = (env: ExchangeEnv, request: IncomingMessage, respon
   if (env.cache === undefined || !isCacheableRequest(method, header)) return proxy(undefined)
   const lookupCache = env.cache
   const step = (): void => {
-    const found = lookupCache(method, head.host, checked.path, header)
+    const found = lookupCache(method, checked.authority, checked.path, header)
     switch (found._tag) {
       case "Hit":
         return answered(found.response.status, serveFromCache(response, found.response, found.ageSeconds, requestId, method), "HIT")
@@ -194,7 +198,7 @@ class ProxyExchange implements Dispatcher.DispatchHandler, RequestFacts {
     arrival: Arrival,
     cache: CacheMiss | undefined
   ) {
-    const { client, contentLength, head, path, peer, receivedAt, requestId } = arrival
+    const { authority, client, contentLength, head, path, peer, receivedAt, requestId } = arrival
     this.env = env
     this.receivedAt = receivedAt
     this.cache = cache
@@ -203,7 +207,7 @@ class ProxyExchange implements Dispatcher.DispatchHandler, RequestFacts {
     this.requestId = requestId
     this.path = path
     this.clientAddress = client
-    this.pool = env.route(head.host, path)
+    this.pool = env.route(authority, path)
     this.chunked = head.transferEncoding !== undefined
     this.hasBody = this.chunked || (contentLength !== undefined && contentLength > 0)
     this.expectContinue = head.expectContinue
@@ -218,7 +222,8 @@ class ProxyExchange implements Dispatcher.DispatchHandler, RequestFacts {
       proto: env.proto,
       generatedRequestId: head.requestId === undefined ? requestId : undefined,
       trustProxy: env.trustProxy,
-      tracing: this.trace !== undefined
+      tracing: this.trace !== undefined,
+      host: authority
     })
   }
 
@@ -288,11 +293,16 @@ class ProxyExchange implements Dispatcher.DispatchHandler, RequestFacts {
   }
 
   onResponseStart(
-    _controller: Dispatcher.DispatchController,
+    controller: Dispatcher.DispatchController,
     status: number,
     headers: Record<string, string | Array<string> | undefined>,
     statusMessage?: string
   ): void {
+    if (status < 200) return this.interim(status, headers)
+    if (!isRelayableTransferEncoding(headers["transfer-encoding"])) {
+      controller.abort(new BadFraming(`the backend sent Transfer-Encoding: ${String(headers["transfer-encoding"])}`))
+      return
+    }
     this.responded = true
     this.status = status
     this.latencyMs = this.env.now() - this.startedAt
@@ -300,7 +310,7 @@ class ProxyExchange implements Dispatcher.DispatchHandler, RequestFacts {
     if (this.clientGone) return
     const response = this.response
     if (this.env.isDraining()) response.shouldKeepAlive = false
-    const outgoing = responseHeaders(headers, this.requestId)
+    const outgoing = responseHeaders(headers, this.requestId, status)
     const cache = this.cache
     if (cache !== undefined) {
       // What is stored is what went out, minus this request's own id.
@@ -312,6 +322,23 @@ class ProxyExchange implements Dispatcher.DispatchHandler, RequestFacts {
     // A response of unknown length may be a stream (SSE, long poll): let its head go out now
     // rather than with the first chunk, which may be a long time coming.
     if (headers["content-length"] === undefined) response.flushHeaders()
+  }
+
+  /**
+   * A `1xx` before the final response. `103 Early Hints` and `102 Processing` are passed on to an
+   * HTTP/1.1 client (an HTTP/1.0 one may not be sent any, RFC 9110 §15.2), with the same header
+   * rules as a final response; other codes are for this hop alone. The final response follows
+   * through `onResponseStart` again. (undici never hands over a `100`: see `UpstreamLive`.)
+   */
+  private interim(status: number, headers: Record<string, string | Array<string> | undefined>): void {
+    const response = this.response
+    const socket = response.socket
+    if ((status !== 102 && status !== 103) || this.clientGone || response.headersSent || socket === null) return
+    if (this.request.httpVersionMajor !== 1 || this.request.httpVersionMinor < 1) return
+    const lines = responseHeaders(headers, this.requestId, status)
+    let head = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ""}\r\n`
+    for (let i = 0; i < lines.length; i += 2) head += `${lines[i]}: ${lines[i + 1]}\r\n`
+    socket.write(`${head}\r\n`)
   }
 
   /** A 503's or 429's `Retry-After`: the pause the backend asks for, which the policy may honour. */

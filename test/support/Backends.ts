@@ -7,7 +7,8 @@ import type { Scope } from "effect"
 import { createHash } from "node:crypto"
 import { createServer } from "node:http"
 import type { IncomingMessage, Server, ServerResponse } from "node:http"
-import type { Socket } from "node:net"
+import { createServer as createNetServer } from "node:net"
+import type { Server as NetServer, Socket } from "node:net"
 
 export interface Delivery {
   readonly method: string
@@ -118,3 +119,57 @@ export const closedPort: Effect.Effect<number> = Effect.callback<number>((resume
     server.close(() => resume(Effect.succeed(port)))
   })
 })
+
+export interface RawBackend {
+  readonly url: string
+  /** Request heads received, in order (bodiless requests: the tests that use this send none). */
+  readonly heads: Array<string>
+  /** Connections accepted so far. */
+  readonly connections: () => number
+}
+
+/**
+ * A backend that answers in raw bytes, for responses `node:http` will not produce (interim
+ * responses, framing a server must not send). `answer` writes the whole response for each
+ * request head received; the connection stays open for the next one.
+ */
+export const startRawBackend = (
+  answer: (socket: Socket, head: string) => void
+): Effect.Effect<RawBackend, never, Scope.Scope> => {
+  const sockets = new Set<Socket>()
+  return Effect.acquireRelease(
+    Effect.callback<{ readonly server: NetServer; readonly backend: RawBackend }>((resume) => {
+      const heads: Array<string> = []
+      let connections = 0
+      const server = createNetServer((socket) => {
+        connections++
+        sockets.add(socket)
+        socket.once("close", () => sockets.delete(socket))
+        socket.on("error", () => undefined)
+        let pending = ""
+        socket.on("data", (chunk: Buffer) => {
+          pending += chunk.toString("latin1")
+          for (let end = pending.indexOf("\r\n\r\n"); end !== -1; end = pending.indexOf("\r\n\r\n")) {
+            const head = pending.slice(0, end)
+            pending = pending.slice(end + 4)
+            heads.push(head)
+            answer(socket, head)
+          }
+        })
+      })
+      server.listen(0, "127.0.0.1", () => {
+        const address = server.address()
+        const port = typeof address === "object" && address !== null ? address.port : 0
+        resume(Effect.succeed({
+          server,
+          backend: { url: `http://127.0.0.1:${port}`, heads, connections: () => connections }
+        }))
+      })
+    }),
+    ({ server }) =>
+      Effect.callback<void>((resume) => {
+        server.close(() => resume(Effect.void))
+        for (const socket of sockets) socket.destroy()
+      })
+  ).pipe(Effect.map(({ backend }) => backend))
+}
