@@ -8,16 +8,19 @@
  * 3. backends no longer in the config leave (`BackendRemoved`): they take no new requests, finish
  *    those in flight, and their connection pools close once idle.
  *
- * Settings only a restart can apply (listeners, timeouts, logging, ...) are reported, not applied.
+ * Every other setting that changed is reported, in the answer and the log line: those applied
+ * (strategies, routes, health checks, breaker, ...) and those only a restart can apply (listeners,
+ * timeouts, logging, ...), which keep their running values (`ConfigDiff.appliedBy` decides).
  * Reloads run one at a time.
  */
 import { Clock, Effect, Layer, Semaphore } from "effect"
-import { diffBackends, restartNeededFor } from "../domain/config/ConfigDiff.ts"
+import { applyReload, describeReload, diffBackends, diffSettings } from "../domain/config/ConfigDiff.ts"
 import { formatProblem } from "../domain/Errors.ts"
 import { BackendRegistry } from "../services/BackendRegistry.ts"
 import { ConfigSource } from "../services/ConfigSource.ts"
 import { ProxyConfig } from "../services/ProxyConfig.ts"
 import { NotReloadable, Reloader } from "../services/Reloader.ts"
+import type { ReloadReport } from "../services/Reloader.ts"
 import { Router } from "../services/Router.ts"
 import { Upstream } from "../services/Upstream.ts"
 
@@ -28,14 +31,14 @@ export const ReloaderLive = Layer.effect(
     const registry = yield* BackendRegistry
     const router = yield* Router
     const upstream = yield* Upstream
-    let running = yield* ProxyConfig
+    let inForce = yield* ProxyConfig
     const oneAtATime = yield* Semaphore.make(1)
     const load = source.load
 
     const reload = load === undefined
       ? Effect.fail(new NotReloadable({ message: "this proxy's config was not read from a file" }))
       : Effect.gen(function*() {
-        const next = yield* load.pipe(
+        const file = yield* load.pipe(
           Effect.tapError((error) =>
             Effect.logError(
               [`reload refused, the running config is unchanged:`, ...error.problems.map((p) => formatProblem(error.file, p))]
@@ -43,6 +46,8 @@ export const ReloaderLive = Layer.effect(
             )
           )
         )
+        const settings = diffSettings(inForce, file)
+        const next = applyReload(inForce, file)
         const at = yield* Clock.currentTimeMillis
         const changes = diffBackends(registry.all(), next, at)
         for (const event of changes.events) {
@@ -59,13 +64,17 @@ export const ReloaderLive = Layer.effect(
             upstream.release(event.backend)
           }
         }
-        const restartNeeded = restartNeededFor(running, next)
-        running = next
-        yield* Effect.logInfo(
-          `config reloaded: ${changes.added.length} added, ${changes.updated.length} updated, ${changes.removed.length} removed` +
-            (restartNeeded.length === 0 ? "" : `; a restart is needed to apply: ${restartNeeded.join(", ")}`)
-        )
-        return { added: changes.added, updated: changes.updated, removed: changes.removed, restartNeeded }
+        inForce = next
+        const report: ReloadReport = {
+          added: changes.added,
+          updated: changes.updated,
+          removed: changes.removed,
+          changed: settings.changed,
+          restartNeeded: settings.restartNeeded
+        }
+        // A setting waiting for a restart is something the operator has to act on.
+        yield* (report.restartNeeded.length === 0 ? Effect.logInfo : Effect.logWarning)(describeReload(report))
+        return report
       }).pipe(oneAtATime.withPermits(1))
 
     // SIGHUP asks for a reload, as it does of nginx and HAProxy.
@@ -77,6 +86,6 @@ export const ReloaderLive = Layer.effect(
         () => Effect.sync(() => process.off("SIGHUP", onHangup))
       )
     }
-    return Reloader.of({ reload })
+    return Reloader.of({ reload, current: () => inForce })
   })
 )

@@ -86,9 +86,25 @@ routes:
   - { match: { pathPrefix: /other }, pool: other }
 `))
       const reply = JSON.parse((yield* send(proxy.adminUrl, { method: "POST", path: "/reload" })).text)
-      assert.deepStrictEqual(reply.restartNeeded, ["timeouts"])
+      assert.deepStrictEqual(reply.restartNeeded, [{ setting: "timeouts.request", from: "30s", to: "5s" }])
       assert.deepStrictEqual(reply.added, ["b"])
       assert.strictEqual(JSON.parse((yield* send(proxy.url, { path: "/other/x" })).text).backend, "b")
+    }))
+
+  it.live("a setting that needs a restart is reported by every reload until then, with its running value", () =>
+    Effect.gen(function*() {
+      const a = yield* startBackend("a")
+      const file = writeConfig(configText([a]))
+      const proxy = yield* startProxyFromFile(file)
+      writeFileSync(file, configText([a], "cache: { maxEntries: 10 }\n"))
+      const pending = [{ setting: "cache", from: null, to: { maxEntries: 10, maxBytes: "64MiB", ttl: "5m" } }]
+      for (const _ of [1, 2]) {
+        const reply = JSON.parse((yield* send(proxy.adminUrl, { method: "POST", path: "/reload" })).text)
+        assert.deepStrictEqual([reply.changed, reply.restartNeeded], [[], pending])
+      }
+      const first = yield* send(proxy.url)
+      const second = yield* send(proxy.url)
+      assert.deepStrictEqual([first.headers["x-cache"], second.headers["x-cache"]], [undefined, undefined], "no cache yet")
     }))
 
   it.live("a config built in code cannot be reloaded (409), and /reload needs the admin token", () =>
