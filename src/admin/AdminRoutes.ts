@@ -8,6 +8,7 @@ import { HttpRouter, HttpServerRequest, HttpServerResponse } from "effect/http"
 import { readFileSync } from "node:fs"
 import { isAvailable } from "../domain/Availability.ts"
 import { BackendEvent } from "../domain/BackendEvent.ts"
+import { poolsOf } from "../domain/config/ConfigLoader.ts"
 import { formatProblem } from "../domain/Errors.ts"
 import { BackendRegistry } from "../services/BackendRegistry.ts"
 import { Metrics } from "../services/Metrics.ts"
@@ -67,12 +68,15 @@ export const AdminRoutes = HttpRouter.use(Effect.fnUntraced(function*(router) {
       (request) => authorized(request.headers["authorization"]) ? handler(request) : Effect.succeed(unauthorized)
     )
 
+  // Strategies from the config in force, which a reload may have changed since start-up.
   const currentStatus = () => {
     const now = clock.currentTimeMillisUnsafe()
+    const inForce = reloader.current()
     return statusDocument({
       version,
       uptimeSeconds: (now - startedAt) / 1000,
-      strategy: config.strategy,
+      strategy: inForce.strategy,
+      pools: poolsOf(inForce),
       backends: registry.all(),
       now
     })

@@ -42,10 +42,19 @@ export interface BackendStatus {
   readonly lastRequestAt: string | null
 }
 
+/** A pool and the strategy it picks by now (a reload may have changed it since start-up). */
+export interface PoolStatus {
+  readonly name: string
+  readonly strategy: string
+}
+
 export interface StatusDocument {
   readonly version: string
   readonly uptimeSeconds: number
+  /** The default pool's strategy in force. */
   readonly strategy: string
+  /** Every pool, the default one first. */
+  readonly pools: ReadonlyArray<PoolStatus>
   readonly backends: {
     readonly total: number
     readonly available: number
@@ -91,6 +100,7 @@ export const statusDocument = (facts: {
   readonly version: string
   readonly uptimeSeconds: number
   readonly strategy: string
+  readonly pools: ReadonlyArray<PoolStatus>
   readonly backends: ReadonlyArray<BackendState>
   /** Epoch ms, for decaying latency estimates to the moment of the answer. */
   readonly now: number
@@ -100,6 +110,7 @@ export const statusDocument = (facts: {
     version: facts.version,
     uptimeSeconds: Math.floor(facts.uptimeSeconds),
     strategy: facts.strategy,
+    pools: facts.pools.map(({ name, strategy }) => ({ name, strategy })),
     backends: { total: list.length, available: list.filter((b) => b.available).length, list }
   }
 }

@@ -91,6 +91,45 @@ routes:
       assert.strictEqual(JSON.parse((yield* send(proxy.url, { path: "/other/x" })).text).backend, "b")
     }))
 
+  it.live("a new strategy shows in the answer, /status and the JSON snapshot, and traffic follows it", () =>
+    Effect.gen(function*() {
+      const [a, b, c] = yield* Effect.forEach(["a", "b", "c"], (name) => startBackend(name))
+      if (a === undefined || b === undefined || c === undefined) return
+      const withStrategies = (strategy: string, other: string) =>
+        configText([a, b], `strategy: ${strategy}
+pools:
+  other: { strategy: ${other}, backends: [{ name: c, url: "${c.url}" }] }
+`)
+      const file = writeConfig(withStrategies("round-robin", "least-connections"))
+      const proxy = yield* startProxyFromFile(file)
+      const servedBy = (count: number) =>
+        Effect.forEach(Array.from({ length: count }), () =>
+          Effect.map(send(proxy.url), (reply) => String(JSON.parse(reply.text).backend)))
+      assert.deepStrictEqual([...new Set(yield* servedBy(4))].sort(), ["a", "b"], "round-robin spreads")
+
+      writeFileSync(file, withStrategies("ip-hash", "random"))
+      const reply = yield* send(proxy.adminUrl, { method: "POST", path: "/reload" })
+      assert.strictEqual(reply.status, 200)
+      assert.deepStrictEqual(JSON.parse(reply.text), {
+        status: "reloaded",
+        added: [],
+        updated: [],
+        removed: [],
+        changed: [
+          { setting: "strategy", from: "round-robin", to: "ip-hash" },
+          { setting: "pools.other.strategy", from: "least-connections", to: "random" }
+        ],
+        restartNeeded: []
+      })
+      assert.strictEqual(new Set(yield* servedBy(6)).size, 1, "ip-hash keeps one client on one backend")
+
+      const pools = [{ name: "default", strategy: "ip-hash" }, { name: "other", strategy: "random" }]
+      const status = JSON.parse((yield* send(proxy.adminUrl, { path: "/status" })).text)
+      assert.deepStrictEqual([status.strategy, status.pools], ["ip-hash", pools])
+      const snapshot = JSON.parse((yield* send(proxy.adminUrl, { path: "/metrics?format=json" })).text)
+      assert.deepStrictEqual([snapshot.strategy, snapshot.pools], ["ip-hash", pools])
+    }))
+
   it.live("a setting that needs a restart is reported by every reload until then, with its running value", () =>
     Effect.gen(function*() {
       const a = yield* startBackend("a")
