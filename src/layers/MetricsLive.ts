@@ -13,7 +13,6 @@ import { Clock, Context, Effect, Layer, Metric, Schedule, Stream } from "effect"
 import { PrometheusMetrics } from "effect/observability"
 import { isAvailable } from "../domain/Availability.ts"
 import type { BackendState } from "../domain/BackendState.ts"
-import { read } from "../domain/load/Ewma.ts"
 import { cumulativeBuckets, makeHistogram, observe, proxyLatencyBoundaries } from "../domain/metrics/Histogram.ts"
 import type { Histogram } from "../domain/metrics/Histogram.ts"
 import { makeRing, push, toArray } from "../domain/metrics/History.ts"
@@ -71,7 +70,6 @@ export const MetricsLive = Layer.effect(
     const registry = yield* BackendRegistry
     const rateLimiter = yield* RateLimiter
     const retryBudget = yield* RetryBudget
-    const clock = yield* Clock.Clock
     const context = Context.make(Metric.MetricRegistry, new Map())
     const register = <State>(metric: Metric.Metric<number, State>, attributes: Record<string, string>, get: () => State) =>
       Metric.registerUnsafe(Metric.withAttributes(metric, attributes), context, { get, update: ignore, modify: ignore })
@@ -150,11 +148,11 @@ export const MetricsLive = Layer.effect(
             return { value: s !== undefined && isUp(s) ? 1 : 0 }
           }),
           register(activeConnections, attributes, () => ({ value: current()?.inFlight ?? 0 })),
+          // The average as measured, not as a strategy reads it: that read decays toward zero
+          // while the backend is idle (so that it is tried again), which says nothing of its speed.
           register(ewmaLatency, attributes, () => {
             const s = current()
-            return {
-              value: s?.latency === undefined ? 0 : read(s.latency, clock.currentTimeMillisUnsafe(), s.policy.ewmaDecayMs) / 1000
-            }
+            return { value: s?.latency === undefined ? 0 : s.latency.value / 1000 }
           }),
           register(circuitBreakerState, attributes, () => {
             const s = current()
