@@ -66,8 +66,8 @@ const makePool = (size: number, now: number): Array<BackendState> =>
       defaultPolicy
     ),
     inFlight: 1 + ((i * 7) % 5),
-    latency: { value: 5 + ((i * 13) % 40), at: now - ((i * 97) % 5_000) },
-    peakLatency: { value: 8 + ((i * 17) % 38), at: now - ((i * 89) % 5_000) }
+    latency: { value: 5 + ((i * 13) % 40), at: now - ((i * 97) % 5_000), samples: 1 },
+    peakLatency: { value: 8 + ((i * 17) % 38), at: now - ((i * 89) % 5_000), samples: 1 }
   }))
 
 const clients: ReadonlyArray<RequestFacts> = Array.from({ length: 1_024 }, (_, i) => {

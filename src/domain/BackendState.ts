@@ -37,6 +37,11 @@ export interface BackendState {
   readonly latency: Estimate | undefined
   /** Peak-sensitive latency (`p2c-ewma`). */
   readonly peakLatency: Estimate | undefined
+  /**
+   * When the backend joined (epoch ms). Until it is measured, the latency strategies count a
+   * default latency as of its last request, or of this (`selection/LogCost.ts`).
+   */
+  readonly joinedAt: number
   /** Outlier ejections charged to the backend (`Ejection.ts`); 0 without `policy.ejection`. */
   readonly ejections: number
   /** When the last ejection's open period ended (epoch ms), from which ejections are forgiven. */
@@ -47,7 +52,7 @@ export interface BackendState {
   readonly warmingSince: number | undefined
 }
 
-export const initialState = (spec: BackendSpec, policy: BackendPolicy): BackendState => ({
+export const initialState = (spec: BackendSpec, policy: BackendPolicy, joinedAt = 0): BackendState => ({
   spec,
   policy,
   removed: false,
@@ -64,6 +69,7 @@ export const initialState = (spec: BackendSpec, policy: BackendPolicy): BackendS
   lastRequestAt: undefined,
   latency: undefined,
   peakLatency: undefined,
+  joinedAt,
   ejections: 0,
   ejectedUntil: 0,
   weightPercent: 100,
@@ -136,9 +142,10 @@ export const evolve = (state: BackendState | undefined, event: BackendEvent): Ba
       const updated = { ...state, spec: event.spec, policy: event.policy, removed: false }
       return event.policy.slowStart === undefined ? { ...updated, weightPercent: 100, warmingSince: undefined } : updated
     }
-    const fresh = initialState(event.spec, event.policy)
+    const fresh = initialState(event.spec, event.policy, event.at)
     const rtt = event.policy.peakDefaultRttMs
-    const primed = rtt === undefined ? fresh : { ...fresh, peakLatency: { value: rtt, at: event.at } }
+    // A default, not a measurement: no samples, so the first response replaces it (`load/Ewma.ts`).
+    const primed = rtt === undefined ? fresh : { ...fresh, peakLatency: { value: rtt, at: event.at, samples: 0 } }
     return warm(primed, event.at)
   }
   if (state === undefined) return undefined

@@ -51,6 +51,22 @@ describe("evolve: requests", () => {
     assert.strictEqual(state?.latency?.value, 20)
     assert.strictEqual(state?.peakLatency?.value, 20)
   })
+
+  it("a backend whose first answer was fast and the next five slow is measured by all six", () => {
+    // 5 ms, then 100 ms five times, 100 ms apart: both estimates take their mean (decay 10 s), where
+    // time alone would have left the average at 9.6 ms.
+    const slower = [1, 2, 3, 4, 5].flatMap((i) => request(i * 100, 0, "success", 100))
+    const state = fold([added, ...request(0, 0, "success", 5), ...slower])
+    assert.closeTo(state?.latency?.value ?? 0, 505 / 6, 1e-9)
+    assert.strictEqual(state?.latency?.samples, 6)
+    assert.strictEqual(state?.peakLatency?.value, 100, "the peak took the first slow answer at once")
+  })
+
+  it("remembers when the backend joined, and keeps it when it is added again", () => {
+    const joined = fold([{ ...added, at: 1_000 }, ...request(2_000, 0, "success", 3)])
+    assert.strictEqual(joined?.joinedAt, 1_000)
+    assert.strictEqual(fold([{ ...added, at: 5_000 }], joined)?.joinedAt, 1_000)
+  })
 })
 
 describe("evolve: active health", () => {
@@ -218,9 +234,19 @@ describe("evolve: overloaded backends and peak-EWMA refinements", () => {
     assert.deepInclude(tripped?.circuit, { _tag: "Open", until: 1_003, reason: "3 consecutive failures, the last: overloaded" })
   })
 
-  it("an unmeasured backend's peak estimate starts at defaultRtt when it joins, and decays from then", () => {
-    assert.deepStrictEqual(fold([{ _tag: "BackendAdded", at: 500, spec, policy: fullPolicy }])?.peakLatency, { value: 30, at: 500 })
+  it("an unmeasured backend's peak estimate starts at defaultRtt when it joins, as a default of no samples", () => {
+    assert.deepStrictEqual(fold([{ _tag: "BackendAdded", at: 500, spec, policy: fullPolicy }])?.peakLatency, {
+      value: 30,
+      at: 500,
+      samples: 0
+    })
     assert.isUndefined(fold([added])?.peakLatency)
+  })
+
+  it("the first response replaces the defaultRtt a peak estimate started at, even a faster one", () => {
+    // Averaged in by time, 2 ms at 50 ms would have left 29.996 ms.
+    const state = fold([full, ...finished(50, "success", 2)])
+    assert.deepStrictEqual(state?.peakLatency, { value: 2, at: 50, samples: 1 })
   })
 
   it("a fast failure counts as at least failurePenalty in the peak estimate, not in the average", () => {

@@ -1,7 +1,8 @@
 /**
  * The strategies through the real proxy, over real loopback sockets: the latency-aware ones find
- * the fast backend, least-connections steers around one holding slow requests, and ip-hash keeps
- * each client (a distinct source address on 127/8) on one backend.
+ * the fast backend (also when first answers mislead, and when requests are sparse),
+ * least-connections steers around one holding slow requests, and ip-hash keeps each client (a
+ * distinct source address on 127/8) on one backend.
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
@@ -27,6 +28,26 @@ const slowly: Handler = (request, response, backend) => {
       response.writeHead(200, { "content-type": "application/json" })
       response.end(JSON.stringify({ backend: backend.name }))
     }, 50))
+}
+
+/**
+ * First impressions that mislead: `backend`'s first answer after `firstMs`, every later one after
+ * `thenMs` (0: at once).
+ */
+const firstThen = (firstMs: number, thenMs: number): Handler => {
+  let answered = 0
+  return (request, response, backend) => {
+    request.resume()
+    request.on("end", () => {
+      const delay = answered++ === 0 ? firstMs : thenMs
+      const answer = () => {
+        response.writeHead(200, { "content-type": "application/json" })
+        response.end(JSON.stringify({ backend: backend.name }))
+      }
+      if (delay === 0) answer()
+      else setTimeout(answer, delay)
+    })
+  }
 }
 
 /** A backend that holds requests for `/hold` until `release` answers them; others at once. */
@@ -61,6 +82,40 @@ describe("strategies through the proxy", () => {
         )
         const toFast = answers.filter((name) => name === "fast").length
         assert.isAtLeast(toFast, 48, `${toFast} of 60 went to the fast backend`)
+      }))
+  }
+
+  for (const strategy of ["least-ewma", "least-dynamic-score", "p2c-ewma"]) {
+    it.live(`${strategy}, one request at a time, finds the fast backend though the slow one answered its first at once`, () =>
+      Effect.gen(function*() {
+        // slow answers its first request at once and then takes 50 ms; fast takes 10 ms for its first
+        // (a cold start) and then answers at once. Measured by first answers alone, slow looks faster.
+        const slow = yield* startBackend("slow", firstThen(0, 50))
+        const fast = yield* startBackend("fast", firstThen(10, 0))
+        const proxy = yield* startProxy(config(strategy, [slow, fast]))
+        const answers: Array<unknown> = []
+        for (let i = 0; i < 20; i++) answers.push(backendOf((yield* send(proxy.url, { path: `/n/${i}` })).text))
+        const trail = answers.join(" ")
+        assert.include(answers.slice(0, 4), "fast", trail)
+        assert.isAtMost(slow.deliveries.length, 3, trail)
+        assert.notInclude(answers.slice(4), "slow", trail)
+      }))
+  }
+
+  for (const strategy of ["least-dynamic-score", "p2c-ewma"]) {
+    it.live(`${strategy}, with pauses longer than the decay, still tries the backend it has not measured`, () =>
+      Effect.gen(function*() {
+        // Decay 20 ms, 40 ms between requests: slow's 50 ms reads 50·e⁻² ≈ 6.8 ms at the next pick,
+        // under the 30 ms an unmeasured backend counts; that 30 ms, aged alike, is less still.
+        const slow = yield* startBackend("slow", slowly)
+        const fast = yield* startBackend("fast")
+        const proxy = yield* startProxy({ ...config(strategy, [slow, fast]), ewma: { decay: "20ms" } })
+        const answers: Array<unknown> = []
+        for (let i = 0; i < 4; i++) {
+          yield* Effect.sleep("40 millis")
+          answers.push(backendOf((yield* send(proxy.url, { path: `/n/${i}` })).text))
+        }
+        assert.include(answers.slice(0, 2), "fast", answers.join(" "))
       }))
   }
 

@@ -6,9 +6,10 @@
  * Exact where `p2c-ewma` is probabilistic: best for small pools behind one proxy; for large pools
  * or many proxies sharing a pool, `p2c-ewma` avoids herding onto the one momentarily best backend.
  *
- * A backend never measured counts `defaultRttMs` (Finagle's and linkerd's default), so it is tried
- * while others are slower than that; ties take turns (`Lowest.ts`). Costs are compared by their
- * log-costs (`LogCost.ts`), which read the clock only while some backend is unmeasured.
+ * A backend never measured counts `defaultRttMs` (Finagle's and linkerd's default) as of its last
+ * request or its joining, decaying from then as a measured estimate does, so it is tried while
+ * others cost more than that, or once it has been left idle longer than they have. Ties take turns
+ * (`Lowest.ts`). Costs are compared by their log-costs (`LogCost.ts`), with no clock read.
  */
 import { lowestScore } from "./Lowest.ts"
 import { queueCost } from "./LogCost.ts"

@@ -9,12 +9,17 @@
  *
  * Two conditions make the order exact, and both hold in the proxy: every backend of a pool shares
  * one decay (`ewma.decay` is global), and no estimate is newer than the pick (estimates are taken
- * when requests finish, on the clock the pick reads). Near-ties may be ordered either way within
- * floating-point rounding (see `estimateLog`), which no balancing decision can notice.
+ * when requests finish or start, or backends join, on the clock the pick reads). Near-ties may be
+ * ordered either way within floating-point rounding (see `estimateLog`), which no balancing
+ * decision can notice.
  *
- * A backend without an estimate costs a fixed `defaultRttMs`, not a decaying one, so its log-cost
- * does involve `now`: `ln(defaultRttMs) + now/decay`. Only a pool's first moments have such
- * backends, so only they read the clock (once per such backend scored).
+ * A backend without an estimate costs `defaultRttMs` as of its last request, or of when it joined
+ * if it has had none: like tower's default, it stands for an estimate taken then, and decays like
+ * one. A fixed default would never win against a measured backend read after a pause: requests
+ * every 15 s read a 100 ms backend at `100 · e^(−1.5) ≈ 22 ms` (decay 10 s), under 30 at every
+ * pick, so an idle faster backend would never be tried. Decaying both, the comparison is between
+ * what each was last known to cost, each aged alike. So no log-cost involves `now`, and none reads
+ * the clock.
  */
 import type { BackendState } from "../BackendState.ts"
 import type { Estimate } from "../load/Ewma.ts"
@@ -43,9 +48,12 @@ export const estimateLog = (estimate: Estimate, decayMs: number, since: number):
 export const warmupLog = (state: BackendState): number =>
   state.weightPercent >= 100 ? 0 : Math.log(100 / state.weightPercent)
 
-/** The log-cost of `defaultRttMs` at `now`, for a backend not yet measured. */
-export const unmeasuredLog = (now: number, decayMs: number, since: number): number =>
-  Math.log(defaultRttMs) + (now - since) / decayMs
+/** When a backend without an estimate counts `defaultRttMs` from: its last request, or its joining. */
+export const unmeasuredSince = (state: BackendState): number => state.lastRequestAt ?? state.joinedAt
+
+/** The log-cost of `defaultRttMs` as of `unmeasuredSince(state)`, for a backend not yet measured. */
+export const unmeasuredLog = (state: BackendState, since: number): number =>
+  Math.log(defaultRttMs) + (unmeasuredSince(state) - since) / state.policy.ewmaDecayMs
 
 /** Which estimate of a state a strategy reads. */
 export type EstimateOf = (state: BackendState) => Estimate | undefined
@@ -73,19 +81,14 @@ export const keptPerState = (size: number, score: (state: BackendState) => numbe
 /**
  * The log-cost of one more request on a backend, `ln(latency · (inFlight + 1))` less the pick's
  * common `now/decay`, for `least-dynamic-score` (average latency) and `p2c-ewma` (peak latency).
- * The clock is read only for a backend without an estimate, whose cost is not kept.
  */
 export const queueCost = (size: number, env: SelectionEnv, estimateOf: EstimateOf) => {
   const since = env.now()
-  const measured = keptPerState(size, (state) => {
+  return keptPerState(size, (state) => {
     const estimate = estimateOf(state)
-    return estimate === undefined
-      ? Number.NaN
-      : estimateLog(estimate, state.policy.ewmaDecayMs, since) + queueLog(state.inFlight) + warmupLog(state)
+    const latencyLog = estimate === undefined
+      ? unmeasuredLog(state, since)
+      : estimateLog(estimate, state.policy.ewmaDecayMs, since)
+    return latencyLog + queueLog(state.inFlight) + warmupLog(state)
   })
-  return (state: BackendState, index: number): number => {
-    const cost = measured(state, index)
-    if (!Number.isNaN(cost)) return cost
-    return unmeasuredLog(env.now(), state.policy.ewmaDecayMs, since) + queueLog(state.inFlight) + warmupLog(state)
-  }
 }

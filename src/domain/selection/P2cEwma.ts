@@ -9,8 +9,9 @@
  *
  * The peak estimate jumps to a slow response at once and recovers slowly (`load/Ewma.ts`), so a
  * backend that stalls is avoided quickly; it is read decayed to the pick, as if at `env.now()`. A
- * backend never measured costs `defaultRttMs`. Ties go to the first of the pair. The two costs are
- * compared by their log-costs (`LogCost.ts`): no clock read once both are measured.
+ * backend never measured costs `defaultRttMs` as of its last request or its joining, decaying from
+ * then. Ties go to the first of the pair. The two costs are compared by their log-costs
+ * (`LogCost.ts`): no clock read.
  *
  * The draw, which tests rely on: among m candidates, one `u = env.random()` numbers an ordered
  * pair of distinct candidates, `p = ⌊u·m·(m−1)⌋`; the first is candidate `⌊p / (m−1)⌋`, the second

@@ -17,9 +17,10 @@ const circuit: fc.Arbitrary<Circuit> = fc.oneof(
   fc.nat(2).map((trialsInFlight): Circuit => ({ _tag: "HalfOpen", trips: 1, trialsInFlight, successes: 0 }))
 )
 
-const estimate = fc.option(fc.record({ value: fc.double({ min: 0, max: 500, noNaN: true }), at: fc.nat(20_000) }), {
-  nil: undefined
-})
+const estimate = fc.option(
+  fc.record({ value: fc.double({ min: 0, max: 500, noNaN: true }), at: fc.nat(20_000), samples: fc.nat(20) }),
+  { nil: undefined }
+)
 
 const backend = fc.record({
   weight: fc.integer({ min: 1, max: 5 }),

@@ -16,20 +16,20 @@ const measured = (latencies: ReadonlyArray<Estimate | undefined>, decayMs?: numb
 
 describe("least-ewma", () => {
   it("takes the lowest average latency", () => {
-    const backends = measured([{ value: 50, at: 0 }, { value: 20, at: 0 }, { value: 35, at: 0 }])
+    const backends = measured([{ value: 50, at: 0, samples: 1 }, { value: 20, at: 0, samples: 1 }, { value: 35, at: 0, samples: 1 }])
     const { env } = movableClock(0)
     assert.strictEqual(LeastEwma.build(backends, env, settings).pick(backends, facts, undefined)?.spec.name, "b1")
   })
 
   it("an unmeasured backend counts 0, so it is tried first", () => {
-    const backends = measured([{ value: 2, at: 0 }, undefined, { value: 1, at: 0 }])
+    const backends = measured([{ value: 2, at: 0, samples: 1 }, undefined, { value: 1, at: 0, samples: 1 }])
     const { env } = movableClock(0)
     assert.strictEqual(LeastEwma.build(backends, env, settings).pick(backends, facts, undefined)?.spec.name, "b1")
   })
 
   it("compares estimates decayed to the same instant: an older one has decayed further", () => {
     // With a 1 s decay, b1's 50 ms measured at 0 reads 50·e⁻¹ ≈ 18.4 at 1 s, below b0's fresh 40.
-    const backends = measured([{ value: 40, at: 1_000 }, { value: 50, at: 0 }], 1_000)
+    const backends = measured([{ value: 40, at: 1_000, samples: 1 }, { value: 50, at: 0, samples: 1 }], 1_000)
     const { env, set } = movableClock(1_000)
     const selector = LeastEwma.build(backends, env, settings)
     assert.strictEqual(selector.pick(backends, facts, undefined)?.spec.name, "b1")
@@ -38,11 +38,11 @@ describe("least-ewma", () => {
   })
 
   it("a new estimate of a backend is read at once, within the same millisecond", () => {
-    const backends = measured([{ value: 10, at: 0 }, { value: 20, at: 0 }])
+    const backends = measured([{ value: 10, at: 0, samples: 1 }, { value: 20, at: 0, samples: 1 }])
     const { env } = movableClock(0)
     const selector = LeastEwma.build(backends, env, settings)
     assert.strictEqual(selector.pick(backends, facts, undefined)?.spec.name, "b0")
-    const slower = backends.map((state, i) => i === 0 ? { ...state, latency: { value: 90, at: 0 } } : state)
+    const slower = backends.map((state, i) => i === 0 ? { ...state, latency: { value: 90, at: 0, samples: 1 } } : state)
     assert.strictEqual(selector.pick(slower, facts, undefined)?.spec.name, "b1")
   })
 
@@ -55,7 +55,7 @@ describe("least-ewma", () => {
   })
 
   it("skips the fastest when it may not be used", () => {
-    const backends = measured([{ value: 1, at: 0 }, { value: 5, at: 0 }, { value: 9, at: 0 }])
+    const backends = measured([{ value: 1, at: 0, samples: 1 }, { value: 5, at: 0, samples: 1 }, { value: 9, at: 0, samples: 1 }])
     const { env } = movableClock(0)
     const selector = LeastEwma.build(backends, env, settings)
     assert.strictEqual(selector.pick(backends, facts, new Set(["b0"]))?.spec.name, "b1")
@@ -66,7 +66,7 @@ describe("least-ewma", () => {
     const score = (state: BackendState, now: number) =>
       state.latency === undefined ? 0 : read(state.latency, now, state.policy.ewmaDecayMs)
     fc.assert(fc.property(fc.integer({ min: 1, max: 8 }), fc.array(poolStep, { maxLength: 40 }), (size, steps) => {
-      const backends = measured(Array.from({ length: size }, () => ({ value: 10, at: 0 })))
+      const backends = measured(Array.from({ length: size }, () => ({ value: 10, at: 0, samples: 1 })))
       assertPicksLowest(LeastEwma, backends, steps, score)
     }))
   })

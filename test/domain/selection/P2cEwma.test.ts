@@ -3,16 +3,13 @@ import fc from "fast-check"
 import { isSelectable } from "../../../src/domain/Availability.ts"
 import type { BackendState } from "../../../src/domain/BackendState.ts"
 import type { Estimate } from "../../../src/domain/load/Ewma.ts"
-import { cost, defaultRttMs, read } from "../../../src/domain/load/Ewma.ts"
+import { cost } from "../../../src/domain/load/Ewma.ts"
 import { P2cEwma } from "../../../src/domain/selection/P2cEwma.ts"
-import { chiSquare, chiSquareCritical001, countPicks, facts, mulberry32, pool, settings } from "./fixtures.ts"
+import { chiSquare, chiSquareCritical001, countPicks, facts, latencyAt, mulberry32, pool, settings } from "./fixtures.ts"
 
-/** The documented cost: peak latency read at `now` × (in flight + 1), `defaultRttMs` unmeasured. */
+/** The documented cost: peak latency read at `now` × (in flight + 1), `defaultRttMs` as of the last request or joining unmeasured. */
 const peakCost = (state: BackendState, now: number): number =>
-  cost(
-    state.peakLatency === undefined ? defaultRttMs : read(state.peakLatency, now, state.policy.ewmaDecayMs),
-    state.inFlight
-  )
+  cost(latencyAt(state, state.peakLatency, now), state.inFlight)
 
 /**
  * `pick` is the cheaper of `a` and `b` at `now`, the first on a tie. The selector compares
@@ -29,6 +26,8 @@ interface Shape {
   readonly peak: Estimate | undefined
   readonly inFlight: number
   readonly selectable?: boolean
+  /** When its last request started, if it had one. */
+  readonly triedAt?: number | undefined
 }
 
 const states = (shapes: ReadonlyArray<Shape>) =>
@@ -36,7 +35,8 @@ const states = (shapes: ReadonlyArray<Shape>) =>
     ...state,
     peakLatency: shapes[i]?.peak,
     inFlight: shapes[i]?.inFlight ?? 0,
-    healthy: shapes[i]?.selectable ?? true
+    healthy: shapes[i]?.selectable ?? true,
+    lastRequestAt: shapes[i]?.triedAt
   }))
 
 /** An env that hands out `draws` in turn (and records them), with a clock the test sets. */
@@ -68,42 +68,53 @@ const shape: fc.Arbitrary<Shape> = fc.record({
     fc.record({
       // Sub-millisecond estimates as 0: denormal costs would round to ties in the reference formula.
       value: fc.double({ min: 0, max: 300, noNaN: true }).map((ms) => ms < 1e-3 ? 0 : ms),
-      at: fc.integer({ min: 10_000, max: pickedAt })
+      at: fc.integer({ min: 10_000, max: pickedAt }),
+      samples: fc.nat(20)
     }),
     { nil: undefined }
   ),
   inFlight: fc.nat(6),
-  selectable: fc.boolean()
+  selectable: fc.boolean(),
+  triedAt: fc.option(fc.integer({ min: 10_000, max: pickedAt }), { nil: undefined })
 })
 
 describe("p2c-ewma", () => {
   it("compares the pair the draw names and takes the cheaper", () => {
     // Four backends, u = 0.5: pair 6 of 12, i.e. b2 first and b0 second.
     const cheapFirst = states([
-      { peak: { value: 40, at: 0 }, inFlight: 0 },
-      { peak: { value: 1, at: 0 }, inFlight: 0 },
-      { peak: { value: 10, at: 0 }, inFlight: 0 },
-      { peak: { value: 1, at: 0 }, inFlight: 0 }
+      { peak: { value: 40, at: 0, samples: 1 }, inFlight: 0 },
+      { peak: { value: 1, at: 0, samples: 1 }, inFlight: 0 },
+      { peak: { value: 10, at: 0, samples: 1 }, inFlight: 0 },
+      { peak: { value: 1, at: 0, samples: 1 }, inFlight: 0 }
     ])
     const { env } = scripted([0.5])
     assert.strictEqual(P2cEwma.build(cheapFirst, env, settings).pick(cheapFirst, facts, undefined)?.spec.name, "b2")
     // b0 at 10 ms with none in flight (10) against b2 at 10 ms with two (30).
     const cheapSecond = cheapFirst.map((state, i) =>
-      i === 0 ? { ...state, peakLatency: { value: 10, at: 0 } } : i === 2 ? { ...state, inFlight: 2 } : state)
+      i === 0 ? { ...state, peakLatency: { value: 10, at: 0, samples: 1 } } : i === 2 ? { ...state, inFlight: 2 } : state)
     assert.strictEqual(P2cEwma.build(cheapSecond, env, settings).pick(cheapSecond, facts, undefined)?.spec.name, "b0")
   })
 
-  it("cost is peak latency read at env.now() × (in flight + 1); unmeasured counts defaultRttMs", () => {
-    // b0: peak 60 ms at 0, decay 10 s; b1 unmeasured (30). Two backends: both are always drawn.
-    const backends = states([{ peak: { value: 60, at: 0 }, inFlight: 0 }, { peak: undefined, inFlight: 0 }])
+  it("cost is peak latency read at env.now() × (in flight + 1); unmeasured counts defaultRttMs as of its last request", () => {
+    // b0: peak 60 ms at 0, decay 10 s; b1 unmeasured, its last request started at the pick (30).
+    // Two backends: both are always drawn.
     const { env, set } = scripted(mulberry32(3))
-    const selector = P2cEwma.build(backends, env, settings)
+    const selector = P2cEwma.build(states([{ peak: undefined, inFlight: 0 }, { peak: undefined, inFlight: 0 }]), env, settings)
     const at = (now: number) => {
       set(now)
+      const backends = states([{ peak: { value: 60, at: 0, samples: 1 }, inFlight: 0 }, { peak: undefined, inFlight: 0 }])
+        .map((state, i) => i === 1 ? { ...state, lastRequestAt: now } : state)
       return selector.pick(backends, facts, undefined)?.spec.name
     }
     // 60 against 30; 60·e⁻⁰·⁵ ≈ 36.4 against 30; 60·e⁻¹ ≈ 22.1 against 30.
     assert.deepStrictEqual([at(0), at(5_000), at(10_000)], ["b1", "b1", "b0"])
+  })
+
+  it("an unmeasured backend never tried counts defaultRttMs as of its joining, aged like any estimate", () => {
+    // At 20 s: b0's 50 ms from 10 s reads 18.4 ms; b1, joined at 0 and never tried, 30·e⁻² ≈ 4.1 ms.
+    const backends = states([{ peak: { value: 50, at: 10_000, samples: 1 }, inFlight: 0 }, { peak: undefined, inFlight: 0 }])
+    const { env } = scripted([0], 20_000)
+    assert.strictEqual(P2cEwma.build(backends, env, settings).pick(backends, facts, undefined)?.spec.name, "b1")
   })
 
   it("property: with every backend selectable, picks the cheaper of the pair the draw names", () => {
@@ -166,7 +177,7 @@ describe("p2c-ewma", () => {
 
   it("draws pairs uniformly: with equal costs the first of the pair wins, 1/n each (χ², p = 0.001)", () => {
     for (const seed of [1, 7, 42]) {
-      const backends = states(Array.from({ length: 6 }, () => ({ peak: { value: 10, at: 0 }, inFlight: 1 })))
+      const backends = states(Array.from({ length: 6 }, () => ({ peak: { value: 10, at: 0, samples: 1 }, inFlight: 1 })))
       const selector = P2cEwma.build(backends, scripted(mulberry32(seed)).env, settings)
       const picks = Array.from({ length: 12_000 }, () => selector.pick(backends, facts, undefined))
       const statistic = chiSquare(countPicks(backends, picks), backends.map(() => 2_000))

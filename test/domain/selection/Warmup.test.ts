@@ -41,8 +41,8 @@ describe("slow start in the strategies", () => {
   it("the latency strategies cost it 100/p times more", () => {
     const measured = (s: BackendState): BackendState => ({
       ...s,
-      latency: { value: 10, at: 0 },
-      peakLatency: { value: 10, at: 0 }
+      latency: { value: 10, at: 0, samples: 1 },
+      peakLatency: { value: 10, at: 0, samples: 1 }
     })
     for (const name of ["least-ewma", "least-dynamic-score", "p2c-ewma"] as const) {
       const backends = warming(50, measured)
@@ -50,7 +50,7 @@ describe("slow start in the strategies", () => {
       assert.deepStrictEqual([warm, cold], [100, 0], name)
       const faster = warming(50, (s) => {
         const m = measured(s)
-        return s.spec.name === "b1" ? { ...m, latency: { value: 4, at: 0 }, peakLatency: { value: 4, at: 0 } } : m
+        return s.spec.name === "b1" ? { ...m, latency: { value: 4, at: 0, samples: 1 }, peakLatency: { value: 4, at: 0, samples: 1 } } : m
       })
       assert.deepStrictEqual(picks(strategies[name], faster, 100), [0, 100], `${name}: 4 ms at 50 % beats 10 ms`)
     }

@@ -5,6 +5,8 @@ import { isSelectable } from "../../../src/domain/Availability.ts"
 import { defaultPolicy } from "../../../src/domain/BackendPolicy.ts"
 import { initialState } from "../../../src/domain/BackendState.ts"
 import type { BackendState } from "../../../src/domain/BackendState.ts"
+import type { Estimate } from "../../../src/domain/load/Ewma.ts"
+import { defaultRttMs, read } from "../../../src/domain/load/Ewma.ts"
 import type { RequestFacts, SelectionEnv, Strategy, StrategySettings } from "../../../src/domain/selection/Strategy.ts"
 
 export const pool = (
@@ -13,6 +15,17 @@ export const pool = (
 ): Array<BackendState> =>
   weights.map((weight, index) =>
     tweak(initialState({ name: `b${index}`, url: `http://10.0.0.${index}:80`, weight }, defaultPolicy), index)
+  )
+
+/**
+ * The documented latency of a backend at `now`: its estimate read at `now`, or, unmeasured,
+ * `defaultRttMs` as of its last request (or its joining) read at `now`.
+ */
+export const latencyAt = (state: BackendState, estimate: Estimate | undefined, now: number): number =>
+  read(
+    estimate ?? { value: defaultRttMs, at: state.lastRequestAt ?? state.joinedAt, samples: 0 },
+    now,
+    state.policy.ewmaDecayMs
   )
 
 export const facts: RequestFacts = { clientAddress: "127.0.0.1", path: "/", header: () => undefined }
@@ -85,12 +98,15 @@ export const countPicks = (
 
 /**
  * One step of a pool's life: the clock moves `advance` ms, then backend `index` (modulo the pool's
- * size) gets a new average-latency estimate taken `age` ms ago (or none), `inFlight` and health.
+ * size) gets a new average-latency estimate taken `age` ms ago (or none), `inFlight`, the start of
+ * its last request and health.
  */
 export const poolStep = fc.record({
   index: fc.nat(7),
   latency: fc.option(fc.record({ value: fc.integer({ min: 1, max: 200 }), age: fc.nat(5_000) }), { nil: undefined }),
   inFlight: fc.nat(4),
+  /** How long ago its last request started, if it had one. */
+  triedAgo: fc.option(fc.nat(5_000), { nil: undefined }),
   healthy: fc.boolean(),
   advance: fc.constantFrom(0, 0, 1, 250)
 })
@@ -111,13 +127,14 @@ export const assertPicksLowest = (
   const { env, set } = movableClock(0)
   let now = 0
   const selector = strategy.build(backends, env, settings)
-  for (const { advance, healthy, inFlight, index, latency } of steps) {
+  for (const { advance, healthy, inFlight, index, latency, triedAgo } of steps) {
     const at = index % backends.length
     const state = backends[at]
     now += advance
     // An estimate is taken when a request finishes, never later than the pick that reads it.
-    const estimate = latency && { value: latency.value, at: Math.max(0, now - latency.age) }
-    if (state !== undefined) backends[at] = { ...state, latency: estimate, inFlight, healthy }
+    const estimate = latency && { value: latency.value, at: Math.max(0, now - latency.age), samples: 1 }
+    const lastRequestAt = triedAgo === undefined ? undefined : Math.max(0, now - triedAgo)
+    if (state !== undefined) backends[at] = { ...state, latency: estimate, inFlight, healthy, lastRequestAt }
     set(now)
     const pick = selector.pick(backends, facts, undefined)
     const selectable = backends.filter((b) => isSelectable(b, undefined))
