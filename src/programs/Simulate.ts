@@ -17,7 +17,7 @@
  * backoff jitter), so a scenario and a seed give the same output byte for byte, and every
  * strategy is given the same traffic.
  */
-import { Clock, Console, Context, Duration, Effect, Exit, Layer, Random, Schedule, Scheduler, Stream } from "effect"
+import { Clock, Console, Context, Duration, Effect, Layer, Random, Scheduler, Stream } from "effect"
 import type { Scope } from "effect"
 import { TestClock } from "effect/testing"
 import { readFile, writeFile } from "node:fs/promises"
@@ -25,26 +25,26 @@ import { defaultPool } from "../domain/Backend.ts"
 import type { BackendEvent } from "../domain/BackendEvent.ts"
 import { ScenarioError, SimulateError } from "../domain/Errors.ts"
 import { makeRetryBudget } from "../domain/retry/RetryBudget.ts"
-import { retrySchedule } from "../domain/retry/RetryPolicy.ts"
 import { makeRouting } from "../domain/routing/Routing.ts"
 import { strategyNames } from "../domain/selection/Strategies.ts"
 import type { StrategyName } from "../domain/selection/Strategies.ts"
 import { conditionAt, timelineOf } from "../domain/sim/BackendModel.ts"
 import { renderChart } from "../domain/sim/Chart.ts"
-import type { Backoff, LabResults, SimTime } from "../domain/sim/Lab.ts"
+import type { LabResults, SimTime } from "../domain/sim/Lab.ts"
 import { makeLab } from "../domain/sim/Lab.ts"
 import { buildReport, renderJson, renderTable } from "../domain/sim/Report.ts"
 import type { SimulationReport } from "../domain/sim/Report.ts"
 import { loadScenario } from "../domain/sim/ScenarioLoader.ts"
 import type { Scenario } from "../domain/sim/ScenarioLoader.ts"
-import { failureReply } from "../http/Failures.ts"
 import { BackendRegistryLive } from "../layers/BackendRegistryLive.ts"
 import { CircuitBreakerLive } from "../layers/CircuitBreakerLive.ts"
 import { HealthSupervisorLive } from "../layers/HealthSupervisorLive.ts"
 import { SlowStartLive } from "../layers/SlowStartLive.ts"
+import { RetryBackoffLive } from "../layers/RetryBackoffLive.ts"
 import { BackendRegistry } from "../services/BackendRegistry.ts"
 import { HealthProbe } from "../services/HealthProbe.ts"
 import { ProxyConfig } from "../services/ProxyConfig.ts"
+import { RetryBackoff } from "../services/RetryBackoff.ts"
 
 /** Effect's `TestClock`, watched: when its next sleeper is due, and when every fiber is idle. */
 interface VirtualClock {
@@ -171,7 +171,9 @@ export const runStrategy = Effect.fn("Simulate.runStrategy")(function*(
       SlowStartLive
     )
     const built = yield* Layer.build(
-      supervision.pipe(Layer.provideMerge(BackendRegistryLive), Layer.provide(Layer.succeed(ProxyConfig, config)))
+      Layer.merge(supervision.pipe(Layer.provideMerge(BackendRegistryLive)), RetryBackoffLive).pipe(
+        Layer.provide(Layer.succeed(ProxyConfig, config))
+      )
     )
     const registry = Context.get(built, BackendRegistry)
     const transitions: Array<BackendEvent> = []
@@ -181,15 +183,7 @@ export const runStrategy = Effect.fn("Simulate.runStrategy")(function*(
     )
 
     // The jitter of the backoff draws from the proxy's seeded `Random`, provided here.
-    const context = yield* Effect.context<never>()
-    const schedule = retrySchedule(config.retry)
-    const backoff = (): Backoff => {
-      const step = Effect.runSyncWith(context)(Schedule.toStep(schedule))
-      return (now, failed) => {
-        const exit = Effect.runSyncExitWith(context)(step(now, failed))
-        return Exit.isSuccess(exit) ? Duration.toMillis(exit.value[1]) : undefined
-      }
-    }
+    const backoff = Context.get(built, RetryBackoff)
     const budget = config.retry.budget
     const time: SimTime = { now: 0 }
     const routing = makeRouting(config, registry, {
@@ -200,13 +194,14 @@ export const runStrategy = Effect.fn("Simulate.runStrategy")(function*(
       time,
       registry,
       select: (facts, excluded) => routing.select(defaultPool, facts, excluded),
-      backoff,
+      backoff: backoff.fresh,
       budget: budget === undefined ? undefined : makeRetryBudget({
         percent: budget.percent,
         minRetriesPerSecond: budget.minRetriesPerSecond,
         windowMs: Duration.toMillis(budget.window)
       }),
-      statusOf: (outcome) => failureReply(outcome, config.server.maxBodySize).status,
+      maxAttempts: config.retry.attempts,
+      maxBodySize: config.server.maxBodySize,
       requestTimeoutMs: Duration.toMillis(config.timeouts.request),
       backends: scenario.backends,
       traffic: scenario.traffic,

@@ -16,6 +16,9 @@ import type { RequestOutcome } from "../BackendEvent.ts"
 
 const idempotentMethods: ReadonlySet<string> = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"])
 
+/** RFC 9110 §9.2.2: sending the request twice has the effect of sending it once. */
+export const isIdempotent = (method: string): boolean => idempotentMethods.has(method)
+
 export interface FailedAttempt {
   readonly method: string
   readonly outcome: RequestOutcome | "body-too-large"
@@ -34,7 +37,7 @@ const retriableOutcomes: ReadonlySet<string> = new Set(["connect-failed", "reset
 export const mayRetry = (attempt: FailedAttempt): boolean => {
   if (attempt.responded || !retriableOutcomes.has(attempt.outcome)) return false
   if (!attempt.sent) return !attempt.hasBody || attempt.bodyIntact
-  return idempotentMethods.has(attempt.method) && !attempt.hasBody
+  return isIdempotent(attempt.method) && !attempt.hasBody
 }
 
 export interface RetrySettings {
@@ -43,6 +46,13 @@ export interface RetrySettings {
   readonly baseDelay: Duration.Duration
   readonly maxDelay: Duration.Duration
 }
+
+/**
+ * One request's backoff: the delay (ms) before its next try after `failed` at `now`, or
+ * `undefined` to give up. Stepped from `retrySchedule` (`services/RetryBackoff.ts`); the driver
+ * waits the delay on its own clock (the proxy's, or the lab's virtual one).
+ */
+export type Backoff = (now: number, failed: FailedAttempt) => number | undefined
 
 /**
  * The backoff between tries, fed each failed attempt: it stops when the attempt may not be

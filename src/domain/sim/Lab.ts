@@ -1,13 +1,12 @@
 /**
  * The strategy lab's proxy without sockets: a discrete-event loop over an agenda of arrivals,
- * answers, retries and backends going down. Each request is placed by the real routing (the
- * pool's strategy over the registry), each attempt is told to the registry as `RequestStarted`
- * and `RequestFinished` and judged by `evolve` (EWMA, in-flight, breaker), and a failed attempt
- * is retried when the real retry policy says so, after the delay its `Schedule` gives, on a
- * backend not tried yet: attempt for attempt what `http/ProxyExchange.ts` does, including its
- * one replay of a body-less request whose connection was reset.
+ * answers, retries and backends going down. It is a driver of the attempt rules
+ * (`domain/exchange/Attempt.ts`), as `http/ProxyExchange.ts` is: each request is placed by the real
+ * routing (the pool's strategy over the registry), each attempt's events and what follows its
+ * failure (replay, backoff and retry, or the failure's status) are the rules', so the lab cannot
+ * drift from the proxy. Only the backends (`BackendModel`) and time are simulated.
  *
- * Only the backends (`BackendModel`) and time are simulated. The lab's time is its agenda's;
+ * The lab's time is its agenda's;
  * the program moves Effect's `TestClock` along with it for the timers (probes, breaker), which
  * is why `runUntil` stops where a timer is due, and right after anything that changed health or
  * a circuit (the breaker's timer must be armed before time goes on).
@@ -15,7 +14,21 @@
 import type { Excluded } from "../Availability.ts"
 import type { BackendEvent, RequestOutcome } from "../BackendEvent.ts"
 import type { BackendState } from "../BackendState.ts"
-import type { FailedAttempt } from "../retry/RetryPolicy.ts"
+import type { Attempt, RequestTraits } from "../exchange/Attempt.ts"
+import {
+  afterBackoff,
+  afterFailure,
+  answerOutcome,
+  begin as beginAttempt,
+  failedAttempt,
+  finish as finishAttempt,
+  replaying,
+  responded,
+  sending,
+  startedEvent
+} from "../exchange/Attempt.ts"
+import { failureAnswer, noBackendAnswer } from "../exchange/Statuses.ts"
+import type { Backoff } from "../retry/RetryPolicy.ts"
 import { honouredPauseMs } from "../retry/RetryAfter.ts"
 import type { RetryBudget } from "../retry/RetryBudget.ts"
 import type { RequestFacts } from "../selection/Strategy.ts"
@@ -35,9 +48,6 @@ export interface LabRegistry {
   readonly version: () => number
 }
 
-/** One request's backoff: the delay (ms) before its next try, or `undefined` to give up. */
-export type Backoff = (now: number, failed: FailedAttempt) => number | undefined
-
 /** Simulated time, in ms from the start; the lab moves it, the strategies read it. */
 export interface SimTime {
   now: number
@@ -52,8 +62,10 @@ export interface LabEnv {
   readonly backoff: () => Backoff
   /** The pool's retry budget, when the config has one. */
   readonly budget: RetryBudget | undefined
-  /** The status the proxy answers a failure with (`http/Failures.ts`). */
-  readonly statusOf: (outcome: RequestOutcome) => number
+  /** `retry.attempts`: total tries, the first included. */
+  readonly maxAttempts: number
+  /** `server.maxBodySize`, for the failure answers that name it. */
+  readonly maxBodySize: number
   /** `timeouts.request`: the proxy stops waiting for a response head after this long. */
   readonly requestTimeoutMs: number
   readonly backends: ReadonlyArray<SimulatedBackend>
@@ -98,13 +110,11 @@ export interface Lab {
 interface Request {
   readonly arrival: Arrival
   readonly facts: RequestFacts
-  attempt: number
-  backend: string
-  epoch: number
-  startedAt: number
+  readonly traits: RequestTraits
+  /** The current attempt; `undefined` only before the first begins. */
+  attempt: Attempt | undefined
   tried: Set<string> | undefined
   backoff: Backoff | undefined
-  replayed: boolean
   /** Moves when the current attempt is ended early (its backend went down): its scheduled end is void. */
   ticket: number
 }
@@ -126,8 +136,12 @@ const reset: Answer = { outcome: "reset", afterMs: 0, sent: true, responded: fal
 
 const noHeader = (): string | undefined => undefined
 
-/** The status of an answer with a response head: relayed to the client as the backend gave it. */
+/** The status a simulated backend answers with, relayed to the client as it is. */
 const respondedStatus: Partial<Record<RequestOutcome, number>> = { success: 200, overloaded: 503 }
+
+/** The lab's two kinds of request: a GET, and a POST with a body. */
+const getTraits = (maxAttempts: number): RequestTraits => ({ method: "GET", hasBody: false, maxAttempts, pooled: true })
+const postTraits = (maxAttempts: number): RequestTraits => ({ method: "POST", hasBody: true, maxAttempts, pooled: true })
 
 export const makeLab = (env: LabEnv): Lab => {
   const { registry, time } = env
@@ -163,10 +177,13 @@ export const makeLab = (env: LabEnv): Lab => {
   const respond = (request: Request, status: number) =>
     recorder.record(request.arrival.at, time.now - request.arrival.at, status)
 
-  const dispatch = (request: Request, uLatency: number, uError: number) => {
-    const member = members.get(request.backend)
+  const get = getTraits(env.maxAttempts)
+  const post = postTraits(env.maxAttempts)
+
+  const dispatch = (request: Request, attempt: Attempt, uLatency: number, uError: number) => {
+    const member = members.get(attempt.backend)
     if (member === undefined) return
-    const inFlight = registry.get(request.backend)?.inFlight ?? 1
+    const inFlight = registry.get(attempt.backend)?.inFlight ?? 1
     if (inFlight > member.tally.peakInFlight) member.tally.peakInFlight = inFlight
     member.inFlight.add(request)
     const reply = answer(member.model, conditionAt(member.timeline, time.now), inFlight, uLatency, uError, env.requestTimeoutMs)
@@ -174,16 +191,13 @@ export const makeLab = (env: LabEnv): Lab => {
   }
 
   const begin = (request: Request, backend: BackendState, uLatency: number, uError: number) => {
-    request.attempt++
-    request.backend = backend.spec.name
-    request.epoch = backend.epoch
-    request.replayed = false
-    request.startedAt = time.now
-    if (request.attempt > 1) retries++
-    const member = members.get(request.backend)
+    const attempt = beginAttempt(request.attempt, backend.spec.name, backend.epoch, time.now)
+    request.attempt = attempt
+    if (attempt.number > 1) retries++
+    const member = members.get(attempt.backend)
     if (member !== undefined) member.tally.attempts++
-    registry.emit({ _tag: "RequestStarted", at: time.now, backend: request.backend, epoch: request.epoch, attempt: request.attempt })
-    dispatch(request, uLatency, uError)
+    registry.emit(startedEvent(attempt))
+    dispatch(request, attempt, uLatency, uError)
   }
 
   const arrive = (arrival: Arrival) => {
@@ -191,72 +205,62 @@ export const makeLab = (env: LabEnv): Lab => {
     const request: Request = {
       arrival,
       facts: facts[arrival.client] ?? { clientAddress: clientAddress(arrival.client), path: "/", header: noHeader },
-      attempt: 0,
-      backend: "",
-      epoch: 0,
-      startedAt: 0,
+      traits: arrival.post ? post : get,
+      attempt: undefined,
       tried: undefined,
       backoff: undefined,
-      replayed: false,
       ticket: 0
     }
     const backend = env.select(request.facts, undefined)
-    if (backend === undefined) return respond(request, 503)
+    if (backend === undefined) return respond(request, noBackendAnswer.status)
     env.budget?.deposit(time.now)
     begin(request, backend, arrival.uLatency, arrival.uError)
   }
 
-  /** As `ProxyExchange` reports it: an overload's pause only when the backend's policy honours it, capped. */
-  const holdOf = (request: Request, reply: Answer): { readonly retryAfterMs?: number } => {
-    const retryAfterMs = honouredPauseMs(reply.retryAfterMs, registry.get(request.backend)?.policy.retryAfterMaxMs)
-    return retryAfterMs === undefined ? {} : { retryAfterMs }
-  }
-
-  const finish = (request: Request, reply: Answer) => {
-    members.get(request.backend)?.inFlight.delete(request)
-    registry.emit({
-      _tag: "RequestFinished",
-      at: time.now,
-      backend: request.backend,
-      epoch: request.epoch,
-      outcome: reply.outcome,
-      latencyMs: time.now - request.startedAt,
-      ...holdOf(request, reply)
-    })
-    if (reply.responded) return respond(request, respondedStatus[reply.outcome] ?? 500)
-    const failed: FailedAttempt = {
-      method: request.arrival.post ? "POST" : "GET",
-      outcome: reply.outcome,
-      hasBody: request.arrival.post,
-      sent: reply.sent,
-      bodyIntact: !reply.sent,
-      responded: false
-    }
-    request.backoff ??= env.backoff()
-    const delay = request.backoff(time.now, failed)
-    if (delay === undefined) return respond(request, env.statusOf(reply.outcome))
-    agenda.push(time.now + delay, { _tag: "Retry", request, outcome: reply.outcome })
+  const close = (attempt: Attempt, outcome: RequestOutcome): Attempt => {
+    const closed = finishAttempt(attempt, outcome, time.now)
+    if (closed === undefined) return attempt
+    registry.emit(closed.event)
+    return closed.attempt
   }
 
   const answered = (request: Request, reply: Answer) => {
-    // ProxyExchange's replay: a reset before any response, of a request without a body, is sent
-    // once more on a fresh connection to the same backend, as the same attempt.
-    if (reply.outcome === "reset" && !request.arrival.post && !request.replayed) {
-      request.replayed = true
-      replays++
-      members.get(request.backend)?.inFlight.delete(request)
-      return dispatch(request, env.serviceRandom(), env.serviceRandom())
+    const current = request.attempt
+    if (current === undefined) return
+    members.get(current.backend)?.inFlight.delete(request)
+    const attempt = reply.sent ? sending(current) : current
+    if (reply.responded) {
+      const status = respondedStatus[reply.outcome] ?? 500
+      // As the exchange reports it: an overload's pause only when the backend's policy honours it, capped.
+      const holdMs = honouredPauseMs(reply.retryAfterMs, registry.get(attempt.backend)?.policy.retryAfterMaxMs)
+      const head = { status, at: time.now, askedToWait: reply.retryAfterMs !== undefined, holdMs }
+      request.attempt = close(responded(attempt, head), answerOutcome(head))
+      return respond(request, status)
     }
-    finish(request, reply)
+    const failure = { outcome: reply.outcome, bodyIntact: !reply.sent, clientGone: false }
+    const next = afterFailure(request.traits, attempt, failure)
+    if (next === "replay") {
+      replays++
+      request.attempt = replaying(attempt)
+      return dispatch(request, request.attempt, env.serviceRandom(), env.serviceRandom())
+    }
+    request.attempt = close(attempt, reply.outcome)
+    if (next !== "backoff") return respond(request, failureAnswer(reply.outcome, env.maxBodySize).status)
+    request.backoff ??= env.backoff()
+    const delay = request.backoff(time.now, failedAttempt(request.traits, attempt, failure))
+    if (delay === undefined) return respond(request, failureAnswer(reply.outcome, env.maxBodySize).status)
+    agenda.push(time.now + delay, { _tag: "Retry", request, outcome: reply.outcome })
   }
 
   const retry = (request: Request, outcome: RequestOutcome) => {
     const tried = request.tried ?? new Set<string>()
     request.tried = tried
-    tried.add(request.backend)
+    if (request.attempt !== undefined) tried.add(request.attempt.backend)
     const next = env.select(request.facts, tried)
-    if (next === undefined || (env.budget !== undefined && !env.budget.withdraw(time.now))) {
-      return respond(request, env.statusOf(outcome))
+    const budget = env.budget
+    const decision = afterBackoff(next !== undefined, () => budget === undefined || budget.withdraw(time.now))
+    if (decision === "answer" || next === undefined) {
+      return respond(request, failureAnswer(outcome, env.maxBodySize).status)
     }
     begin(request, next, env.serviceRandom(), env.serviceRandom())
   }
