@@ -6,6 +6,15 @@
  *   header bytes, conflicting framing, missing `Host`) → 400; never forwarded.
  * - A client that has not sent its whole head within `timeouts.headers` gets 408 and is
  *   disconnected (slowloris); Node checks at `connectionsCheckingInterval`.
+ * - After an answer of its own the listener ends the connection and destroys it at the client's
+ *   FIN or after `CLOSE_LINGER_MS`, whatever the client does: a half-closed socket the client
+ *   keeps writing to, reading nothing, would otherwise hold its descriptor for ever. An answer
+ *   never goes out in the middle of a response already under way: it waits for it.
+ * - `HTTP/1.2` and other higher HTTP/1 minor versions are served as HTTP/1.1 (`VersionRescue`);
+ *   any other major version (`HTTP/2.0` on this HTTP/1 connection, `HTTP/3.1`) gets 505 and is
+ *   never forwarded, plain requests and upgrades alike.
+ * - Bytes after a request that said it was the last (HTTP/1.0, `Connection: close`) are not
+ *   answered (that request is), and the connection still closes after its response.
  * - Idle keep-alive connections close after `timeouts.idle`; so does a connection on which nothing
  *   moves for that long mid-request.
  * - With a certificate it is an HTTPS server (TLS termination), HTTP/1.1 only (ALPN `http/1.1`):
@@ -13,7 +22,7 @@
  * - Upgrade requests (WebSocket, h2c) leave Node's HTTP handling as bare sockets: they are tracked
  *   here, so that a drain can close the tunnels still open when its grace period ends.
  */
-import { Effect } from "effect"
+import { Effect, Predicate } from "effect"
 import type { Duration } from "effect"
 import { createServer, STATUS_CODES } from "node:http"
 import type { IncomingMessage, Server, ServerOptions, ServerResponse } from "node:http"
@@ -21,6 +30,9 @@ import { createServer as createHttpsServer } from "node:https"
 import type { Duplex } from "node:stream"
 import { ListenError } from "../domain/Errors.ts"
 import type { ListenAddress } from "../services/ProxyServer.ts"
+import { inFlightResponse, messageOpen } from "./NodeSocket.ts"
+import { refusedVersion, rescueAsHttp11 } from "./VersionRescue.ts"
+import type { ParseError, RefusedVersion } from "./VersionRescue.ts"
 
 export interface ListenerOptions {
   readonly maxHeaderSize: number
@@ -45,29 +57,152 @@ export interface ProxyListener {
 /** An upgrade request, as the server's `upgrade` event hands it over: the socket is the handler's. */
 export type UpgradeHandler = (request: IncomingMessage, socket: Duplex, head: Buffer) => void
 
-/** The status Node's parser error deserves: 431 for oversized heads, 408 for slow ones, else 400. */
-export const clientErrorStatus = (code: string | undefined): 400 | 408 | 431 => {
+/**
+ * The status Node's parser error deserves: 431 for oversized heads, 408 for slow ones, 505 for a
+ * well-formed version this listener does not serve (`refused`, see `VersionRescue`), else 400.
+ */
+export const clientErrorStatus = (
+  code: string | undefined,
+  refused?: RefusedVersion
+): 400 | 408 | 431 | 505 => {
   switch (code) {
     case "HPE_HEADER_OVERFLOW":
       return 431
     case "ERR_HTTP_REQUEST_TIMEOUT":
       return 408
+    case "HPE_INVALID_VERSION":
+      return refused === undefined ? 400 : 505
     default:
       return 400
   }
 }
 
-const answerClientError = (error: Error & { readonly code?: string }, socket: Duplex): void => {
-  if (!socket.writable || error.code === "ECONNRESET") {
+const answerMessages: Record<400 | 408 | 431 | 505, string> = {
+  400: "malformed request",
+  408: "the request head did not arrive within timeouts.headers",
+  431: "the request head is larger than server.maxHeaderSize",
+  505: "only HTTP/1.x is served here"
+}
+
+/**
+ * How long a connection the listener closes itself stays open after its last answer. Destroying
+ * it at once would reset the connection while the client's bytes are still arriving, and a reset
+ * can make the client's stack drop our answer unread; waiting for the client to close instead
+ * would let one that never does (slowloris, dripping a header line a second and reading nothing)
+ * hold its descriptor for as long as it likes. So our side is ended with the answer, and the
+ * socket destroyed at the client's FIN or after this long, whichever comes first.
+ */
+export const CLOSE_LINGER_MS = 1_000
+
+const answerBody = (status: 400 | 408 | 431 | 505): string =>
+  JSON.stringify({ status, error: (STATUS_CODES[status] ?? "").toLowerCase(), message: answerMessages[status] })
+
+/** The listener's own answer, on the bare socket: a small JSON body, then the connection closes. */
+const ownAnswer = (status: 400 | 408 | 431 | 505): string => {
+  const body = answerBody(status)
+  return `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json\r\n` +
+    `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`
+}
+
+const versionRefusal = ownAnswer(505)
+const versionRefusalBody = answerBody(505)
+const versionRefusalHeaders = {
+  "content-type": "application/json",
+  "content-length": Buffer.byteLength(versionRefusalBody),
+  connection: "close"
+}
+
+/** A parsed request of another major version (`HTTP/2.0` on an HTTP/1 connection, `HTTP/0.9`). */
+const refuseVersion = (response: ServerResponse): void => {
+  response.writeHead(505, versionRefusalHeaders)
+  response.end(versionRefusalBody)
+}
+
+/** Sockets the listener is closing: answered at most once, whatever else arrives on them. */
+const closing = new WeakSet<Duplex>()
+
+function destroyOnEnd(this: Duplex): void {
+  this.destroy()
+}
+
+/** Ends the socket (with `answer`, if any), then destroys it at the client's FIN or after the linger. */
+const closeWithLinger = (socket: Duplex, answer: string | undefined): void => {
+  if (socket.destroyed) return
+  if (socket.writable) {
+    if (answer === undefined) socket.end()
+    else socket.end(answer)
+  }
+  const timer = setTimeout(() => socket.destroy(), CLOSE_LINGER_MS).unref()
+  socket.once("end", destroyOnEnd)
+  socket.once("close", () => clearTimeout(timer))
+}
+
+const bytesWrittenOf = (socket: Duplex): number =>
+  Predicate.hasProperty(socket, "bytesWritten") && typeof socket.bytesWritten === "number" ? socket.bytesWritten : 0
+
+/**
+ * Closes the socket once Node has written every response already under way on it (pipelined
+ * ones included), so that an answer of ours never lands inside one of them. Meanwhile only our
+ * side moving counts as activity: a client that reads nothing while it keeps sending would keep
+ * Node's idle timer from ever firing (each chunk it sends resets it), so when no byte has been
+ * written for `idleMs` the socket is destroyed.
+ */
+const closeAfterResponses = (socket: Duplex, answer: string | undefined, idleMs: number): void => {
+  if (inFlightResponse(socket) === undefined) {
+    closeWithLinger(socket, answer)
+    return
+  }
+  let written = bytesWrittenOf(socket)
+  const watchdog = setInterval(() => {
+    const now = bytesWrittenOf(socket)
+    if (now === written) socket.destroy()
+    written = now
+  }, idleMs).unref()
+  socket.once("close", () => clearInterval(watchdog))
+  const afterEach = () => {
+    const response = inFlightResponse(socket)
+    if (response !== undefined) {
+      response.once("close", afterEach)
+      return
+    }
+    clearInterval(watchdog)
+    closeWithLinger(socket, answer)
+  }
+  afterEach()
+}
+
+/**
+ * Node's parser refused what the client sent (or Node's headers-timeout checker gave up on it).
+ * The connection is finished: it is answered once, and closed whatever the client does next.
+ */
+const answerClientError = (server: Server, idleMs: number) =>
+(error: Error & ParseError & { readonly code?: string }, socket: Duplex): void => {
+  // The parser stays failed and reports again on every further chunk: one answer is enough.
+  if (closing.has(socket)) return
+  if (error.code === "ECONNRESET" || socket.destroyed) {
     socket.destroy()
     return
   }
-  const status = clientErrorStatus(error.code)
-  const body = JSON.stringify({ status, error: (STATUS_CODES[status] ?? "").toLowerCase(), message: "malformed request" })
-  socket.end(
-    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json\r\n` +
-      `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`
-  )
+  // Bytes after a request that said it was the last (HTTP/1.0, `Connection: close`): that
+  // request is being answered and Node ends the connection after it; only the close is ours.
+  if (error.code === "HPE_CLOSED_CONNECTION") {
+    closing.add(socket)
+    closeAfterResponses(socket, undefined, idleMs)
+    return
+  }
+  if (error.code === "HPE_INVALID_VERSION" && rescueAsHttp11(server, socket, error)) return
+  closing.add(socket)
+  // An error inside the body of a request already being answered: that response cannot be
+  // finished properly, and an answer of ours could land in the middle of it.
+  if (inFlightResponse(socket) !== undefined && messageOpen(socket) !== false) {
+    socket.destroy()
+    return
+  }
+  const refused = error.code === "HPE_INVALID_VERSION" && Buffer.isBuffer(error.rawPacket) &&
+      typeof error.bytesParsed === "number"
+    ? refusedVersion(error.rawPacket, error.bytesParsed)
+    : undefined
+  closeAfterResponses(socket, ownAnswer(clientErrorStatus(error.code, refused)), idleMs)
 }
 
 export const makeProxyListener = (
@@ -88,7 +223,8 @@ export const makeProxyListener = (
   const track = (request: IncomingMessage, response: ServerResponse) => {
     active++
     response.on("close", onResponseClose)
-    handle(request, response)
+    if (request.httpVersionMajor === 1) handle(request, response)
+    else refuseVersion(response)
   }
   const serverOptions: ServerOptions = {
     maxHeaderSize: options.maxHeaderSize,
@@ -111,12 +247,19 @@ export const makeProxyListener = (
     handshakeTimeout: options.headersTimeoutMs
   }, track)
   server.timeout = options.idleTimeoutMs
-  server.on("clientError", answerClientError)
+  server.on("clientError", answerClientError(server, options.idleTimeoutMs))
   // Handling `Expect: 100-continue` ourselves means a request we will refuse (413, 503) never
   // gets the go-ahead to send its body; the router sends `100 Continue` once it has a backend.
   server.on("checkContinue", track)
   if (upgrade !== undefined) {
     server.on("upgrade", (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+      if (request.httpVersionMajor !== 1) {
+        closing.add(socket)
+        // Read (and drop) whatever follows, so that the client's FIN is seen.
+        socket.resume()
+        closeWithLinger(socket, versionRefusal)
+        return
+      }
       tunnels.add(socket)
       socket.once("close", () => {
         tunnels.delete(socket)

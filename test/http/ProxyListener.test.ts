@@ -1,13 +1,18 @@
 /**
- * The drain sequence for shutdown: real sockets, with the grace period on the TestClock so it
- * can be crossed exactly, without waiting for it.
+ * The listener itself, on real sockets: the drain sequence for shutdown (the grace period on the
+ * TestClock, so it can be crossed exactly without waiting for it), and the connections it closes
+ * on its own answer, counted on the server side, whatever the client does after that answer.
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Duration, Effect, Fiber } from "effect"
 import type { ServerResponse } from "node:http"
 import { request as httpRequest } from "node:http"
 import { TestClock } from "effect/testing"
-import { clientErrorStatus, drain, listen, makeProxyListener } from "../../src/http/ProxyListener.ts"
+import type { Socket } from "node:net"
+import { CLOSE_LINGER_MS, clientErrorStatus, drain, listen, makeProxyListener } from "../../src/http/ProxyListener.ts"
+import { refusedVersion } from "../../src/http/VersionRescue.ts"
+import { rawClient, statusLines } from "../support/RawClient.ts"
+import { waitUntil } from "../support/Wait.ts"
 
 const options = { maxHeaderSize: 16_384, headersTimeoutMs: 10_000, idleTimeoutMs: 60_000 }
 
@@ -38,6 +43,27 @@ const request = (port: number) =>
     })
     outgoing.on("error", (error) => resume(Effect.succeed(error.message)))
     outgoing.end()
+  })
+
+/**
+ * A listener answering `ok` to every request at once (before its body is in), recording each
+ * request's method and target and counting the TCP connections it has open.
+ */
+const countingListener = (headersTimeoutMs: number) =>
+  Effect.gen(function*() {
+    const requests: Array<string> = []
+    const listener = makeProxyListener({ ...options, headersTimeoutMs }, (request, response) => {
+      requests.push(`${request.method} ${request.url}`)
+      response.end("ok")
+    })
+    let open = 0
+    listener.server.on("connection", (socket: Socket) => {
+      open++
+      socket.once("close", () => open--)
+    })
+    const address = yield* listen(listener.server, "proxy", "127.0.0.1", 0)
+    yield* Effect.addFinalizer(() => Effect.sync(() => listener.server.closeAllConnections()))
+    return { port: address.port, open: () => open, requests }
   })
 
 describe("proxy listener", () => {
@@ -75,5 +101,56 @@ describe("proxy listener", () => {
     assert.strictEqual(clientErrorStatus("ERR_HTTP_REQUEST_TIMEOUT"), 408)
     assert.strictEqual(clientErrorStatus("HPE_INVALID_METHOD"), 400)
     assert.strictEqual(clientErrorStatus(undefined), 400)
+    const line = Buffer.from("GET / HTTP/3.1\r\nHost: h\r\n\r\n")
+    assert.strictEqual(clientErrorStatus("HPE_INVALID_VERSION", refusedVersion(line, 14)), 505)
+    assert.strictEqual(clientErrorStatus("HPE_INVALID_VERSION", refusedVersion(Buffer.from("GET / HTTP/1.10\r\n"), 14)), 400)
   })
+
+  // Each client below gets its answer, then keeps writing a line every 100 ms and never reads.
+  const refusals: ReadonlyArray<readonly [what: string, status: string, bytes: string]> = [
+    ["a head that never ends", "408", "GET / HTTP/1.1\r\nHost: h\r\n"],
+    ["a malformed request line", "400", "GET /a b HTTP/1.1\r\nHost: h\r\n\r\n"],
+    ["a head over maxHeaderSize", "431", `GET / HTTP/1.1\r\nHost: h\r\nX-Big: ${"x".repeat(20_000)}\r\n\r\n`],
+    ["a version not served", "505", "GET / HTTP/3.1\r\nHost: h\r\n\r\n"]
+  ]
+  it.live("a client answered by the listener is disconnected after the linger, though it keeps writing and never reads", () =>
+    Effect.gen(function*() {
+      const { open, port } = yield* countingListener(300)
+      for (const [, , bytes] of refusals) {
+        const client = yield* rawClient(port, { reads: false })
+        client.write(bytes)
+        client.drip("X-Drip: 1\r\n", 100)
+      }
+      yield* waitUntil(() => open() === refusals.length)
+      const started = Date.now()
+      // The 408 comes 300-600 ms in (Node checks every 300 ms here), then the linger.
+      yield* waitUntil(() => open() === 0)
+      assert.isBelow(Date.now() - started, 600 + CLOSE_LINGER_MS + 500)
+    }))
+
+  for (const [what, status, bytes] of refusals) {
+    it.live(`${what}: ${status} once, then closed, however many more bytes fail to parse`, () =>
+      Effect.gen(function*() {
+        const { port } = yield* countingListener(300)
+        const client = yield* rawClient(port)
+        client.write(bytes)
+        client.drip("X-Drip: 1\r\n", 50)
+        yield* waitUntil(client.closed)
+        assert.deepStrictEqual(statusLines(client.received()).map((line) => line.slice(9, 12)), [status])
+      }))
+  }
+
+  it.live("bytes of a body are never read again as a request line on an HTTP/1.2 connection", () =>
+    Effect.gen(function*() {
+      const { port, requests } = yield* countingListener(10_000)
+      const client = yield* rawClient(port)
+      client.write("POST /p HTTP/1.2\r\nHost: h\r\nContent-Length: 4\r\n\r\n")
+      yield* waitUntil(() => statusLines(client.received()).length === 1)
+      // The body, "PROP", then a request whose line, read from the start of this chunk, is PROPPATCH.
+      client.write("PROPPATCH /x HTTP/1.2\r\nHost: h\r\n\r\n")
+      yield* waitUntil(() => statusLines(client.received()).length === 2)
+      assert.deepStrictEqual(statusLines(client.received()), ["HTTP/1.1 200 OK", "HTTP/1.1 505 HTTP Version Not Supported"])
+      assert.deepStrictEqual(requests, ["POST /p"])
+      yield* waitUntil(client.closed)
+    }))
 })
