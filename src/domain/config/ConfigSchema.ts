@@ -108,7 +108,7 @@ export const RetryConfig = Schema.Struct({
 
 export const EwmaConfig = Schema.Struct({
   decay: PositiveDuration.pipe(withDefault("10s")),
-  /** `p2c-ewma`: an unmeasured backend starts at this estimate and decays (absent: a fixed 30 ms). */
+  /** `p2c-ewma`: an unmeasured backend starts at this estimate and decays (absent: 30 ms, decaying too). */
   defaultRtt: Schema.optionalKey(PositiveDuration),
   /** `p2c-ewma`: a refused, reset or overloaded request counts as at least this slow. */
   failurePenalty: Schema.optionalKey(PositiveDuration)
