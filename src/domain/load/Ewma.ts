@@ -85,7 +85,8 @@ export const read = (estimate: Estimate, now: number, decayMs: number): number =
 export const cost = (latencyMs: number, inFlight: number): number => latencyMs * (inFlight + 1)
 
 /**
- * Linkerd's and Finagle's default for a backend with no measurement yet. Like tower's, it stands
- * for an estimate taken when the backend was last tried (or joined), and decays from then.
+ * Linkerd's and Finagle's default for a backend with no measurement yet. It decays like an
+ * estimate, as tower's (the estimate an endpoint starts with) does: here from the backend's last
+ * request, or its joining (`selection/LogCost.ts`).
  */
 export const defaultRttMs = 30
