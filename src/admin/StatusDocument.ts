@@ -7,7 +7,6 @@ import { poolOf } from "../domain/Backend.ts"
 import type { BackendState } from "../domain/BackendState.ts"
 import type { Circuit } from "../domain/breaker/Circuit.ts"
 import { standingEjections } from "../domain/breaker/Ejection.ts"
-import { read } from "../domain/load/Ewma.ts"
 import type { BackendSample, HistorySample } from "../domain/metrics/Sample.ts"
 
 export interface CircuitStatus {
@@ -92,7 +91,7 @@ export const backendStatus = (state: BackendState, now: number): BackendStatus =
   failures: state.failures,
   retries: state.retries,
   lastLatencyMs: state.lastLatencyMs === undefined ? null : roundMs(state.lastLatencyMs),
-  ewmaLatencyMs: state.latency === undefined ? null : roundMs(read(state.latency, now, state.policy.ewmaDecayMs)),
+  ewmaLatencyMs: state.latency === undefined ? null : roundMs(state.latency.value),
   lastRequestAt: state.lastRequestAt === undefined ? null : new Date(state.lastRequestAt).toISOString()
 })
 
@@ -102,7 +101,7 @@ export const statusDocument = (facts: {
   readonly strategy: string
   readonly pools: ReadonlyArray<PoolStatus>
   readonly backends: ReadonlyArray<BackendState>
-  /** Epoch ms, for decaying latency estimates to the moment of the answer. */
+  /** Epoch ms: the moment of the answer, which standing ejections are counted at. */
   readonly now: number
 }): StatusDocument => {
   const list = facts.backends.map((state) => backendStatus(state, facts.now))

@@ -22,7 +22,7 @@ const in100ms: Handler = (request, response) => {
 }
 
 describe("the EWMA latency gauge", () => {
-  it.live("a backend answering in 100 ms reads 0.1 s after six requests, however long it has been idle since", () =>
+  it.live("a backend answering in 100 ms reads 0.1 s after six requests, in the gauge and the JSON snapshot, however long it has been idle since", () =>
     Effect.gen(function*() {
       const a = yield* startBackend("a", in100ms)
       // A 50 ms decay, so that 200 ms idle would read e⁻⁴ ≈ 2 % of the estimate, were it decayed.
@@ -35,5 +35,10 @@ describe("the EWMA latency gauge", () => {
       assert.strictEqual(estimate?.samples, 6)
       assert.isAtLeast(gauge ?? 0, 0.1)
       assert.isBelow(gauge ?? 0, 0.2)
+      // The JSON snapshot says the same, to the millisecond it rounds to.
+      const snapshot = JSON.parse((yield* send(proxy.adminUrl, { path: "/metrics?format=json" })).text)
+      const row = (snapshot.backends.list as ReadonlyArray<{ name: string; ewmaLatencyMs: number }>)
+        .find((backend) => backend.name === "a")
+      assert.closeTo(row?.ewmaLatencyMs ?? 0, estimate?.value ?? 0, 0.001)
     }))
 })

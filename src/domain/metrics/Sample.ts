@@ -3,7 +3,6 @@
  * dashboard draws throughput from the differences of `requests` between samples.
  */
 import type { BackendState } from "../BackendState.ts"
-import { read } from "../load/Ewma.ts"
 
 export type CircuitName = "closed" | "open" | "half-open"
 
@@ -37,7 +36,7 @@ export const sampleOf = (states: ReadonlyArray<BackendState>, at: number): Histo
       retries: state.retries,
       ewmaLatencyMs: state.latency === undefined
         ? null
-        : Math.round(read(state.latency, at, state.policy.ewmaDecayMs) * 1000) / 1000,
+        : Math.round(state.latency.value * 1000) / 1000,
       healthy: state.healthy,
       circuit: circuitName(state)
     }
