@@ -34,6 +34,11 @@ export class ClientGone extends Error {
   readonly code = "SWITCHYARD_CLIENT_GONE"
 }
 
+/** The reason the proxy aborts an upstream request whose response head is later than `timeouts.request`. */
+export class ResponseTimeout extends Error {
+  readonly code = "SWITCHYARD_RESPONSE_TIMEOUT"
+}
+
 const codeOf = (error: Error): string | undefined =>
   Predicate.hasProperty(error, "code") && typeof error.code === "string" ? error.code : undefined
 
@@ -45,6 +50,7 @@ const codeOf = (error: Error): string | undefined =>
 export const classifyUpstreamError = (error: Error, beforeSend: boolean): RequestOutcome | "body-too-large" => {
   if (error instanceof BodyTooLarge) return "body-too-large"
   if (error instanceof ClientGone) return "aborted"
+  if (error instanceof ResponseTimeout) return "timeout"
   if (error instanceof BadFraming) return "bad-response"
   const code = codeOf(error) ?? ""
   switch (code) {

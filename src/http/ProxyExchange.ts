@@ -33,7 +33,7 @@ import type { RetryBudgetShape } from "../services/RetryBudget.ts"
 import type { CacheFill, ResponseCacheShape } from "../services/ResponseCache.ts"
 import type { AttemptTrace, RequestTrace, TracingShape } from "../services/Tracing.ts"
 import type { UpstreamShape } from "../services/Upstream.ts"
-import { BadFraming, BodyTooLarge, ClientGone, classifyUpstreamError, failureReply, mayAskForPause, responseOutcome, sendReply } from "./Failures.ts"
+import { BadFraming, BodyTooLarge, ClientGone, classifyUpstreamError, ResponseTimeout, failureReply, mayAskForPause, responseOutcome, sendReply } from "./Failures.ts"
 import { forwardHeaders, isRelayableTransferEncoding, responseHeaders } from "./HeaderRules.ts"
 import type { RequestHead } from "./HeaderRules.ts"
 import { serveFromCache } from "./CacheReplies.ts"
@@ -176,6 +176,8 @@ class ProxyExchange implements Dispatcher.DispatchHandler, RequestFacts {
   private backoff: Backoff | undefined
   private cancelBackoff: (() => void) | undefined
   private controller: Dispatcher.DispatchController | undefined
+  /** `timeouts.request`, from the request sent in full to its response head (`onRequestSent`). */
+  private deadline: ReturnType<typeof setTimeout> | undefined
   private startedAt = 0
   private latencyMs = 0
   private status = 0
@@ -292,12 +294,39 @@ class ProxyExchange implements Dispatcher.DispatchHandler, RequestFacts {
     if (this.clientGone) controller.abort(new ClientGone("the client went away"))
   }
 
+  /**
+   * The request is sent in full: the backend now has `timeouts.request` to answer. The deadline
+   * is a Node timer of our own (precise to a few ms), not undici's `headersTimeout` (its timers
+   * tick every ~500 ms, so 2 s fired at 2.0-2.5 s, many requests at once). It starts here, not
+   * at `begin`: a slow upload is not the backend being slow, and connecting has its own timeout.
+   * One timer per attempt, its callback shared by every exchange.
+   */
+  onRequestSent(): void {
+    if (this.responded || this.clientGone || !this.attemptOpen) return
+    this.deadline = setTimeout(expire, this.env.upstream.requestTimeoutMs, this)
+  }
+
+  /** No response head in time: the attempt fails as `timeout` (504, or a retry where allowed). */
+  expire(): void {
+    this.deadline = undefined
+    this.controller?.abort(new ResponseTimeout(`no response head within ${this.env.upstream.requestTimeoutMs} ms`))
+  }
+
+  private clearDeadline(): void {
+    if (this.deadline === undefined) return
+    clearTimeout(this.deadline)
+    this.deadline = undefined
+  }
+
   onResponseStart(
     controller: Dispatcher.DispatchController,
     status: number,
     headers: Record<string, string | Array<string> | undefined>,
     statusMessage?: string
   ): void {
+    // A 1xx says the backend is at work (what 102 Processing is for): the final head gets a fresh deadline.
+    if (status < 200) this.deadline?.refresh()
+    else this.clearDeadline()
     if (status < 200) return this.interim(status, headers)
     if (!isRelayableTransferEncoding(headers["transfer-encoding"])) {
       controller.abort(new BadFraming(`the backend sent Transfer-Encoding: ${String(headers["transfer-encoding"])}`))
@@ -368,6 +397,7 @@ class ProxyExchange implements Dispatcher.DispatchHandler, RequestFacts {
   }
 
   onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
+    this.clearDeadline()
     const outcome = this.clientGone ? "aborted" : classifyUpstreamError(error, !this.sent)
     const backend = this.backend
     if (outcome === "reset" && !this.responded && !this.hasBody && !this.replayed && backend !== undefined) {
@@ -461,6 +491,9 @@ class ProxyExchange implements Dispatcher.DispatchHandler, RequestFacts {
     })
   }
 }
+
+/** The deadline's callback: one function for every exchange, the exchange passed as its argument. */
+const expire = (exchange: ProxyExchange): void => exchange.expire()
 
 /** Passes a chunked request body through, failing it once it outgrows the limit. */
 class BodyLimit extends Transform {

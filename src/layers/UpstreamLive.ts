@@ -1,8 +1,9 @@
 /**
  * Upstream connections over undici: one `Pool` per backend, created on first use, keep-alive,
  * no pipelining (a slow response must not hold up the next request). Timeouts come from the
- * config: `connect` for the TCP/TLS handshake, `request` until the response headers, `idle`
- * between body chunks and for idle pooled connections.
+ * config: `connect` for the TCP/TLS handshake, `request` until the response head (held by the
+ * handler, see `Upstream.requestTimeoutMs`), `idle` between body chunks and for idle pooled
+ * connections.
  */
 import { Duration, Effect, Layer } from "effect"
 import { Pool } from "undici"
@@ -13,16 +14,24 @@ import { Upstream } from "../services/Upstream.ts"
 /** How long closing waits for pooled requests before it cuts them off (the listener drained first). */
 const closeTimeoutMs = 2_000
 
+/**
+ * How much later than `timeouts.request` undici's own header timer fires, as a backstop for a
+ * handler that does not hold the deadline: later than the handler's timer by more than the half
+ * second undici's timers may lag.
+ */
+const headersBackstopMs = 1_000
+
 export const UpstreamLive = Layer.effect(
   Upstream,
   Effect.gen(function*() {
     const { timeouts } = yield* ProxyConfig
     const idleMs = Duration.toMillis(timeouts.idle)
+    const requestTimeoutMs = Duration.toMillis(timeouts.request)
     const poolOptions: Pool.Options = {
       connections: null,
       pipelining: 1,
       connectTimeout: Duration.toMillis(timeouts.connect),
-      headersTimeout: Duration.toMillis(timeouts.request),
+      headersTimeout: requestTimeoutMs + headersBackstopMs,
       bodyTimeout: idleMs,
       keepAliveTimeout: idleMs,
       keepAliveMaxTimeout: idleMs
@@ -60,7 +69,8 @@ export const UpstreamLive = Layer.effect(
         pools.delete(backend)
         // Graceful: undici lets the pool's in-flight requests finish before it closes.
         void entry.pool.close()
-      }
+      },
+      requestTimeoutMs
     })
   })
 )

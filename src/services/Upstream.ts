@@ -23,6 +23,14 @@ export interface UpstreamShape {
   readonly dispatch: (backend: BackendSpec, request: UpstreamRequest, handler: Dispatcher.DispatchHandler) => void
   /** Closes the pool of a backend that left the registry. */
   readonly release: (backend: string) => void
+  /**
+   * `timeouts.request`: how long a backend may take to send its response head once the request
+   * is sent in full (`onRequestSent`). The handler holds this deadline itself, with a timer of its
+   * own (see `ProxyExchange`): undici's header timer ticks in steps of half a second, so a 2 s
+   * timeout fired anywhere up to 2.5 s and in batches. undici's timer stays, a second later, as a
+   * backstop for handlers that do not.
+   */
+  readonly requestTimeoutMs: number
 }
 
 export class Upstream extends Context.Service<Upstream, UpstreamShape>()("switchyard/services/Upstream") {}
