@@ -11,7 +11,9 @@
  *
  * A pooled connection the backend closed just as we reused it fails before any response byte.
  * Such an attempt is replayed once on a fresh connection to the same backend, without backoff,
- * when it has no body: it is our connection reuse that failed, not the backend.
+ * when it has no body and an idempotent method: it is our connection reuse that failed, not the
+ * backend. Any other request may have been processed, so it is never sent twice (`Upstream` makes
+ * the race unlikely for those: they go out only on connections used within the last second).
  */
 import { STATUS_CODES } from "node:http"
 import type { IncomingMessage, ServerResponse } from "node:http"
@@ -25,6 +27,7 @@ import type { RequestOutcome } from "../domain/BackendEvent.ts"
 import { clientClosedStatus } from "../domain/RequestRecord.ts"
 import type { BackendState } from "../domain/BackendState.ts"
 import { honouredPauseMs, retryAfterMs } from "../domain/retry/RetryAfter.ts"
+import { isIdempotent } from "../domain/retry/RetryPolicy.ts"
 import type { FailedAttempt } from "../domain/retry/RetryPolicy.ts"
 import type { RequestFacts } from "../domain/selection/Strategy.ts"
 import type { BackendRegistryShape } from "../services/BackendRegistry.ts"
@@ -400,7 +403,10 @@ class ProxyExchange implements Dispatcher.DispatchHandler, RequestFacts {
     this.clearDeadline()
     const outcome = this.clientGone ? "aborted" : classifyUpstreamError(error, !this.sent)
     const backend = this.backend
-    if (outcome === "reset" && !this.responded && !this.hasBody && !this.replayed && backend !== undefined) {
+    if (
+      outcome === "reset" && !this.responded && !this.hasBody && !this.replayed && backend !== undefined &&
+      isIdempotent(this.request.method ?? "GET")
+    ) {
       this.replayed = true
       // On the next turn: undici is still tearing the dead connection down in this callback, and a
       // request dispatched now could be written to it again.

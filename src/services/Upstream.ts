@@ -1,5 +1,5 @@
 /**
- * Connections to the backends: one keep-alive pool per backend, reused across requests. The
+ * Connections to the backends: keep-alive pools per backend, reused across requests. The
  * router hands it a request and a handler; the handler hears the response, as undici's
  * `DispatchHandler`, which lets the body stream through without intermediate Node streams.
  */
@@ -19,9 +19,13 @@ export interface UpstreamRequest {
 }
 
 export interface UpstreamShape {
-  /** Sends `request` to `backend`'s origin, its path under the backend's prefix. */
+  /**
+   * Sends `request` to `backend`'s origin, its path under the backend's prefix. A request that a
+   * keep-alive race could not replay (a body, or a method that is not idempotent) goes out only
+   * on a connection used within the last second, or a new one.
+   */
   readonly dispatch: (backend: BackendSpec, request: UpstreamRequest, handler: Dispatcher.DispatchHandler) => void
-  /** Closes the pool of a backend that left the registry. */
+  /** Closes the pools of a backend that left the registry. */
   readonly release: (backend: string) => void
   /**
    * `timeouts.request`: how long a backend may take to send its response head once the request
