@@ -115,7 +115,7 @@ const startNginx = async (
       await stopChild(child)
       if (attempt >= startAttempts) {
         const log = readFileSync(join(dir, "error.log"), { encoding: "utf8", flag: "a+" })
-        throw new Error(`${String(error)}\nerror.log:\n${log}`)
+        throw new Error(`${String(error)}\nerror.log:\n${log}`, { cause: error })
       }
     }
   }

@@ -212,7 +212,8 @@ const main = async (): Promise<void> => {
       runs
     }
   }
-  const reference = targets.find((target) => target.name === "nginx") ?? targets.find((target) => target.name === "direct")
+  const reference = targets.find((target) => target.name === "nginx") ??
+    targets.find((target) => target.name === "direct")
   if (reference === undefined) throw new Error("no targets")
   const base = summarise(reference)
   const summaries: Array<Summary> = targets.map((target) => {

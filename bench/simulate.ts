@@ -7,9 +7,9 @@
  * wall time of `runStrategy`, start-up and reporting excluded.
  */
 import { Effect, Result } from "effect"
-import { loadScenario } from "../src/domain/sim/ScenarioLoader.ts"
 import { strategyNames } from "../src/domain/selection/Strategies.ts"
 import type { StrategyName } from "../src/domain/selection/Strategies.ts"
+import { loadScenario } from "../src/domain/sim/ScenarioLoader.ts"
 import { runStrategy } from "../src/programs/Simulate.ts"
 
 const scenarioText = `
