@@ -5,7 +5,7 @@
  * follow from the formula), and it lets the lab give a request the same `u` whichever backend
  * serves it ("common random numbers"), so strategies are compared on the same luck.
  *
- * The uniform draws themselves come from Effect's seeded `Random` (see `programs/Simulate.ts`).
+ * The uniform draws themselves come from Effect's seeded `Random` (see `lab/StrategyRun.ts`).
  */
 
 /** A latency distribution in milliseconds. */
