@@ -16,11 +16,14 @@ const up: ProbeResult = { healthy: true, latencyMs: 0 }
 /** Probes of `backends`; a backend it does not know is healthy, as an unknown name is not down. */
 export const SimHealthProbeLive = (backends: ReadonlyArray<SimulatedBackend>) => {
   const timelines = new Map(backends.map((backend) => [backend.name, timelineOf(backend)]))
-  return Layer.succeed(HealthProbe, HealthProbe.of({
-    probe: (backend) =>
-      Effect.map(Clock.currentTimeMillis, (now) => {
-        const timeline = timelines.get(backend.name)
-        return timeline !== undefined && conditionAt(timeline, now).down ? refused : up
-      })
-  }))
+  return Layer.succeed(
+    HealthProbe,
+    HealthProbe.of({
+      probe: (backend) =>
+        Effect.map(Clock.currentTimeMillis, (now) => {
+          const timeline = timelines.get(backend.name)
+          return timeline !== undefined && conditionAt(timeline, now).down ? refused : up
+        })
+    })
+  )
 }

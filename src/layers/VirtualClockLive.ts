@@ -54,9 +54,12 @@ export const VirtualClockLive = Layer.effectContext(Effect.gen(function*() {
     }
     return yield* Effect.die(new Error("the proxy's fibers never settled: one of them runs without ever waiting"))
   })
-  return Context.make(VirtualClock, VirtualClock.of({
-    nextTimer: () => sleepers.reduce((soonest, end) => Math.min(soonest, end), Number.POSITIVE_INFINITY),
-    advanceTo: (at) => testClock.setTime(at),
-    settle
-  })).pipe(Context.add(Clock.Clock, watched), Context.add(Scheduler.Scheduler, scheduler))
+  return Context.make(
+    VirtualClock,
+    VirtualClock.of({
+      nextTimer: () => sleepers.reduce((soonest, end) => Math.min(soonest, end), Number.POSITIVE_INFINITY),
+      advanceTo: (at) => testClock.setTime(at),
+      settle
+    })
+  ).pipe(Context.add(Clock.Clock, watched), Context.add(Scheduler.Scheduler, scheduler))
 }))

@@ -72,10 +72,16 @@ export const parseStrategies = (text: string): Effect.Effect<ReadonlyArray<Strat
   const known: ReadonlyArray<string> = strategyNames
   const unknown = names.filter((name) => !known.includes(name))
   if (names.length === 0 || unknown.length > 0) {
-    const what = names.length === 0 ? "no strategy named" : `unknown strategy ${unknown.map((name) => `"${name}"`).join(", ")}`
-    return Effect.fail(new SimulateError({ message: `--strategies: ${what}; expected some of: ${strategyNames.join(", ")}` }))
+    const what = names.length === 0
+      ? "no strategy named"
+      : `unknown strategy ${unknown.map((name) => `"${name}"`).join(", ")}`
+    return Effect.fail(
+      new SimulateError({ message: `--strategies: ${what}; expected some of: ${strategyNames.join(", ")}` })
+    )
   }
-  return Effect.succeed(strategyNames.filter((name) => names.includes(name)).sort((a, b) => names.indexOf(a) - names.indexOf(b)))
+  return Effect.succeed(
+    strategyNames.filter((name) => names.includes(name)).sort((a, b) => names.indexOf(a) - names.indexOf(b))
+  )
 }
 
 export const readScenarioFile = (file: string): Effect.Effect<Scenario, ScenarioError> =>
@@ -84,7 +90,10 @@ export const readScenarioFile = (file: string): Effect.Effect<Scenario, Scenario
     catch: (error) =>
       new ScenarioError({
         file,
-        problems: [{ path: "", message: `cannot read the file: ${error instanceof Error ? error.message : String(error)}` }]
+        problems: [{
+          path: "",
+          message: `cannot read the file: ${error instanceof Error ? error.message : String(error)}`
+        }]
       })
   }).pipe(Effect.flatMap((text) => Effect.fromResult(loadScenario({ file, text, env: process.env }))))
 
@@ -102,7 +111,9 @@ export const simulate = (options: SimulateOptions) =>
   Effect.gen(function*() {
     const chartFormat = options.chart === undefined ? undefined : chartFormatOf(options.chart)
     if (options.chart !== undefined && chartFormat === undefined) {
-      return yield* new SimulateError({ message: `--chart ${options.chart}: expected a file name ending in .svg or .html` })
+      return yield* new SimulateError({
+        message: `--chart ${options.chart}: expected a file name ending in .svg or .html`
+      })
     }
     const scenario = yield* readScenarioFile(options.scenario)
     const strategies = options.strategies === undefined
@@ -115,7 +126,9 @@ export const simulate = (options: SimulateOptions) =>
       yield* Effect.tryPromise({
         try: () => writeFile(chart, renderChart(report, chartFormat)),
         catch: (error) =>
-          new SimulateError({ message: `cannot write the chart ${chart}: ${error instanceof Error ? error.message : String(error)}` })
+          new SimulateError({
+            message: `cannot write the chart ${chart}: ${error instanceof Error ? error.message : String(error)}`
+          })
       })
     }
   })
