@@ -85,7 +85,8 @@ export const BackendEvent = Schema.TaggedUnion({
 export type BackendEvent = typeof BackendEvent.Type
 
 /** The backend an event is about. */
-export const backendOf = (event: BackendEvent): string => event._tag === "BackendAdded" ? event.spec.name : event.backend
+export const backendOf = (event: BackendEvent): string =>
+  event._tag === "BackendAdded" ? event.spec.name : event.backend
 
 /** Per-request events: many per second, so observers must ask for them (see `BackendRegistry`). */
 export const isRequestEvent = (event: BackendEvent): boolean =>

@@ -3,9 +3,9 @@
  * change of membership, health and circuit with its reason. This is how any decision the proxy
  * made about a backend can be explained afterwards.
  */
+import { poolOf } from "./Backend.ts"
 import type { BackendEvent } from "./BackendEvent.ts"
 import { backendOf } from "./BackendEvent.ts"
-import { poolOf } from "./Backend.ts"
 import type { BackendState } from "./BackendState.ts"
 import type { Circuit } from "./breaker/Circuit.ts"
 import { evolveInPool } from "./PoolEvolve.ts"
@@ -56,10 +56,19 @@ const reasonFor = (
 export const snapshotEvents = (state: BackendState, at: number): ReadonlyArray<BackendEvent> => {
   const backend = state.spec.name
   const events: Array<BackendEvent> = [{ _tag: "BackendAdded", at, spec: state.spec, policy: state.policy }]
-  if (!state.healthy) events.push({ _tag: "HealthChanged", at, backend, healthy: false, reason: "unhealthy when the journal opened" })
+  if (!state.healthy) {
+    events.push({ _tag: "HealthChanged", at, backend, healthy: false, reason: "unhealthy when the journal opened" })
+  }
   const circuit = state.circuit
   if (circuit._tag !== "Closed") {
-    events.push({ _tag: "CircuitOpened", at, backend, until: circuit._tag === "Open" ? circuit.until : at, trips: circuit.trips, reason: circuit._tag === "Open" ? circuit.reason : "open when the journal opened" })
+    events.push({
+      _tag: "CircuitOpened",
+      at,
+      backend,
+      until: circuit._tag === "Open" ? circuit.until : at,
+      trips: circuit.trips,
+      reason: circuit._tag === "Open" ? circuit.reason : "open when the journal opened"
+    })
   }
   if (circuit._tag === "HalfOpen") events.push({ _tag: "CircuitHalfOpened", at, backend })
   if (state.removed) events.push({ _tag: "BackendRemoved", at, backend })
@@ -89,7 +98,12 @@ export const replay = (events: Iterable<BackendEvent>): Replay => {
       entry("health", health(before), health(after), reasonFor("health", event, before, after))
     }
     if (before.circuit._tag !== after.circuit._tag) {
-      entry("circuit", circuitName(before.circuit), circuitName(after.circuit), reasonFor("circuit", event, before, after))
+      entry(
+        "circuit",
+        circuitName(before.circuit),
+        circuitName(after.circuit),
+        reasonFor("circuit", event, before, after)
+      )
     }
     for (const decline of [event, ...declined.splice(0)]) {
       if (decline._tag !== "EjectionDeclined") continue

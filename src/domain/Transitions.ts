@@ -24,7 +24,13 @@ export const transitions = (
   const out: Array<BackendEvent> = []
   const backend = after.spec.name
   if (before.healthy !== after.healthy && cause._tag !== "HealthChanged") {
-    out.push({ _tag: "HealthChanged", at: cause.at, backend, healthy: after.healthy, reason: healthReason(after, cause) })
+    out.push({
+      _tag: "HealthChanged",
+      at: cause.at,
+      backend,
+      healthy: after.healthy,
+      reason: healthReason(after, cause)
+    })
   }
   const circuit = after.circuit
   if (before.circuit._tag !== circuit._tag) {

@@ -33,10 +33,16 @@ export interface ResponseStore {
   bytes: number
 }
 
-export const makeStore = (limits: Limits): ResponseStore => ({ limits, entries: new Map(), variants: new Map(), bytes: 0 })
+export const makeStore = (limits: Limits): ResponseStore => ({
+  limits,
+  entries: new Map(),
+  variants: new Map(),
+  bytes: 0
+})
 
 /** A request's identity before `Vary`: the host it asked and its target. */
-export const requestKey = (host: string | undefined, target: string): string => `${(host ?? "").toLowerCase()} ${target}`
+export const requestKey = (host: string | undefined, target: string): string =>
+  `${(host ?? "").toLowerCase()} ${target}`
 
 /** NUL cannot occur in a host, a target or a header value, so it separates key from variant. */
 const entryKey = (key: string, variant: string) => `${key}\u0000${variant}`
@@ -53,10 +59,16 @@ const remove = (store: ResponseStore, key: string, variant: string): void => {
 }
 
 /** A fresh response for this request, made most recently used; expired ones are dropped. */
-export const lookup = (store: ResponseStore, key: string, header: HeaderLookup, now: number): StoredResponse | undefined => {
+export const lookup = (
+  store: ResponseStore,
+  key: string,
+  header: HeaderLookup,
+  now: number
+): StoredResponse | undefined => {
   const variants = store.variants.get(key)
   if (variants === undefined) return undefined
-  for (const variant of [...variants]) {
+  // No copy: deleting the visited entry from a Set while iterating it skips nothing.
+  for (const variant of variants) {
     const id = entryKey(key, variant)
     const entry = store.entries.get(id)
     if (entry === undefined) continue

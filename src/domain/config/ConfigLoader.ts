@@ -15,8 +15,13 @@ import type { BackendPolicy } from "../BackendPolicy.ts"
 import type { ConfigProblem } from "../Errors.ts"
 import { ConfigError } from "../Errors.ts"
 import { ConfigSchema, optionalSections } from "./ConfigSchema.ts"
+import type {
+  DecodedConfig,
+  HealthCheckConfig,
+  PoolConfig as PoolConfigSchema,
+  StrategyName as StrategyNameSchema
+} from "./ConfigSchema.ts"
 import { inFileOrder, schemaProblems } from "./Problems.ts"
-import type { DecodedConfig, HealthCheckConfig, PoolConfig as PoolConfigSchema, StrategyName as StrategyNameSchema } from "./ConfigSchema.ts"
 
 type HealthCheck = typeof HealthCheckConfig.Type
 type PoolConfig = typeof PoolConfigSchema.Type
@@ -28,7 +33,9 @@ import type { ConfigPath, YamlSource } from "./YamlSource.ts"
 export interface Config extends Omit<DecodedConfig, "backends" | "pools"> {
   /** The default pool's backends. */
   readonly backends: ReadonlyArray<BackendSpec>
-  readonly pools?: Readonly<Record<string, Omit<PoolConfig, "backends"> & { readonly backends: ReadonlyArray<BackendSpec> }>>
+  readonly pools?: Readonly<
+    Record<string, Omit<PoolConfig, "backends"> & { readonly backends: ReadonlyArray<BackendSpec> }>
+  >
 }
 
 /** One pool as the router and the registry use it: the default pool first, then the named ones. */
@@ -137,7 +144,10 @@ export const resolvePaths = (config: Config, baseDir: string): Config => {
   const tls = config.server.tls
   const withTls = tls === undefined
     ? config
-    : { ...config, server: { ...config.server, tls: { cert: resolve(baseDir, tls.cert), key: resolve(baseDir, tls.key) } } }
+    : {
+      ...config,
+      server: { ...config.server, tls: { cert: resolve(baseDir, tls.cert), key: resolve(baseDir, tls.key) } }
+    }
   return withTls.journal === undefined ? withTls : { ...withTls, journal: resolve(baseDir, withTls.journal) }
 }
 
@@ -217,7 +227,9 @@ const crossFieldProblems = (config: DecodedConfig, source: Locator): Array<Confi
   }
   const healthChecks: Array<readonly [ConfigPath, HealthCheck | undefined]> = [
     [["healthCheck"], config.healthCheck],
-    ...Object.entries(config.pools ?? {}).map(([name, pool]) => [["pools", name, "healthCheck"], pool.healthCheck] as const)
+    ...Object.entries(config.pools ?? {}).map(([name, pool]) =>
+      [["pools", name, "healthCheck"], pool.healthCheck] as const
+    )
   ]
   for (const [path, healthCheck] of healthChecks) {
     if (healthCheck !== undefined && Duration.isGreaterThan(healthCheck.timeout, healthCheck.interval)) {
@@ -243,7 +255,11 @@ const crossFieldProblems = (config: DecodedConfig, source: Locator): Array<Confi
 const backendEntries = (decoded: DecodedConfig) => [
   ...decoded.backends.map((backend, index) => ({ backend, pool: undefined, path: ["backends", index] as ConfigPath })),
   ...Object.entries(decoded.pools ?? {}).flatMap(([pool, settings]) =>
-    settings.backends.map((backend, index) => ({ backend, pool, path: ["pools", pool, "backends", index] as ConfigPath }))
+    settings.backends.map((backend, index) => ({
+      backend,
+      pool,
+      path: ["pools", pool, "backends", index] as ConfigPath
+    }))
   )
 ]
 
@@ -276,10 +292,12 @@ const settleBackendNames = (
   const backends = entries.filter((entry) => entry.pool === undefined).map((entry) => entry.spec)
   const pools = decoded.pools === undefined
     ? undefined
-    : Object.fromEntries(Object.entries(decoded.pools).map(([name, settings]) => [name, {
-      ...settings,
-      backends: entries.filter((entry) => entry.pool === name).map((entry) => entry.spec)
-    }]))
+    : Object.fromEntries(
+      Object.entries(decoded.pools).map(([name, settings]) => [name, {
+        ...settings,
+        backends: entries.filter((entry) => entry.pool === name).map((entry) => entry.spec)
+      }])
+    )
   const { pools: _decodedPools, ...rest } = decoded
   return { config: pools === undefined ? { ...rest, backends } : { ...rest, backends, pools }, problems }
 }

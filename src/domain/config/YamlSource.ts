@@ -124,7 +124,7 @@ const interpolate = (
         problems.push({
           path: formatPath(pathOf(ancestors, node)),
           message: `environment variable ${name} is not set (referenced as \${${name}})`,
-          ...(at ?? {})
+          ...at
         })
       const whole = wholeVariable.exec(text)
       if (whole !== null) {

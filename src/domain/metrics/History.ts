@@ -23,4 +23,6 @@ export const push = <A>(ring: Ring<A>, item: A): void => {
 
 /** Oldest first. */
 export const toArray = <A>(ring: Ring<A>): Array<A> =>
-  ring.items.length < ring.capacity ? [...ring.items] : [...ring.items.slice(ring.next), ...ring.items.slice(0, ring.next)]
+  ring.items.length < ring.capacity
+    ? [...ring.items]
+    : [...ring.items.slice(ring.next), ...ring.items.slice(0, ring.next)]

@@ -37,11 +37,18 @@ export const makeRouting = (config: Config, view: PoolView, env: SelectionEnv): 
     balanceFactor: config.consistentHash.balanceFactor
   }
   const table = buildRouteTable(
-    (config.routes ?? []).map((route) => ({ host: route.match.host, pathPrefix: route.match.pathPrefix, pool: route.pool })),
+    (config.routes ?? []).map((route) => ({
+      host: route.match.host,
+      pathPrefix: route.match.pathPrefix,
+      pool: route.pool
+    })),
     defaultPool
   )
   const selections = new Map<string, PoolSelection>(
-    poolsOf(config).map((pool) => [pool.name, { strategy: strategies[pool.strategy], selector: undefined, builtFor: -1 }])
+    poolsOf(config).map((pool) => [
+      pool.name,
+      { strategy: strategies[pool.strategy], selector: undefined, builtFor: -1 }
+    ])
   )
   return {
     route: table.lookup,
