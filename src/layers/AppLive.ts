@@ -22,9 +22,9 @@ import { LoggingLive } from "./LoggingLive.ts"
 import { MetricsLive } from "./MetricsLive.ts"
 import { ProxyServerLive } from "./ProxyServerLive.ts"
 import { RateLimiterLive } from "./RateLimiterLive.ts"
-import { RetryBudgetLive } from "./RetryBudgetLive.ts"
 import { ReloaderLive } from "./ReloaderLive.ts"
 import { ResponseCacheLive } from "./ResponseCacheLive.ts"
+import { RetryBudgetLive } from "./RetryBudgetLive.ts"
 import { RouterLive } from "./RouterLive.ts"
 import { SlowStartLive } from "./SlowStartLive.ts"
 import { TracingLive } from "./TracingLive.ts"
@@ -75,5 +75,4 @@ export const SwitchyardLive = switchyardWith(TracingLive)
 export const AppLive = <E>(
   config: Layer.Layer<ProxyConfig | ConfigSource, E>,
   options?: { readonly tracing?: TracingLayer }
-) =>
-  switchyardWith(options?.tracing ?? TracingLive).pipe(Layer.provideMerge(config))
+) => switchyardWith(options?.tracing ?? TracingLive).pipe(Layer.provideMerge(config))

@@ -88,7 +88,10 @@ export const makeBackendRegistry: Effect.Effect<BackendRegistryShape> = Effect.g
       publish(declined)
       declined = undefined
     }
-    if (before !== undefined && after !== undefined && before.healthy === after.healthy && before.circuit === after.circuit) {
+    if (
+      before !== undefined && after !== undefined && before.healthy === after.healthy &&
+      before.circuit === after.circuit
+    ) {
       return
     }
     for (const transition of transitions(before, after, event)) publish(transition)

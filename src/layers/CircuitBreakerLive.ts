@@ -20,7 +20,9 @@ export const CircuitBreakerLive = Layer.effectDiscard(Effect.gen(function*() {
 
   const transitions = yield* registry.subscribe()
   for (const state of registry.all()) {
-    if (state.circuit._tag === "Open") yield* FiberMap.run(timers, state.spec.name, halfOpenAt(state.spec.name, state.circuit.until))
+    if (state.circuit._tag === "Open") {
+      yield* FiberMap.run(timers, state.spec.name, halfOpenAt(state.spec.name, state.circuit.until))
+    }
   }
   yield* Stream.fromSubscription(transitions).pipe(
     Stream.runForEach((event) => {

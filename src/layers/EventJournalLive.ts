@@ -49,7 +49,7 @@ export const EventJournalLive = Layer.effectDiscard(Effect.gen(function*() {
   if (journal === undefined) return
   const registry = yield* BackendRegistry
   const file = yield* Effect.acquireRelease(open(journal), close)
-  const context = yield* Effect.context<never>()
+  const context = yield* Effect.context()
   file.on("error", (error) => Effect.runForkWith(context)(Effect.logError(`journal ${journal}: ${error.message}`)))
   // Subscribe first, then write what the registry already holds: nothing falls in between, and a
   // state both in the snapshot and in the subscription folds to the same thing twice.

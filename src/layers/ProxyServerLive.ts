@@ -19,12 +19,16 @@ export const ProxyServerLive = Layer.effect(
     const { server, timeouts } = yield* ProxyConfig
     const router = yield* Router
     const tls = server.tls === undefined ? undefined : yield* readPems(server.tls, server.host, server.port)
-    const listener = makeProxyListener({
-      maxHeaderSize: server.maxHeaderSize,
-      headersTimeoutMs: Duration.toMillis(timeouts.headers),
-      idleTimeoutMs: Duration.toMillis(timeouts.idle),
-      ...(tls === undefined ? {} : { tls })
-    }, router.handle, router.upgrade)
+    const listener = makeProxyListener(
+      {
+        maxHeaderSize: server.maxHeaderSize,
+        headersTimeoutMs: Duration.toMillis(timeouts.headers),
+        idleTimeoutMs: Duration.toMillis(timeouts.idle),
+        ...(tls === undefined ? {} : { tls })
+      },
+      router.handle,
+      router.upgrade
+    )
     const address = yield* Effect.acquireRelease(
       listen(listener.server, "proxy", server.host, server.port),
       () =>
@@ -33,7 +37,9 @@ export const ProxyServerLive = Layer.effect(
           Effect.andThen(Effect.logInfo("proxy listener closed"))
         )
     )
-    yield* Effect.logInfo(`proxy listening on ${tls === undefined ? "http" : "https"}://${address.host}:${address.port}`)
+    yield* Effect.logInfo(
+      `proxy listening on ${tls === undefined ? "http" : "https"}://${address.host}:${address.port}`
+    )
     return ProxyServer.of({ address })
   })
 )

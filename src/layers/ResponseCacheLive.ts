@@ -33,7 +33,14 @@ export const ResponseCacheLive = Layer.effect(
     const startFill = (key: string, requestHeader: Parameters<CacheFill["head"]>[2]): CacheFill => {
       filling.set(key, new Set())
       let done = false
-      let storing: { status: number; statusMessage: string | undefined; outgoing: ReadonlyArray<string>; backend: string; ttlMs: number; vary: ReadonlyArray<string> } | undefined
+      let storing: {
+        status: number
+        statusMessage: string | undefined
+        outgoing: ReadonlyArray<string>
+        backend: string
+        ttlMs: number
+        vary: ReadonlyArray<string>
+      } | undefined
       const chunks: Array<Buffer> = []
       let bytes = 0
       const finish = (stored: boolean) => {
@@ -78,7 +85,9 @@ export const ResponseCacheLive = Layer.effect(
         const key = requestKey(host, target)
         const now = clock.currentTimeMillisUnsafe()
         const hit = lookup(store, key, header, now)
-        if (hit !== undefined) return { _tag: "Hit", response: hit, ageSeconds: Math.floor((now - hit.storedAt) / 1000) }
+        if (hit !== undefined) {
+          return { _tag: "Hit", response: hit, ageSeconds: Math.floor((now - hit.storedAt) / 1000) }
+        }
         if (method !== "GET") return { _tag: "Bypass" }
         const waiters = filling.get(key)
         if (waiters === undefined) return { _tag: "Fill", fill: startFill(key, header) }

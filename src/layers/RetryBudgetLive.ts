@@ -13,7 +13,13 @@ export const RetryBudgetLive = Layer.effect(
   Effect.gen(function*() {
     const { retry } = yield* ProxyConfig
     const budget = retry.budget
-    if (budget === undefined) return RetryBudget.of({ sent: () => undefined, allowRetry: () => true, exhausted: () => 0 })
+    if (budget === undefined) {
+      return RetryBudget.of({
+        sent: () => undefined,
+        allowRetry: () => true,
+        exhausted: () => 0
+      })
+    }
     const clock = yield* Clock.Clock
     const settings = {
       percent: budget.percent,

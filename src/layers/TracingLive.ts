@@ -7,9 +7,10 @@
  * The OpenTelemetry SDK is only loaded when tracing is configured, so a proxy without it starts
  * as fast as one built without it.
  */
-import { Effect, Layer } from "effect"
+import type * as OtelApi from "@opentelemetry/api"
 import type { Span, Tracer as OtelApiTracer } from "@opentelemetry/api"
 import type { SpanProcessor } from "@opentelemetry/sdk-trace-base"
+import { Effect, Layer } from "effect"
 import { ProxyConfig } from "../services/ProxyConfig.ts"
 import { Tracing } from "../services/Tracing.ts"
 import type { RequestTrace, RequestTraceFacts, TracingShape } from "../services/Tracing.ts"
@@ -18,7 +19,7 @@ import { version } from "../version.ts"
 const traceparentPattern = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/
 
 /** The spans of the data path, on an OpenTelemetry tracer. */
-export const makeTracing = (tracer: OtelApiTracer, api: typeof import("@opentelemetry/api")): TracingShape => {
+export const makeTracing = (tracer: OtelApiTracer, api: typeof OtelApi): TracingShape => {
   const { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace } = api
   const parentOf = (traceparent: string | undefined) => {
     const match = traceparent === undefined ? null : traceparentPattern.exec(traceparent.trim())

@@ -13,4 +13,6 @@ export interface ConfigSourceShape {
   readonly load: Effect.Effect<Config, ConfigError> | undefined
 }
 
-export class ConfigSource extends Context.Service<ConfigSource, ConfigSourceShape>()("switchyard/services/ConfigSource") {}
+export class ConfigSource
+  extends Context.Service<ConfigSource, ConfigSourceShape>()("switchyard/services/ConfigSource")
+{}

@@ -37,7 +37,11 @@ export type CacheLookup =
 
 export interface ResponseCacheShape {
   /** `undefined` when the config has no `cache` section. */
-  readonly lookup: ((method: string, host: string | undefined, target: string, header: HeaderLookup) => CacheLookup) | undefined
+  readonly lookup:
+    | ((method: string, host: string | undefined, target: string, header: HeaderLookup) => CacheLookup)
+    | undefined
 }
 
-export class ResponseCache extends Context.Service<ResponseCache, ResponseCacheShape>()("switchyard/services/ResponseCache") {}
+export class ResponseCache
+  extends Context.Service<ResponseCache, ResponseCacheShape>()("switchyard/services/ResponseCache")
+{}

@@ -15,7 +15,9 @@ export interface AttemptTrace {
 
 export interface RequestTrace {
   readonly attempt: (backend: string, attempt: number) => AttemptTrace
-  readonly end: (result: { readonly status: number; readonly backend: string | undefined; readonly retries: number }) => void
+  readonly end: (
+    result: { readonly status: number; readonly backend: string | undefined; readonly retries: number }
+  ) => void
 }
 
 export interface RequestTraceFacts {
