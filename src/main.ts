@@ -54,7 +54,10 @@ const simulateCommand = Command.make("simulate", {
     Flag.withDescription("strategies to compare, comma-separated (default: the scenario's list, or all)"),
     Flag.optional
   ),
-  seed: Flag.Int("seed").pipe(Flag.withDescription("the random seed: the same seed, the same output"), Flag.withDefault(1)),
+  seed: Flag.Int("seed").pipe(
+    Flag.withDescription("the random seed: the same seed, the same output"),
+    Flag.withDefault(1)
+  ),
   format: Flag.Literals("format", ["table", "json"]).pipe(
     Flag.withDescription("table for people, json for tools"),
     Flag.withDefault("table")

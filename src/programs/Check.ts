@@ -4,8 +4,8 @@
  */
 import { Console, Effect, Schema } from "effect"
 import { stringify } from "yaml"
-import { ConfigSchema } from "../domain/config/ConfigSchema.ts"
 import type { Config } from "../domain/config/ConfigLoader.ts"
+import { ConfigSchema } from "../domain/config/ConfigSchema.ts"
 import { readConfigFile } from "../layers/ProxyConfigLive.ts"
 
 const encode = Schema.encodeSync(ConfigSchema)
@@ -14,7 +14,5 @@ export const renderConfig = (config: Config): string => stringify(encode(config)
 
 export const check = (file: string) =>
   readConfigFile(file, process.env).pipe(
-    Effect.flatMap((config) =>
-      Console.log(renderConfig(config)).pipe(Effect.andThen(Console.error(`${file}: ok`)))
-    )
+    Effect.flatMap((config) => Console.log(renderConfig(config)).pipe(Effect.andThen(Console.error(`${file}: ok`))))
   )

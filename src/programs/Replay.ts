@@ -54,37 +54,47 @@ export const renderText = (file: string, events: ReadonlyArray<BackendEvent>, re
     const now = state === undefined
       ? "now: gone"
       : `now: ${state.removed ? "draining, " : ""}${state.healthy ? "healthy" : "unhealthy"}, circuit ${
-        state.circuit._tag === "Open" ? `open until ${iso(state.circuit.until)}` : state.circuit._tag === "HalfOpen" ? "half-open" : "closed"
+        state.circuit._tag === "Open"
+          ? `open until ${iso(state.circuit.until)}`
+          : state.circuit._tag === "HalfOpen"
+          ? "half-open"
+          : "closed"
       }`
     const lines = result.timeline.filter((entry) => entry.backend === name).map(describeEntry)
     return [name, ...lines.map((line) => `  ${line}`), `  ${now}`].join("\n")
   })
-  return [`journal ${file}: ${events.length} events, ${names.length} backends${span}`, "", sections.join("\n\n")].join("\n")
+  const heading = `journal ${file}: ${events.length} events, ${names.length} backends${span}`
+  return [heading, "", sections.join("\n\n")].join("\n")
 }
 
 export const renderJson = (events: ReadonlyArray<BackendEvent>, result: Replay): string =>
-  JSON.stringify({
-    events: events.length,
-    backends: [...new Set(result.timeline.map((entry) => entry.backend))].map((name) => {
-      const state = result.states.get(name)
-      return {
-        name,
-        final: state === undefined
-          ? null
-          : { healthy: state.healthy, circuit: state.circuit._tag, removed: state.removed },
-        timeline: result.timeline.filter((entry) => entry.backend === name).map((entry) => ({
-          ...entry,
-          at: iso(entry.at)
-        }))
-      }
-    })
-  }, null, 2)
+  JSON.stringify(
+    {
+      events: events.length,
+      backends: [...new Set(result.timeline.map((entry) => entry.backend))].map((name) => {
+        const state = result.states.get(name)
+        return {
+          name,
+          final: state === undefined
+            ? null
+            : { healthy: state.healthy, circuit: state.circuit._tag, removed: state.removed },
+          timeline: result.timeline.filter((entry) => entry.backend === name).map((entry) => ({
+            ...entry,
+            at: iso(entry.at)
+          }))
+        }
+      })
+    },
+    null,
+    2
+  )
 
 export const replayJournal = (file: string, format: "text" | "json") =>
   Effect.gen(function*() {
     const text = yield* Effect.tryPromise({
       try: () => readFile(file, "utf8"),
-      catch: (error) => new JournalError({ path: file, message: error instanceof Error ? error.message : String(error) })
+      catch: (error) =>
+        new JournalError({ path: file, message: error instanceof Error ? error.message : String(error) })
     })
     const parsed = parseJournal(text)
     if (parsed.problems.length > 0) {
