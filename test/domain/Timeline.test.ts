@@ -1,13 +1,19 @@
 import { assert, describe, it } from "@effect/vitest"
+import fc from "fast-check"
 import type { BackendEvent } from "../../src/domain/BackendEvent.ts"
 import { defaultPolicy } from "../../src/domain/BackendPolicy.ts"
-import fc from "fast-check"
 import { evolve } from "../../src/domain/BackendState.ts"
 import type { BackendState } from "../../src/domain/BackendState.ts"
 import { replay, snapshotEvents } from "../../src/domain/Timeline.ts"
 import { added, event } from "./arbitraries.ts"
 
-const policy = { ...defaultPolicy, unhealthyThreshold: 2, healthyThreshold: 1, failureThreshold: 2, resetTimeoutMs: 500 }
+const policy = {
+  ...defaultPolicy,
+  unhealthyThreshold: 2,
+  healthyThreshold: 1,
+  failureThreshold: 2,
+  resetTimeoutMs: 500
+}
 const spec = { name: "api", url: "http://10.0.0.1:80", weight: 1 }
 
 const story = (entries: ReturnType<typeof replay>["timeline"]) =>
@@ -21,7 +27,14 @@ describe("timeline", () => {
       { _tag: "ProbeFailed", at: 200, backend: "api", reason: "connection refused" },
       { _tag: "HealthChanged", at: 200, backend: "api", healthy: false, reason: "duplicate report" },
       { _tag: "ProbeSucceeded", at: 300, backend: "api", latencyMs: 2 },
-      { _tag: "CircuitOpened", at: 400, backend: "api", until: 900, trips: 1, reason: "2 consecutive failures, the last: timeout" },
+      {
+        _tag: "CircuitOpened",
+        at: 400,
+        backend: "api",
+        until: 900,
+        trips: 1,
+        reason: "2 consecutive failures, the last: timeout"
+      },
       { _tag: "CircuitHalfOpened", at: 900, backend: "api" },
       { _tag: "CircuitClosed", at: 950, backend: "api" },
       { _tag: "BackendRemoved", at: 1000, backend: "api" }
@@ -40,7 +53,12 @@ describe("timeline", () => {
 
   it("tells a declined ejection, whether the journal recorded it or replay derives it from requests", () => {
     const capped = { ...policy, failureThreshold: 1, ejection: { baseMs: 1_000, maxMs: 5_000, maxPercent: 50 } }
-    const add = (name: string): BackendEvent => ({ _tag: "BackendAdded", at: 0, spec: { ...spec, name }, policy: capped })
+    const add = (name: string): BackendEvent => ({
+      _tag: "BackendAdded",
+      at: 0,
+      spec: { ...spec, name },
+      policy: capped
+    })
     const fail = (backend: string, at: number): Array<BackendEvent> => [
       { _tag: "RequestStarted", at, backend, epoch: 0, attempt: 1 },
       { _tag: "RequestFinished", at, backend, epoch: 0, outcome: "reset", latencyMs: 1 }
@@ -61,7 +79,9 @@ describe("timeline", () => {
       { _tag: "RequestFinished", at, backend: "api", epoch, outcome: "reset", latencyMs: 1 }
     ]
     const result = replay([{ _tag: "BackendAdded", at: 0, spec, policy }, ...request(10, 0), ...request(20, 0)])
-    assert.deepStrictEqual(story(result.timeline).slice(1), ["20 circuit closed->open: 2 consecutive failures, the last: reset"])
+    assert.deepStrictEqual(story(result.timeline).slice(1), [
+      "20 circuit closed->open: 2 consecutive failures, the last: reset"
+    ])
     assert.deepInclude(result.states.get("api")?.circuit, { _tag: "Open", until: 520 })
   })
 

@@ -5,7 +5,12 @@ import { defaultPolicy } from "../../src/domain/BackendPolicy.ts"
 import type { BackendPolicy } from "../../src/domain/BackendPolicy.ts"
 
 export const spec = { name: "a", url: "http://a:1", weight: 1 }
-export const policy: BackendPolicy = { ...defaultPolicy, failureThreshold: 3, halfOpenRequests: 2, resetTimeoutMs: 1_000 }
+export const policy: BackendPolicy = {
+  ...defaultPolicy,
+  failureThreshold: 3,
+  halfOpenRequests: 2,
+  resetTimeoutMs: 1_000
+}
 export const added: BackendEvent = { _tag: "BackendAdded", at: 0, spec, policy }
 
 /** `policy` with every opt-in rule on: outlier ejection, slow start, peak-EWMA refinements, Retry-After. */
@@ -63,7 +68,11 @@ export const event: fc.Arbitrary<BackendEvent> = fc.record({
     fc.constant<BackendEvent>({ _tag: "CircuitOpened", at, backend: "a", until: at + 1_000, trips: 1, reason: "r" }),
     fc.constant<BackendEvent>({ _tag: "CircuitClosed", at, backend: "a" }),
     fc.constant<BackendEvent>({ _tag: "EjectionDeclined", at, backend: "a", reason: "r" }),
-    fc.integer({ min: 10, max: 100 }).map((percent): BackendEvent => ({ _tag: "WarmupProgressed", at, backend: "a", percent }))
+    fc.integer({ min: 10, max: 100 }).map((percent): BackendEvent => ({
+      _tag: "WarmupProgressed",
+      at,
+      backend: "a",
+      percent
+    }))
   )
 )
-

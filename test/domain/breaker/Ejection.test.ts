@@ -1,8 +1,8 @@
 import { assert, describe, it } from "@effect/vitest"
 import fc from "fast-check"
+import type { BackendEvent } from "../../../src/domain/BackendEvent.ts"
 import { defaultPolicy } from "../../../src/domain/BackendPolicy.ts"
 import type { BackendPolicy } from "../../../src/domain/BackendPolicy.ts"
-import type { BackendEvent } from "../../../src/domain/BackendEvent.ts"
 import { evolve } from "../../../src/domain/BackendState.ts"
 import type { BackendState } from "../../../src/domain/BackendState.ts"
 import { maxEjected } from "../../../src/domain/breaker/Ejection.ts"
@@ -98,7 +98,15 @@ describe("outlier ejection", () => {
     pool.fail("a", 1)
     assert.strictEqual(pool.states.get("a")?.circuit._tag, "Open")
     pool.apply({ _tag: "RequestStarted", at: 2, backend: "b", epoch: 0, attempt: 1 })
-    pool.apply({ _tag: "RequestFinished", at: 3, backend: "b", epoch: 0, outcome: "overloaded", latencyMs: 1, retryAfterMs: 500 })
+    pool.apply({
+      _tag: "RequestFinished",
+      at: 3,
+      backend: "b",
+      epoch: 0,
+      outcome: "overloaded",
+      latencyMs: 1,
+      retryAfterMs: 500
+    })
     assert.deepStrictEqual(pool.states.get("b")?.circuit, {
       _tag: "Open",
       until: 503,
@@ -115,26 +123,38 @@ describe("outlier ejection", () => {
       kind: fc.constantFrom("fail", "fail", "succeed", "halfOpen"),
       advance: fc.nat(20_000)
     })
-    fc.assert(fc.property(fc.integer({ min: 1, max: 6 }), fc.integer({ min: 0, max: 100 }), fc.array(step, { maxLength: 80 }), (size, percent, steps) => {
-      const names = Array.from({ length: size }, (_, i) => `b${i}`)
-      const pool = makePool([])
-      const capped: BackendPolicy = { ...policy, ejection: { ...ejection, maxPercent: percent } }
-      names.forEach((name) => pool.apply({ _tag: "BackendAdded", at: 0, spec: { name, url: "http://x:1", weight: 1 }, policy: capped }))
-      let at = 0
-      for (const { advance, backend, kind } of steps) {
-        at += advance
-        const name = names[backend % size] ?? "b0"
-        if (kind === "fail") pool.fail(name, at)
-        else if (kind === "succeed") pool.succeed(name, at)
-        else pool.apply({ _tag: "CircuitHalfOpened", at, backend: name })
-        const open = [...pool.states.values()].filter((s) => s.circuit._tag === "Open").length
-        assert.isAtMost(open, maxEjected(size, { ...ejection, maxPercent: percent }))
-      }
-    }))
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 6 }),
+        fc.integer({ min: 0, max: 100 }),
+        fc.array(step, { maxLength: 80 }),
+        (size, percent, steps) => {
+          const names = Array.from({ length: size }, (_, i) => `b${i}`)
+          const pool = makePool([])
+          const capped: BackendPolicy = { ...policy, ejection: { ...ejection, maxPercent: percent } }
+          names.forEach((name) =>
+            pool.apply({ _tag: "BackendAdded", at: 0, spec: { name, url: "http://x:1", weight: 1 }, policy: capped })
+          )
+          let at = 0
+          for (const { advance, backend, kind } of steps) {
+            at += advance
+            const name = names[backend % size] ?? "b0"
+            if (kind === "fail") pool.fail(name, at)
+            else if (kind === "succeed") pool.succeed(name, at)
+            else pool.apply({ _tag: "CircuitHalfOpened", at, backend: name })
+            const open = [...pool.states.values()].filter((s) => s.circuit._tag === "Open").length
+            assert.isAtMost(open, maxEjected(size, { ...ejection, maxPercent: percent }))
+          }
+        }
+      )
+    )
   })
 
   it("the plain fold, without the pool, opens regardless: the cap lives in the pool fold alone", () => {
-    const lone = [add("a"), { _tag: "RequestFinished", at: 1, backend: "a", epoch: 0, outcome: "reset", latencyMs: 1 } as const]
+    const lone = [
+      add("a"),
+      { _tag: "RequestFinished", at: 1, backend: "a", epoch: 0, outcome: "reset", latencyMs: 1 } as const
+    ]
       .reduce<BackendState | undefined>((state, event) => evolve(state, event), undefined)
     assert.strictEqual(lone?.circuit._tag, "Open")
   })

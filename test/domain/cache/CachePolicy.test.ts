@@ -1,5 +1,11 @@
 import { assert, describe, it } from "@effect/vitest"
-import { isCacheableRequest, parseCacheControl, storability, varyKey, varyNames } from "../../../src/domain/cache/CachePolicy.ts"
+import {
+  isCacheableRequest,
+  parseCacheControl,
+  storability,
+  varyKey,
+  varyNames
+} from "../../../src/domain/cache/CachePolicy.ts"
 import type { HeaderLookup } from "../../../src/domain/cache/CachePolicy.ts"
 
 const headers = (values: Record<string, string | Array<string>>): HeaderLookup => (name) => values[name]
@@ -27,10 +33,19 @@ describe("cache policy", () => {
   })
 
   it("stores only responses with explicit freshness and nothing private", () => {
-    const verdict = (status: number, values: Record<string, string | Array<string>>) => storability(status, headers(values), 300_000)
+    const verdict = (status: number, values: Record<string, string | Array<string>>) =>
+      storability(status, headers(values), 300_000)
     assert.deepStrictEqual(verdict(200, { "cache-control": "max-age=60" }), { store: true, ttlMs: 60_000, vary: [] })
-    assert.deepStrictEqual(verdict(200, { "cache-control": "max-age=60, s-maxage=10" }), { store: true, ttlMs: 10_000, vary: [] })
-    assert.deepStrictEqual(verdict(200, { "cache-control": "max-age=86400" }), { store: true, ttlMs: 300_000, vary: [] })
+    assert.deepStrictEqual(verdict(200, { "cache-control": "max-age=60, s-maxage=10" }), {
+      store: true,
+      ttlMs: 10_000,
+      vary: []
+    })
+    assert.deepStrictEqual(verdict(200, { "cache-control": "max-age=86400" }), {
+      store: true,
+      ttlMs: 300_000,
+      vary: []
+    })
     assert.deepStrictEqual(verdict(404, { "cache-control": "max-age=5", vary: "Accept-Encoding, accept" }), {
       store: true,
       ttlMs: 5_000,
@@ -47,7 +62,9 @@ describe("cache policy", () => {
       [500, { "cache-control": "max-age=60" }],
       [206, { "cache-control": "max-age=60" }]
     ]
-    for (const [status, values] of refused) assert.isFalse(verdict(status, values).store, JSON.stringify([status, values]))
+    for (const [status, values] of refused) {
+      assert.isFalse(verdict(status, values).store, JSON.stringify([status, values]))
+    }
   })
 
   it("keys variants by the values of the Vary headers", () => {

@@ -12,8 +12,7 @@ import { strategyNames } from "../../../src/domain/selection/Strategies.ts"
 /** How the schema lists the accepted strategies in a message. */
 const strategies = strategyNames.map((name) => `"${name}"`).join(" | ")
 
-const load = (text: string, env: Record<string, string> = {}, file = "config.yaml") =>
-  loadConfig({ file, text, env })
+const load = (text: string, env: Record<string, string> = {}, file = "config.yaml") => loadConfig({ file, text, env })
 
 const ok = (text: string, env: Record<string, string> = {}): Config => {
   const result = load(text, env)
@@ -32,12 +31,23 @@ describe("config loading", () => {
   it("fills every default around a minimal file", () => {
     const config = ok("backends:\n  - url: http://127.0.0.1:9001\n")
     assert.deepStrictEqual(config.backends, [{ url: "http://127.0.0.1:9001", name: "127.0.0.1:9001", weight: 1 }])
-    assert.deepInclude(config.server, { host: "0.0.0.0", port: 8080, maxBodySize: 10 * 1024 * 1024, maxHeaderSize: 16 * 1024 })
+    assert.deepInclude(config.server, {
+      host: "0.0.0.0",
+      port: 8080,
+      maxBodySize: 10 * 1024 * 1024,
+      maxHeaderSize: 16 * 1024
+    })
     assert.deepInclude(config.admin, { host: "127.0.0.1", port: 9090 })
     assert.strictEqual(config.strategy, "round-robin")
     assert.strictEqual(config.trustProxy, false)
     assert.deepStrictEqual(
-      [config.timeouts.connect, config.timeouts.headers, config.timeouts.request, config.timeouts.idle, config.server.gracePeriod]
+      [
+        config.timeouts.connect,
+        config.timeouts.headers,
+        config.timeouts.request,
+        config.timeouts.idle,
+        config.server.gracePeriod
+      ]
         .map(Duration.toMillis),
       [2_000, 10_000, 30_000, 60_000, 30_000]
     )
@@ -62,7 +72,9 @@ backends: [{ url: "http://a:1" }]
   })
 
   it("accepts JSON as well as YAML", () => {
-    const config = ok(`{"strategy": "weighted-round-robin", "backends": [{"url": "https://b.internal/api", "weight": 3}]}`)
+    const config = ok(
+      `{"strategy": "weighted-round-robin", "backends": [{"url": "https://b.internal/api", "weight": 3}]}`
+    )
     assert.strictEqual(config.strategy, "weighted-round-robin")
     assert.deepStrictEqual(config.backends, [{ url: "https://b.internal/api", name: "b.internal", weight: 3 }])
     assert.deepStrictEqual(Duration.toMillis(config.metrics.historyInterval), 1_000)
@@ -104,7 +116,10 @@ backends: [{ url: "http://a:1" }]
     assert.deepStrictEqual(problems("backends: [{ url: 'http://a:1', wieght: 2 }]\n", {}, "c.yaml"), [
       `c.yaml:1:33: backends[0].wieght: Unknown key; expected one of: url, name, weight, maxConnections (did you mean "weight"?)`
     ])
-    assert.include(problems("server: { MaxBodySize: 1KiB }\nbackends: [{ url: 'http://a:1' }]\n")[0] ?? "", `did you mean "maxBodySize"?`)
+    assert.include(
+      problems("server: { MaxBodySize: 1KiB }\nbackends: [{ url: 'http://a:1' }]\n")[0] ?? "",
+      `did you mean "maxBodySize"?`
+    )
   })
 
   it("points YAML syntax errors at their line", () => {
@@ -166,10 +181,13 @@ backends: [{ url: "http://a:1" }]
   })
 
   it("names an unset variable, and still reports the file's other problems", () => {
-    assert.deepStrictEqual(problems("admin:\n  token: ${ADMIN_TOKEN}\nstrategy: nope\nbackends: [{ url: 'http://a:1' }]\n"), [
-      "config.yaml:2:10: admin.token: environment variable ADMIN_TOKEN is not set (referenced as ${ADMIN_TOKEN})",
-      `config.yaml:3:11: strategy: Expected ${strategies}, got "nope"`
-    ])
+    assert.deepStrictEqual(
+      problems("admin:\n  token: ${ADMIN_TOKEN}\nstrategy: nope\nbackends: [{ url: 'http://a:1' }]\n"),
+      [
+        "config.yaml:2:10: admin.token: environment variable ADMIN_TOKEN is not set (referenced as ${ADMIN_TOKEN})",
+        `config.yaml:3:11: strategy: Expected ${strategies}, got "nope"`
+      ]
+    )
   })
 
   it("lays LB_STRATEGY, LB_PORT and LB_ADMIN_PORT over the file", () => {
@@ -185,7 +203,11 @@ backends: [{ url: "http://a:1" }]
 
   it("validates the overrides like the file, naming the variable", () => {
     assert.deepStrictEqual(
-      problems("backends: [{ url: 'http://a:1' }]\n", { LB_STRATEGY: "fastest", LB_PORT: "http", LB_ADMIN_PORT: "70000" }),
+      problems("backends: [{ url: 'http://a:1' }]\n", {
+        LB_STRATEGY: "fastest",
+        LB_PORT: "http",
+        LB_ADMIN_PORT: "70000"
+      }),
       [
         `LB_PORT (environment): server.port: Expected number, got "http"`,
         "LB_ADMIN_PORT (environment): admin.port: Expected a value between 0 and 65535, got 70000",
@@ -207,7 +229,12 @@ describe("pools and routes", () => {
       "  - { match: { pathPrefix: /assets }, pool: static }",
       ""
     ].join("\n"))
-    assert.deepStrictEqual(config.pools?.["static"]?.backends, [{ url: "http://b:1", name: "b:1", pool: "static", weight: 1 }])
+    assert.deepStrictEqual(config.pools?.["static"]?.backends, [{
+      url: "http://b:1",
+      name: "b:1",
+      pool: "static",
+      weight: 1
+    }])
     assert.strictEqual(config.pools?.["static"]?.strategy, "least-connections")
     assert.deepStrictEqual(config.backends, [{ url: "http://a:1", name: "a:1", weight: 1 }])
   })

@@ -52,7 +52,15 @@ describe("retry policy", () => {
 
   it("property: a POST that reached a backend is never retried, whatever else is true", () => {
     fc.assert(fc.property(
-      fc.constantFrom("connect-failed", "reset", "timeout", "bad-response", "server-error", "success", "aborted" as const),
+      fc.constantFrom(
+        "connect-failed",
+        "reset",
+        "timeout",
+        "bad-response",
+        "server-error",
+        "success",
+        "aborted" as const
+      ),
       fc.boolean(),
       fc.boolean(),
       fc.boolean(),

@@ -47,8 +47,18 @@ describe("simulated backend", () => {
       sent: false,
       responded: false
     })
-    assert.deepStrictEqual(answer(backend, at(0), 20, 0.5, 0.9, 30), { outcome: "timeout", afterMs: 30, sent: true, responded: false })
-    assert.deepStrictEqual(answer(backend, at(0), 20, 0.5, 0.9, 30_000), { outcome: "success", afterMs: 40, sent: true, responded: true })
+    assert.deepStrictEqual(answer(backend, at(0), 20, 0.5, 0.9, 30), {
+      outcome: "timeout",
+      afterMs: 30,
+      sent: true,
+      responded: false
+    })
+    assert.deepStrictEqual(answer(backend, at(0), 20, 0.5, 0.9, 30_000), {
+      outcome: "success",
+      afterMs: 40,
+      sent: true,
+      responded: true
+    })
     assert.strictEqual(answer(backend, at(0), 1, 0.5, 0.01, 30_000).outcome, "reset")
     assert.strictEqual(answer(backend, at(0), 1, 0.5, 0.1, 30_000).outcome, "server-error")
     assert.strictEqual(answer(backend, at(30_000), 1, 0.5, 0.9, 30_000).afterMs, 100)
@@ -77,7 +87,8 @@ describe("simulated backend", () => {
         const condition = conditionAt(timeline, time)
         const reply = answer(backend, condition, inFlight, uLatency, uError, 500)
         return reply.afterMs >= 0 && reply.afterMs <= 500 && reply.sent === !condition.down &&
-          reply.responded === (reply.outcome === "success" || reply.outcome === "server-error" || reply.outcome === "overloaded")
+          reply.responded ===
+            (reply.outcome === "success" || reply.outcome === "server-error" || reply.outcome === "overloaded")
       }
     ))
   })

@@ -70,7 +70,9 @@ describe("latency distributions", () => {
   })
 
   it("property: Poisson gaps are never negative, and average 1/rate", () => {
-    fc.assert(fc.property(fc.double({ min: 0.001, max: 100, noNaN: true }), u, (rate, draw) => exponentialGap(rate, draw) >= 0))
+    fc.assert(
+      fc.property(fc.double({ min: 0.001, max: 100, noNaN: true }), u, (rate, draw) => exponentialGap(rate, draw) >= 0)
+    )
     const n = 100_000
     let sum = 0
     for (let i = 0; i < n; i++) sum += exponentialGap(0.2, (i + 0.5) / n)

@@ -25,7 +25,8 @@ describe("percentiles", () => {
         const value = percentile(ordered, p)
         const atOrBelow = values.filter((v) => v <= value).length
         const below = values.filter((v) => v < value).length
-        return values.includes(value) && atOrBelow >= (p / 100) * values.length - 1e-9 && below < (p / 100) * values.length + 1e-9
+        return values.includes(value) && atOrBelow >= (p / 100) * values.length - 1e-9 &&
+          below < (p / 100) * values.length + 1e-9
       }
     ))
   })

@@ -56,7 +56,14 @@ proxy:
   retry: { attempts: 2 }
   healthCheck: { interval: 2s, timeout: 1s }
 `)
-    assert.deepStrictEqual(scenario.traffic, { durationMs: 60_000, ratePerSecond: 50, arrivals: "poisson", clients: 100, postFraction: 0, hotClientFraction: 0 })
+    assert.deepStrictEqual(scenario.traffic, {
+      durationMs: 60_000,
+      ratePerSecond: 50,
+      arrivals: "poisson",
+      clients: 100,
+      postFraction: 0,
+      hotClientFraction: 0
+    })
     assert.deepStrictEqual(scenario.backends[0], {
       name: "a",
       latency: { _tag: "Fixed", ms: 20 },
@@ -185,11 +192,16 @@ proxy:
     ])
     assert.strictEqual(problems("traffic: {\n").length, 1)
     assert.match(problems("traffic: {\n")[0] ?? "", /^s\.yaml:\d+:\d+: YAML: /)
-    assert.deepStrictEqual(problems("traffic:\n  duration: 10s\n  rate: ${RATE}\nbackends: [{ name: a, latency: { fixed: 1ms } }]\n"), [
-      "s.yaml:3:9: traffic.rate: environment variable RATE is not set (referenced as ${RATE})"
-    ])
+    assert.deepStrictEqual(
+      problems("traffic:\n  duration: 10s\n  rate: ${RATE}\nbackends: [{ name: a, latency: { fixed: 1ms } }]\n"),
+      [
+        "s.yaml:3:9: traffic.rate: environment variable RATE is not set (referenced as ${RATE})"
+      ]
+    )
     assert.strictEqual(
-      ok("traffic:\n  duration: 10s\n  rate: ${RATE}\nbackends: [{ name: a, latency: { fixed: 1ms } }]\n", { RATE: "25" }).traffic
+      ok("traffic:\n  duration: 10s\n  rate: ${RATE}\nbackends: [{ name: a, latency: { fixed: 1ms } }]\n", {
+        RATE: "25"
+      }).traffic
         .ratePerSecond,
       25
     )
