@@ -28,7 +28,14 @@ describe("admin API", () => {
       assert.strictEqual(backends.total, 2)
       assert.strictEqual(backends.available, 2)
       assert.deepStrictEqual(
-        backends.list.map((b) => [b["name"], b["weight"], b["maxConnections"], b["requests"], b["inFlight"], b["failures"]]),
+        backends.list.map((b) => [
+          b["name"],
+          b["weight"],
+          b["maxConnections"],
+          b["requests"],
+          b["inFlight"],
+          b["failures"]
+        ]),
         [["a", 2, null, 2, 0, 0], ["b", 1, 5, 1, 0, 0]]
       )
       const ping = yield* send(proxy.adminUrl, { path: "/ping" })

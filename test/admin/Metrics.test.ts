@@ -83,10 +83,15 @@ describe("metrics", () => {
   it.live("serves the JSON snapshot with its history for Accept: application/json and ?format=json", () =>
     Effect.gen(function*() {
       const a = yield* startBackend("a")
-      const proxy = yield* startProxy({ metrics: { historyInterval: "50ms", historySize: 4 }, backends: [{ name: "a", url: a.url }] })
+      const proxy = yield* startProxy({
+        metrics: { historyInterval: "50ms", historySize: 4 },
+        backends: [{ name: "a", url: a.url }]
+      })
       yield* send(proxy.url)
       yield* Effect.sleep("300 millis")
-      const byAccept = JSON.parse((yield* send(proxy.adminUrl, { path: "/metrics", headers: { accept: "application/json" } })).text)
+      const byAccept = JSON.parse(
+        (yield* send(proxy.adminUrl, { path: "/metrics", headers: { accept: "application/json" } })).text
+      )
       const byQuery = JSON.parse((yield* send(proxy.adminUrl, { path: "/metrics?format=json" })).text)
       for (const document of [byAccept, byQuery]) {
         assert.strictEqual(document.backends.list[0].name, "a")
@@ -137,7 +142,9 @@ describe("/events", () => {
       yield* Effect.addFinalizer(() => Effect.sync(() => stalled.destroy()))
       const listener = yield* Effect.forkChild(readEvents(`${proxy.adminUrl}/events`, 2))
       yield* Effect.sleep("100 millis")
-      for (let i = 0; i < 20_000; i++) proxy.registry.emit({ _tag: "ProbeSucceeded", at: i, backend: "a", latencyMs: 1 })
+      for (let i = 0; i < 20_000; i++) {
+        proxy.registry.emit({ _tag: "ProbeSucceeded", at: i, backend: "a", latencyMs: 1 })
+      }
       const received = (yield* Fiber.join(listener)).slice(0, 2)
       assert.deepStrictEqual(received.map((e) => e["_tag"]), ["ProbeSucceeded", "ProbeSucceeded"])
       assert.deepInclude(received[0], { backend: "a", at: 0 })

@@ -21,13 +21,14 @@ describe("process metrics", () => {
       const a = yield* startBackend("a")
       const proxy = yield* startProxy({ backends: [{ name: "a", url: a.url }] })
       const { text } = yield* send(proxy.adminUrl, { path: "/metrics" })
-      for (const name of [
+      const gauges = [
         "process_resident_memory_bytes",
         "nodejs_heap_size_total_bytes",
         "nodejs_heap_size_used_bytes",
         "nodejs_external_memory_bytes",
         "nodejs_array_buffers_bytes"
-      ]) {
+      ]
+      for (const name of gauges) {
         assert.include(text, `# TYPE ${name} gauge`)
       }
       const rss = sample(text, "process_resident_memory_bytes")

@@ -108,7 +108,9 @@ describe("switchyard CLI", () => {
         })
       })
       yield* Effect.addFinalizer(() => Effect.sync(() => holder.close()))
-      const file = writeConfig(`server: { host: 127.0.0.1, port: ${port} }\nadmin: { port: 0 }\nbackends: [{ url: 'http://a:1' }]\n`)
+      const file = writeConfig(
+        `server: { host: 127.0.0.1, port: ${port} }\nadmin: { port: 0 }\nbackends: [{ url: 'http://a:1' }]\n`
+      )
       const result = yield* runCli(["serve", "--config", file])
       assert.strictEqual(result.code, 1)
       assert.include(result.stderr, `cannot start the proxy listener on 127.0.0.1:${port}`)

@@ -121,7 +121,11 @@ describe.skipIf(!existsSync(chromiumPath))(`dashboard (needs ${chromiumPath}; .c
   it.live("asks for the admin token, keeps it for the tab, and then shows the backends", () =>
     Effect.gen(function*() {
       const a = yield* startBackend("a")
-      const proxy = yield* startProxy({ ...quickChecks, admin: { token: "t0k" }, backends: [{ name: "a", url: a.url }] })
+      const proxy = yield* startProxy({
+        ...quickChecks,
+        admin: { token: "t0k" },
+        backends: [{ name: "a", url: a.url }]
+      })
 
       const pageReply = yield* send(proxy.adminUrl, { path: "/" })
       assert.strictEqual(pageReply.status, 200, "the page itself holds no data and is public")

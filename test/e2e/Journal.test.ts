@@ -56,7 +56,8 @@ journal: ./events.jsonl
 
   it.live("replay names a line that is not an event and exits 1; a cut-off last line is only a warning", () =>
     Effect.gen(function*() {
-      const good = `{"_tag":"BackendAdded","at":0,"spec":{"name":"a","url":"http://a:1","weight":1},"policy":{"healthyThreshold":2,"unhealthyThreshold":3,"failureThreshold":5,"resetTimeoutMs":30000,"halfOpenRequests":1,"ewmaDecayMs":10000}}`
+      const good =
+        `{"_tag":"BackendAdded","at":0,"spec":{"name":"a","url":"http://a:1","weight":1},"policy":{"healthyThreshold":2,"unhealthyThreshold":3,"failureThreshold":5,"resetTimeoutMs":30000,"halfOpenRequests":1,"ewmaDecayMs":10000}}`
       const broken = writeConfig(`${good}\n{"_tag":"Nonsense"}\n${good}\n`, "broken.jsonl")
       const refused = yield* runCli(["replay", broken])
       assert.strictEqual(refused.code, 1)

@@ -27,9 +27,10 @@ const chunk = (i: number): Buffer => {
   return out
 }
 
-const bodyStream = (size: number) => Readable.from((function*() {
-  for (let i = 0; i < size / chunkSize; i++) yield chunk(i)
-})())
+const bodyStream = (size: number) =>
+  Readable.from((function*() {
+    for (let i = 0; i < size / chunkSize; i++) yield chunk(i)
+  })())
 
 const sha256Of = (size: number): string => {
   const hash = createHash("sha256")

@@ -4,14 +4,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Context, Effect, Layer } from "effect"
 import { createServer } from "node:http"
-import {
-  AppLive,
-  BackendRegistry,
-  ProxyConfigLive,
-  ProxyCoreLive,
-  ProxyServer,
-  Router
-} from "../../src/index.ts"
+import { AppLive, BackendRegistry, ProxyConfigLive, ProxyCoreLive, ProxyServer, Router } from "../../src/index.ts"
 import { startBackend } from "../support/Backends.ts"
 import { send } from "../support/Http.ts"
 

@@ -20,12 +20,16 @@ describe("OTLP export", () => {
           response.end("{}")
         })
       })
-      const cli = yield* startCli(["serve", "--config", writeConfig(`server: { host: 127.0.0.1, port: 0 }
+      const cli = yield* startCli([
+        "serve",
+        "--config",
+        writeConfig(`server: { host: 127.0.0.1, port: 0 }
 admin: { host: 127.0.0.1, port: 0 }
 backends: [{ name: api, url: "${backend.url}" }]
 tracing: { otlpEndpoint: "${collector.url}/v1/traces", serviceName: edge-proxy }
 logging: { access: false }
-`)])
+`)
+      ])
       const port = yield* listeningPort(cli)
       assert.strictEqual((yield* send(`http://127.0.0.1:${port}`, { path: "/traced" })).status, 200)
       cli.child.kill("SIGTERM")

@@ -76,10 +76,16 @@ proxy:
       const scenario = writeConfig(small, "scenario.yaml")
       const unknown = yield* runCli(["simulate", "--scenario", scenario, "--strategies", "round-robin,fastest"])
       assert.strictEqual(unknown.code, 1)
-      assert.match(unknown.stderr, /^simulate: --strategies: unknown strategy "fastest"; expected some of: round-robin, /)
+      assert.match(
+        unknown.stderr,
+        /^simulate: --strategies: unknown strategy "fastest"; expected some of: round-robin, /
+      )
       const missing = yield* runCli(["simulate", "--scenario", join(dirname(scenario), "nope.yaml")])
       assert.strictEqual(missing.code, 1)
-      assert.match(missing.stderr, /^invalid scenario .*nope\.yaml \(1 problem\):\n  .*nope\.yaml: cannot read the file: ENOENT/)
+      assert.match(
+        missing.stderr,
+        /^invalid scenario .*nope\.yaml \(1 problem\):\n  .*nope\.yaml: cannot read the file: ENOENT/
+      )
       const png = yield* runCli(["simulate", "--scenario", scenario, "--chart", "latency.png"])
       assert.strictEqual(png.code, 1)
       assert.strictEqual(png.stderr, "simulate: --chart latency.png: expected a file name ending in .svg or .html\n")

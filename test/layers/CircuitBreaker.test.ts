@@ -11,28 +11,31 @@ import { CircuitBreakerLive } from "../../src/layers/CircuitBreakerLive.ts"
 import { ProxyConfigLive } from "../../src/layers/ProxyConfigLive.ts"
 import { BackendRegistry } from "../../src/services/BackendRegistry.ts"
 
-const breaker = (extra: Record<string, unknown> = {}) => Effect.gen(function*() {
-  const context = yield* Layer.build(CircuitBreakerLive.pipe(
-    Layer.provideMerge(BackendRegistryLive),
-    Layer.provide(ProxyConfigLive.fromObject({
-      backends: ["a", "b", "c"].map((name) => ({ name, url: "http://127.0.0.1:1" })),
-      circuitBreaker: { failureThreshold: 2, resetTimeout: "10s", halfOpenRequests: 1 },
-      ...extra
-    }))
-  ))
-  const registry = Context.get(context, BackendRegistry)
-  const events: Array<BackendEvent> = []
-  yield* Stream.fromSubscription(yield* registry.subscribe()).pipe(Stream.runForEach((e) => Effect.sync(() => events.push(e))), Effect.forkScoped)
-  const request = (at: number, outcome: RequestOutcome) => {
-    const epoch = registry.get("a")?.epoch ?? 0
-    registry.emit({ _tag: "RequestStarted", at, backend: "a", epoch, attempt: 1 })
-    registry.emit({ _tag: "RequestFinished", at, backend: "a", epoch, outcome, latencyMs: 1 })
-  }
-  const circuit = () => registry.get("a")?.circuit._tag
-  const transitions = () =>
-    events.filter((e) => e._tag.startsWith("Circuit")).map((e) => `${e._tag}@${e.at}`)
-  return { request, circuit, transitions }
-})
+const breaker = (extra: Record<string, unknown> = {}) =>
+  Effect.gen(function*() {
+    const context = yield* Layer.build(CircuitBreakerLive.pipe(
+      Layer.provideMerge(BackendRegistryLive),
+      Layer.provide(ProxyConfigLive.fromObject({
+        backends: ["a", "b", "c"].map((name) => ({ name, url: "http://127.0.0.1:1" })),
+        circuitBreaker: { failureThreshold: 2, resetTimeout: "10s", halfOpenRequests: 1 },
+        ...extra
+      }))
+    ))
+    const registry = Context.get(context, BackendRegistry)
+    const events: Array<BackendEvent> = []
+    yield* Stream.fromSubscription(yield* registry.subscribe()).pipe(
+      Stream.runForEach((e) => Effect.sync(() => events.push(e))),
+      Effect.forkScoped
+    )
+    const request = (at: number, outcome: RequestOutcome) => {
+      const epoch = registry.get("a")?.epoch ?? 0
+      registry.emit({ _tag: "RequestStarted", at, backend: "a", epoch, attempt: 1 })
+      registry.emit({ _tag: "RequestFinished", at, backend: "a", epoch, outcome, latencyMs: 1 })
+    }
+    const circuit = () => registry.get("a")?.circuit._tag
+    const transitions = () => events.filter((e) => e._tag.startsWith("Circuit")).map((e) => `${e._tag}@${e.at}`)
+    return { request, circuit, transitions }
+  })
 
 describe("circuit breaker timing", () => {
   it.effect("opens after failureThreshold failures and half-opens exactly resetTimeout later", () =>

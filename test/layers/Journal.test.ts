@@ -12,7 +12,13 @@ import { replay } from "../../src/domain/Timeline.ts"
 import { makeBackendRegistry } from "../../src/layers/BackendRegistryLive.ts"
 
 const names = ["a", "b"] as const
-const policy = { ...defaultPolicy, failureThreshold: 2, unhealthyThreshold: 2, healthyThreshold: 1, halfOpenRequests: 1 }
+const policy = {
+  ...defaultPolicy,
+  failureThreshold: 2,
+  unhealthyThreshold: 2,
+  healthyThreshold: 1,
+  halfOpenRequests: 1
+}
 
 /** What a live proxy could go through: requests, probes, the breaker's timer, membership. */
 type Step =
@@ -88,14 +94,23 @@ describe("journal replay", () => {
               registry.emit({ _tag: "BackendRemoved", at, backend: s.backend })
               break
             case "add":
-              registry.emit({ _tag: "BackendAdded", at, spec: { name: s.backend, url: `http://${s.backend}:80`, weight: 1 }, policy })
+              registry.emit({
+                _tag: "BackendAdded",
+                at,
+                spec: { name: s.backend, url: `http://${s.backend}:80`, weight: 1 },
+                policy
+              })
           }
         }
         const journaled: Array<BackendEvent> = yield* PubSub.takeUpTo(journal, Number.POSITIVE_INFINITY)
         assert.isFalse(journaled.some((e) => e._tag === "RequestStarted" || e._tag === "RequestFinished"))
         const replayed = replay(journaled).states
         for (const name of names) {
-          assert.deepStrictEqual(essence(replayed.get(name)), essence(registry.get(name)), `${name} after ${JSON.stringify(steps)}`)
+          assert.deepStrictEqual(
+            essence(replayed.get(name)),
+            essence(registry.get(name)),
+            `${name} after ${JSON.stringify(steps)}`
+          )
         }
       }
     }))
