@@ -5,8 +5,8 @@
  * bottom, and dashed lines where a backend changed. A self-contained SVG, or an HTML page with
  * the SVG and the table; no scripts, no external resources, the same bytes for the same report.
  */
-import type { SimulationReport, StrategyReport } from "./Report.ts"
-import { renderTable } from "./Report.ts"
+import type { SimulationReport, StrategyReport } from "../domain/sim/Report.ts"
+import { renderTable } from "./ReportText.ts"
 
 const panelWidth = 440
 const panelHeight = 170
@@ -41,7 +41,9 @@ interface Scale {
 }
 
 const scaleFor = (report: SimulationReport): Scale => {
-  const values = report.strategies.flatMap((s) => s.perSecond.flatMap((second) => second.requests > 0 ? [second.p50, second.p99] : []))
+  const values = report.strategies.flatMap((s) =>
+    s.perSecond.flatMap((second) => second.requests > 0 ? [second.p50, second.p99] : [])
+  )
   const positive = values.filter((value) => value > 0)
   const low = 10 ** Math.floor(Math.log10(Math.max(0.1, Math.min(...positive))))
   const high = 10 ** Math.ceil(Math.log10(Math.max(...positive, low * 10)))
@@ -54,7 +56,8 @@ const scaleFor = (report: SimulationReport): Scale => {
     x: (second) => margin.left + (second / seconds) * plotWidth,
     y: (ms) => {
       const clamped = Math.min(high, Math.max(low, ms))
-      return margin.top + plotHeight * (1 - (Math.log10(clamped) - Math.log10(low)) / (Math.log10(high) - Math.log10(low)))
+      return margin.top +
+        plotHeight * (1 - (Math.log10(clamped) - Math.log10(low)) / (Math.log10(high) - Math.log10(low)))
     }
   }
 }
@@ -62,7 +65,9 @@ const scaleFor = (report: SimulationReport): Scale => {
 const line = (strategy: StrategyReport, scale: Scale, pick: (p50: number, p99: number) => number): string =>
   strategy.perSecond
     .filter((second) => second.requests > 0)
-    .map((second, i) => `${i === 0 ? "M" : "L"}${n(scale.x(second.second + 0.5))},${n(scale.y(pick(second.p50, second.p99)))}`)
+    .map((second, i) =>
+      `${i === 0 ? "M" : "L"}${n(scale.x(second.second + 0.5))},${n(scale.y(pick(second.p50, second.p99)))}`
+    )
     .join("")
 
 const panel = (report: SimulationReport, strategy: StrategyReport, index: number, scale: Scale): string => {
@@ -91,7 +96,9 @@ const panel = (report: SimulationReport, strategy: StrategyReport, index: number
   const barWidth = Math.max(0.5, scale.x(1) - scale.x(0) - 0.5)
   const errorBars = strategy.perSecond.filter((second) => second.errorPercent > 0).map((second) => {
     const height = Math.max(1, (second.errorPercent / 100) * 30)
-    return `<rect x="${n(scale.x(second.second))}" y="${n(bottom - height)}" width="${n(barWidth)}" height="${n(height)}" class="errors"/>`
+    return `<rect x="${n(scale.x(second.second))}" y="${n(bottom - height)}" width="${n(barWidth)}" height="${
+      n(height)
+    }" class="errors"/>`
   })
   return [
     `<g transform="translate(${left},${top})">`,
@@ -105,7 +112,9 @@ const panel = (report: SimulationReport, strategy: StrategyReport, index: number
     ...changes,
     `<path d="${line(strategy, scale, (p50) => p50)}" class="p50"/>`,
     `<path d="${line(strategy, scale, (_, p99) => p99)}" class="p99"/>`,
-    `<rect x="${margin.left}" y="${margin.top}" width="${right - margin.left}" height="${bottom - margin.top}" class="frame"/>`,
+    `<rect x="${margin.left}" y="${margin.top}" width="${right - margin.left}" height="${
+      bottom - margin.top
+    }" class="frame"/>`,
     `</g>`
   ].join("\n")
 }
@@ -147,7 +156,9 @@ export const renderSvg = (report: SimulationReport): string => {
 export const renderHtml = (report: SimulationReport): string =>
   [
     "<!doctype html>",
-    `<html lang="en"><head><meta charset="utf-8"><title>${escape(`switchyard simulate ${report.scenario.file}`)}</title>`,
+    `<html lang="en"><head><meta charset="utf-8"><title>${
+      escape(`switchyard simulate ${report.scenario.file}`)
+    }</title>`,
     "<style>body{font-family:system-ui,sans-serif;margin:24px;color:#222}pre{font-size:12px;background:#f6f8fa;padding:12px;overflow:auto}</style>",
     "</head><body>",
     renderSvg(report),

@@ -7,18 +7,19 @@
  * (`HealthSupervisorLive`, probing the simulated backends through `SimHealthProbeLive`), the
  * breaker's and slow start's timers (`CircuitBreakerLive`, `SlowStartLive`) and the retry backoff
  * (`RetryBackoffLive`), all on the `VirtualClockLive`; `lab/StrategyRun.ts` drives the requests
- * through them (`domain/sim/Lab.ts`).
+ * through them (`domain/sim/Lab.ts`); `lab/ReportText.ts` and `lab/Chart.ts` draw the report.
  */
 import { Console, Effect, Layer, Random } from "effect"
 import { readFile, writeFile } from "node:fs/promises"
 import { ScenarioError, SimulateError } from "../domain/Errors.ts"
 import { strategyNames } from "../domain/selection/Strategies.ts"
 import type { StrategyName } from "../domain/selection/Strategies.ts"
-import { renderChart } from "../domain/sim/Chart.ts"
-import { buildReport, renderJson, renderTable } from "../domain/sim/Report.ts"
+import { buildReport } from "../domain/sim/Report.ts"
 import type { SimulationReport } from "../domain/sim/Report.ts"
 import { loadScenario } from "../domain/sim/ScenarioLoader.ts"
 import type { Scenario } from "../domain/sim/ScenarioLoader.ts"
+import { renderChart } from "../lab/Chart.ts"
+import { renderJson, renderTable } from "../lab/ReportText.ts"
 import { labSeeds, runLab } from "../lab/StrategyRun.ts"
 import type { StrategyRun } from "../lab/StrategyRun.ts"
 import { BackendRegistryLive } from "../layers/BackendRegistryLive.ts"

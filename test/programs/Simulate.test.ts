@@ -6,11 +6,11 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Result } from "effect"
 import type { BackendEvent } from "../../src/domain/BackendEvent.ts"
-import { renderChart } from "../../src/domain/sim/Chart.ts"
-import { renderJson, renderTable } from "../../src/domain/sim/Report.ts"
 import type { StrategyReport } from "../../src/domain/sim/Report.ts"
 import { loadScenario } from "../../src/domain/sim/ScenarioLoader.ts"
 import type { Scenario } from "../../src/domain/sim/ScenarioLoader.ts"
+import { renderChart } from "../../src/lab/Chart.ts"
+import { renderJson, renderTable } from "../../src/lab/ReportText.ts"
 import { runStrategy, simulateScenario } from "../../src/programs/Simulate.ts"
 import type { StrategyRun } from "../../src/programs/Simulate.ts"
 
@@ -42,7 +42,9 @@ const atWhat = (event: BackendEvent): string => {
 const statusCounts = (run: StrategyRun): Map<number, number> => {
   const samples = run.results.recorder.samples()
   const counts = new Map<number, number>()
-  for (let i = 0; i < samples.count; i++) counts.set(samples.status[i] ?? 0, (counts.get(samples.status[i] ?? 0) ?? 0) + 1)
+  for (let i = 0; i < samples.count; i++) {
+    counts.set(samples.status[i] ?? 0, (counts.get(samples.status[i] ?? 0) ?? 0) + 1)
+  }
   return counts
 }
 
@@ -220,7 +222,8 @@ proxy:
   consistentHash: { balanceFactor: 125 }
 `)
       const report = yield* simulateScenario("hot.yaml", hot, ["ip-hash", "consistent-hash"], 1)
-      const hottest = (strategy: StrategyReport) => Math.max(...strategy.backends.map((backend) => backend.sharePercent))
+      const hottest = (strategy: StrategyReport) =>
+        Math.max(...strategy.backends.map((backend) => backend.sharePercent))
       const [ipHash, bounded] = report.strategies
       if (ipHash === undefined || bounded === undefined) return assert.fail("both strategies run")
       assert.isAtLeast(hottest(ipHash), 50)

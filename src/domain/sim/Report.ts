@@ -2,8 +2,9 @@
  * What `switchyard simulate` tells: per strategy, the latency clients saw (p50/p90/p99/max, from
  * arrival to answer, retries included), the share that failed, the retries made, each backend's
  * share of the attempts and its peak in-flight, the health and circuit transitions, and the
- * same latencies second by second (for the chart). Built once from the runs, then rendered as a
- * table for people or JSON for tools. Numbers are rounded here, once, so both agree.
+ * same latencies second by second (for the chart). Built once from the runs, as plain data; the
+ * lab draws it (`lab/ReportText.ts`: a table for people, JSON for tools; `lab/Chart.ts`). Numbers
+ * are rounded here, once, so every rendering agrees.
  */
 import type { BackendEvent } from "../BackendEvent.ts"
 import type { BackendChange } from "./BackendModel.ts"
@@ -104,7 +105,8 @@ const round = (value: number, digits = 2): number => {
 
 const percentOf = (part: number, whole: number): number => whole === 0 ? 0 : round((100 * part) / whole)
 
-const formatMs = (ms: number): string => {
+/** A duration as the scenario file would write it: `250ms`, `1.5ms`, `2s`. */
+export const formatMs = (ms: number): string => {
   const rounded = round(ms, 3)
   return rounded >= 1000 && rounded % 1000 === 0 ? `${rounded / 1000}s` : `${rounded}ms`
 }
@@ -116,7 +118,9 @@ export const describeLatency = (latency: Latency): string => {
     case "Uniform":
       return `uniform ${formatMs(latency.minMs)}-${formatMs(latency.maxMs)}`
     case "Lognormal":
-      return `lognormal median ${formatMs(Math.exp(latency.mu))} p99 ${formatMs(Math.exp(latency.mu + z99 * latency.sigma))}`
+      return `lognormal median ${formatMs(Math.exp(latency.mu))} p99 ${
+        formatMs(Math.exp(latency.mu + z99 * latency.sigma))
+      }`
     case "Bimodal":
       return `bimodal ${round(100 * (1 - latency.slowFraction))}% ${describeLatency(latency.fast)}, ${
         round(100 * latency.slowFraction)
@@ -221,7 +225,9 @@ export const buildStrategyReport = (run: StrategyRunResult, seconds: number): St
     })),
     transitions: run.transitions.flatMap((event) => {
       const what = describeTransition(event)
-      return what === undefined || !("backend" in event) ? [] : [{ at: round(event.at, 3), backend: event.backend, what }]
+      return what === undefined || !("backend" in event)
+        ? []
+        : [{ at: round(event.at, 3), backend: event.backend, what }]
     }),
     perSecond: perSecond(results, seconds)
   }
@@ -253,9 +259,10 @@ export const buildReport = (input: {
         errorPercent: round(100 * backend.errorFraction),
         resetPercent: round(100 * backend.resetFraction),
         overloadPercent: round(100 * backend.overloadFraction),
-        retryAfterMs: backend.overloadFraction > 0 || backend.changes.some((change) => (change.overloadFraction ?? 0) > 0)
-          ? backend.retryAfterMs
-          : null,
+        retryAfterMs:
+          backend.overloadFraction > 0 || backend.changes.some((change) => (change.overloadFraction ?? 0) > 0)
+            ? backend.retryAfterMs
+            : null,
         capacity: backend.capacity ?? null,
         maxConnections: specs.get(backend.name)?.maxConnections ?? null,
         changes: backend.changes.map((change) => ({ atMs: change.atMs, what: describeChange(change) }))
@@ -264,81 +271,4 @@ export const buildReport = (input: {
     seed: input.seed,
     strategies: input.runs.map((run) => buildStrategyReport(run, seconds))
   }
-}
-
-export const renderJson = (report: SimulationReport): string => JSON.stringify(report, null, 2)
-
-const fixed = (value: number, digits: number) => value.toFixed(digits)
-
-const table = (rows: ReadonlyArray<ReadonlyArray<string>>, rightAligned: (column: number) => boolean): string => {
-  const widths = rows.reduce<Array<number>>(
-    (acc, row) => row.map((cell, i) => Math.max(acc[i] ?? 0, cell.length)),
-    []
-  )
-  return rows
-    .map((row) =>
-      row.map((cell, i) => rightAligned(i) ? cell.padStart(widths[i] ?? 0) : cell.padEnd(widths[i] ?? 0)).join("  ").trimEnd()
-    )
-    .join("\n")
-}
-
-/** How many transitions the table lists per strategy; the JSON has all of them. */
-const transitionsShown = 12
-
-export const renderTable = (report: SimulationReport): string => {
-  const { scenario } = report
-  const requests = report.strategies[0]?.requests ?? 0
-  const header = [
-    `scenario ${scenario.file}, seed ${report.seed}`,
-    ...(scenario.description === undefined ? [] : [`  ${scenario.description}`]),
-    `  traffic: ${formatMs(scenario.durationMs)} of ${scenario.arrivals} arrivals at ${scenario.ratePerSecond} req/s from ${scenario.clients} clients` +
-    `${scenario.postPercent > 0 ? `, ${scenario.postPercent}% POST` : ""}` +
-    `${scenario.hotClientPercent > 0 ? `, ${scenario.hotClientPercent}% from one hot client` : ""} (${requests} requests)`,
-    ...scenario.backends.map((backend) =>
-      `  ${backend.name}: ${backend.latency}${backend.weight === 1 ? "" : `, weight ${backend.weight}`}` +
-      `${backend.capacity === null ? "" : `, capacity ${backend.capacity}`}` +
-      `${backend.maxConnections === null ? "" : `, maxConnections ${backend.maxConnections}`}` +
-      `${backend.errorPercent > 0 ? `, ${backend.errorPercent}% errors` : ""}` +
-      `${backend.resetPercent > 0 ? `, ${backend.resetPercent}% resets` : ""}` +
-      `${backend.overloadPercent > 0 ? `, ${backend.overloadPercent}% overloaded` : ""}` +
-      `${backend.retryAfterMs === null ? "" : `, Retry-After ${formatMs(backend.retryAfterMs)}`}` +
-      backend.changes.map((change) => `; at ${formatMs(change.atMs)} ${change.what}`).join("")
-    )
-  ]
-  const latency = table([
-    ["strategy", "p50 ms", "p90 ms", "p99 ms", "max ms", "errors", "retries"],
-    ...report.strategies.map((s) => [
-      s.strategy,
-      fixed(s.latencyMs.p50, 1),
-      fixed(s.latencyMs.p90, 1),
-      fixed(s.latencyMs.p99, 1),
-      fixed(s.latencyMs.max, 1),
-      `${fixed(s.errorPercent, 2)}%`,
-      String(s.retries)
-    ])
-  ], (column) => column > 0)
-  const names = scenario.backends.map((backend) => backend.name)
-  const shares = table([
-    ["strategy", ...names],
-    ...report.strategies.map((s) => [
-      s.strategy,
-      ...s.backends.map((backend) => `${fixed(backend.sharePercent, 1)}% (${backend.peakInFlight})`)
-    ])
-  ], (column) => column > 0)
-  const withTransitions = report.strategies.filter((s) => s.transitions.length > 0)
-  const transitions = withTransitions.map((s) => {
-    const shown = s.transitions.slice(0, transitionsShown).map((t) => `  ${fixed(t.at / 1000, 3).padStart(9)}s  ${t.backend}  ${t.what}`)
-    const more = s.transitions.length - shown.length
-    return [s.strategy, ...shown, ...(more > 0 ? [`  ... and ${more} more (--format json lists them all)`] : [])].join("\n")
-  })
-  return [
-    header.join("\n"),
-    "",
-    "latency from arrival to answer, retries included",
-    latency,
-    "",
-    "share of attempts (peak in-flight)",
-    shares,
-    ...(transitions.length > 0 ? ["", "health and circuit transitions", transitions.join("\n")] : [])
-  ].join("\n")
 }
