@@ -19,11 +19,15 @@
  *   steady traffic its connections stay warm; a request after a quiet second pays a new connect.
  * Both honour a backend's `Keep-Alive: timeout=N` hint: undici keeps a connection for at most
  * N − 2 s (`keepAliveTimeoutThreshold`, 2 s by default), and not at all when N ≤ 2 s.
+ *
+ * Every connection is watched for unsolicited `100 Continue` heads (`UnsolicitedContinue`),
+ * through a connector built as undici builds its own.
  */
 import { Duration, Effect, Layer } from "effect"
-import { Pool } from "undici"
+import { buildConnector, Pool } from "undici"
 import { originOf, pathPrefixOf } from "../domain/Backend.ts"
 import { isIdempotent } from "../domain/retry/RetryPolicy.ts"
+import { stripUnsolicitedContinue } from "../http/UnsolicitedContinue.ts"
 import { ProxyConfig } from "../services/ProxyConfig.ts"
 import { Upstream } from "../services/Upstream.ts"
 
@@ -52,10 +56,19 @@ export const UpstreamLive = Layer.effect(
     const { timeouts } = yield* ProxyConfig
     const idleMs = Duration.toMillis(timeouts.idle)
     const requestTimeoutMs = Duration.toMillis(timeouts.request)
+    // One connector for every pool, so TLS sessions are resumed across them.
+    const connectSocket = buildConnector({ timeout: Duration.toMillis(timeouts.connect) })
+    const connect: buildConnector.connector = (options, callback) =>
+      connectSocket(options, (...result) => {
+        // On failure undici passes the error alone (no `null` socket after it, whatever its types say).
+        // A TLS socket is a `Socket` too; an h2 session never calls `read`/`write` on it.
+        if (result[0] === null) stripUnsolicitedContinue(result[1])
+        callback(...result)
+      })
     const replayableOptions: Pool.Options = {
       connections: null,
       pipelining: 1,
-      connectTimeout: Duration.toMillis(timeouts.connect),
+      connect,
       headersTimeout: requestTimeoutMs + headersBackstopMs,
       bodyTimeout: idleMs,
       keepAliveTimeout: idleMs,
