@@ -134,7 +134,10 @@ describe("connection reuse", () => {
         request.resume()
         response.end("fresh")
       })
-      const proxy = yield* startProxy({ retry: { attempts: 3, baseDelay: "5ms", maxDelay: "10ms" }, backends: [{ url: backend.url }] })
+      const proxy = yield* startProxy({
+        retry: { attempts: 3, baseDelay: "5ms", maxDelay: "10ms" },
+        backends: [{ url: backend.url }]
+      })
       const first = yield* send(proxy.url, { method: "POST", path: "/ping" })
       const second = yield* send(proxy.url, { method: "POST", path: "/ping" })
       assert.deepStrictEqual([first.status, second.status], [200, 502])

@@ -92,7 +92,8 @@ describe("response deadlines", () => {
       const round = (name: string) =>
         Effect.forEach(
           Array.from({ length: 40 }, (_, i) => i),
-          (i) => Effect.sleep(`${30 * Math.floor(i / 10)} millis`).pipe(Effect.andThen(timed(proxy.url, `/${name}/${i}`))),
+          (i) =>
+            Effect.sleep(`${30 * Math.floor(i / 10)} millis`).pipe(Effect.andThen(timed(proxy.url, `/${name}/${i}`))),
           { concurrency: "unbounded" }
         )
       // The first round warms the process up (code paths compiled, the first upstream connections
@@ -135,7 +136,9 @@ describe("response deadlines", () => {
       assert.deepStrictEqual(replies.map((r) => r.status), [200, 200])
       const count = (tag: BackendEvent["_tag"]) => finished.filter((e) => e._tag === tag).length
       yield* waitUntil(() => count("RequestFinished") >= 3 && count("RequestFinished") === count("RequestStarted"))
-      const onSilent = finished.flatMap((e) => e._tag === "RequestFinished" && e.backend === "silent" ? [e.outcome] : [])
+      const onSilent = finished.flatMap((e) =>
+        e._tag === "RequestFinished" && e.backend === "silent" ? [e.outcome] : []
+      )
       assert.isAtLeast(onSilent.length, 1)
       assert.deepStrictEqual(onSilent, onSilent.map(() => "timeout"))
       assert.strictEqual(proxy.registry.get("silent")?.failures, onSilent.length)
