@@ -7,12 +7,15 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
+import { writeFileSync } from "node:fs"
 import type { Socket } from "node:net"
 import { performance } from "node:perf_hooks"
 import { startBackend } from "../support/Backends.ts"
 import type { Handler } from "../support/Backends.ts"
+import { writeConfig } from "../support/Cli.ts"
 import { send } from "../support/Http.ts"
-import { startProxy } from "../support/Proxy.ts"
+import { startProxy, startProxyFromFile } from "../support/Proxy.ts"
+import { waitUntil } from "../support/Wait.ts"
 
 interface IdleLimit {
   readonly handler: Handler
@@ -142,5 +145,31 @@ describe("connection reuse", () => {
       const second = yield* send(proxy.url, { method: "POST", path: "/ping" })
       assert.deepStrictEqual([first.status, second.status], [200, 502])
       assert.strictEqual(backend.arrivals(), 2, "the POST that reached the backend was not sent a second time")
+    }))
+
+  it.live("a backend removed on reload has its idle connections closed at once, the POSTs' as well as the GETs'", () =>
+    Effect.gen(function*() {
+      const limit = idleLimit(60_000)
+      const leaving = yield* idleServer("leaving", limit)
+      const staying = yield* startBackend("staying")
+      let open = 0
+      leaving.server.on("connection", (socket: Socket) => {
+        open++
+        socket.on("close", () => open--)
+      })
+      const config = (url: string) =>
+        `server: { host: 127.0.0.1, port: 0 }\nadmin: { host: 127.0.0.1, port: 0 }\n` +
+        `logging: { level: error, access: false }\nbackends:\n  - { url: "${url}" }\n`
+      const file = writeConfig(config(leaving.url))
+      const proxy = yield* startProxyFromFile(file)
+      assert.strictEqual((yield* send(proxy.url, { path: "/read" })).status, 200)
+      assert.strictEqual((yield* send(proxy.url, { method: "POST", path: "/write", body: "x" })).status, 200)
+      assert.strictEqual(open, 2, "one idle connection in each pool")
+      writeFileSync(file, config(staying.url))
+      const reloadedAt = performance.now()
+      assert.strictEqual((yield* send(proxy.adminUrl, { method: "POST", path: "/reload" })).status, 200)
+      yield* waitUntil(() => open === 0)
+      // Well before the POSTs' pool would have dropped its connection for being idle a second.
+      assert.isBelow(performance.now() - reloadedAt, 500)
     }))
 })
