@@ -1,95 +1,74 @@
 /**
- * One proxied request, from the checks to its outcome. The exchange is its own undici handler:
+ * The HTTP/1 driver of the attempt rules (`domain/exchange/Attempt.ts`): one proxied request,
+ * from admission to its outcome, doing only the I/O. The exchange is its own undici handler:
  * response head, body chunks and errors arrive as method calls and go straight to the client's
  * `ServerResponse`, with backpressure both ways (undici pauses reading from the backend while the
  * client's socket is full; it reads the request body as the backend's socket drains).
  *
- * Attempts: each backend tried is one attempt, with its own `RequestStarted` and exactly one
- * `RequestFinished`, whatever happens (client gone, error before or after the response head).
- * A failed attempt is retried on a backend not tried yet when `RetryPolicy` allows it, after the
- * backoff its `Schedule` gives; otherwise the client gets the failure's status.
- *
- * A pooled connection the backend closed just as we reused it fails before any response byte.
- * Such an attempt is replayed once on a fresh connection to the same backend, without backoff,
- * when it has no body and an idempotent method: it is our connection reuse that failed, not the
- * backend. Any other request may have been processed, so it is never sent twice (`Upstream` makes
- * the race unlikely for those: they go out only on connections used within the last second).
+ * Which events an attempt emits, when it is replayed, retried or given up, and with which status,
+ * are the rules' to say; the exchange reports what the backend did (the request written, the head,
+ * the end, an error) and carries out the answer.
  */
 import { STATUS_CODES } from "node:http"
 import type { IncomingMessage, ServerResponse } from "node:http"
 import { Transform } from "node:stream"
 import type { Readable, TransformCallback } from "node:stream"
 import type { Dispatcher } from "undici"
-import type { Excluded } from "../domain/Availability.ts"
+import type { BackendState } from "../domain/BackendState.ts"
 import { isCacheableRequest } from "../domain/cache/CachePolicy.ts"
 import type { HeaderLookup } from "../domain/cache/CachePolicy.ts"
+import type { Attempt, FailureOutcome, RequestTraits } from "../domain/exchange/Attempt.ts"
+import {
+  afterBackoff,
+  afterFailure,
+  answerOutcome,
+  backendOutcome,
+  begin,
+  failedAttempt,
+  finish,
+  mayAskForPause,
+  replaying,
+  responded,
+  sending,
+  startedEvent
+} from "../domain/exchange/Attempt.ts"
 import type { RequestOutcome } from "../domain/BackendEvent.ts"
-import { clientClosedStatus } from "../domain/RequestRecord.ts"
-import type { BackendState } from "../domain/BackendState.ts"
+import { clientClosedStatus, failureAnswer } from "../domain/exchange/Statuses.ts"
+import type { Answer } from "../domain/exchange/Statuses.ts"
 import { honouredPauseMs, retryAfterMs } from "../domain/retry/RetryAfter.ts"
-import { isIdempotent } from "../domain/retry/RetryPolicy.ts"
-import type { FailedAttempt } from "../domain/retry/RetryPolicy.ts"
+import type { Backoff } from "../domain/retry/RetryPolicy.ts"
 import type { RequestFacts } from "../domain/selection/Strategy.ts"
 import type { BackendRegistryShape } from "../services/BackendRegistry.ts"
-import type { RateLimiterShape } from "../services/RateLimiter.ts"
 import type { RetryBudgetShape } from "../services/RetryBudget.ts"
 import type { CacheFill, ResponseCacheShape } from "../services/ResponseCache.ts"
 import type { AttemptTrace, RequestTrace, TracingShape } from "../services/Tracing.ts"
 import type { UpstreamShape } from "../services/Upstream.ts"
-import { BadFraming, BodyTooLarge, ClientGone, classifyUpstreamError, ResponseTimeout, failureReply, mayAskForPause, responseOutcome, sendReply } from "./Failures.ts"
-import { forwardHeaders, isRelayableTransferEncoding, responseHeaders } from "./HeaderRules.ts"
-import type { RequestHead } from "./HeaderRules.ts"
+import { admit, noBackend, place } from "./Admission.ts"
+import type { AdmissionEnv } from "./Admission.ts"
 import { serveFromCache } from "./CacheReplies.ts"
-import { receive } from "./Reception.ts"
-import type { ReceptionEnv } from "./Reception.ts"
-import { checkRequest, isRejection } from "./RequestChecks.ts"
-
-/** The backoff between attempts of one request, driven by the retry `Schedule`. */
-export interface Backoff {
-  /**
-   * Waits the delay the schedule gives for `attempt`, then calls `retry`; calls `giveUp` at once
-   * when the schedule stops (not retriable, or no retries left). Returns a canceller.
-   */
-  readonly next: (attempt: FailedAttempt, retry: () => void, giveUp: () => void) => () => void
-}
+import { BadFraming, BodyTooLarge, ClientGone, classifyUpstreamError, ResponseTimeout, sendReply } from "./Failures.ts"
+import { forwardHeaders, isRelayableTransferEncoding, responseHeaders } from "./HeaderRules.ts"
+import type { Reception } from "./Reception.ts"
+import type { CheckedRequest } from "./RequestChecks.ts"
 
 /** Everything an exchange needs from the router, built once. */
-export interface ExchangeEnv extends ReceptionEnv {
+export interface ExchangeEnv extends AdmissionEnv {
   readonly registry: BackendRegistryShape
   readonly upstream: UpstreamShape
-  /** The pool a request goes to, from its `Host` and target. */
-  readonly route: (host: string | undefined, target: string) => string
-  readonly select: (pool: string, facts: RequestFacts, excluded: Excluded) => BackendState | undefined
-  readonly maxBodySize: number
   readonly proto: "http" | "https"
   readonly isDraining: () => boolean
-  /** For `Retry-After` on a 503: when a backend of the pool may plausibly be eligible again. */
-  readonly retryAfterSeconds: (pool: string) => number
-  /** A fresh backoff for a request that has failed once. */
+  /** `retry.attempts`: total tries, the first included. */
+  readonly maxAttempts: number
+  /** A fresh backoff for a request that has failed once (`RetryBackoff`). */
   readonly backoff: () => Backoff
+  /** Calls `then` after `ms` on the proxy's clock; returns a canceller. */
+  readonly wait: (ms: number, then: () => void) => () => void
   /** Each pool's retry budget: told of every request sent, asked before every retry. */
   readonly retryBudget: RetryBudgetShape
   /** Starts a request's trace; `undefined` when tracing is off. */
   readonly startTrace: TracingShape["startRequest"]
-  /** Whether the client may send another request now (`rateLimit`). */
-  readonly admit: RateLimiterShape["admit"]
   /** The response cache's lookup; `undefined` without a `cache` section. */
   readonly cache: ResponseCacheShape["lookup"]
-}
-
-/** What is known of a request once it passed the checks. */
-export interface Arrival {
-  readonly head: RequestHead
-  readonly requestId: string
-  /** The client as `trustProxy` decides it, and the socket peer. */
-  readonly client: string
-  readonly peer: string
-  readonly receivedAt: number
-  /** The target to forward (the absolute form reduced to path and query). */
-  readonly path: string
-  /** The host the request is for (`CheckedRequest.authority`): routed on, sent as `Host`. */
-  readonly authority: string | undefined
-  readonly contentLength: number | undefined
 }
 
 /** A request the cache could not answer: it says so (`X-Cache: MISS`) and may fill the cache. */
@@ -98,28 +77,15 @@ export interface CacheMiss {
 }
 
 export const handleRequest = (env: ExchangeEnv, request: IncomingMessage, response: ServerResponse): void => {
-  const { answered, client, head, peer, receivedAt, requestId } = receive(env, request)
-  const refuse = (status: number, message: string, retryAfter: number | undefined) =>
-    answered(
-      status,
-      sendReply(response, { status, message }, requestId, { close: true, ...(retryAfter === undefined ? {} : { retryAfter }) }),
-      undefined
-    )
-  const checked = checkRequest(request.url ?? "", head, env.maxBodySize)
-  if (isRejection(checked)) return refuse(checked.status, checked.message, undefined)
-  const admission = env.admit(client)
-  if (!admission.allowed) return refuse(429, "too many requests from this client", admission.retryAfterSeconds)
-  const arrival: Arrival = {
-    head,
-    requestId,
-    client,
-    peer,
-    receivedAt,
-    path: checked.path,
-    authority: checked.authority,
-    contentLength: checked.contentLength
+  const admission = admit(env, request)
+  const { answered, requestId } = admission.reception
+  if (admission._tag === "Refused") {
+    const { answer, retryAfter } = admission
+    const bytes = sendReply(response, answer, requestId, { close: true, ...(retryAfter === undefined ? {} : { retryAfter }) })
+    return answered(answer.status, bytes, undefined)
   }
-  const proxy = (cache: CacheMiss | undefined) => new ProxyExchange(env, request, response, arrival, cache).start()
+  const { checked, reception } = admission
+  const proxy = (cache: CacheMiss | undefined) => new ProxyExchange(env, request, response, reception, checked, cache).start()
   const method = request.method ?? ""
   const header: HeaderLookup = (name) => request.headers[name]
   if (env.cache === undefined || !isCacheableRequest(method, header)) return proxy(undefined)
@@ -156,14 +122,13 @@ class ProxyExchange implements Dispatcher.DispatchHandler, RequestFacts {
   private readonly env: ExchangeEnv
   private readonly request: IncomingMessage
   private readonly response: ServerResponse
-  private readonly requestId: string
+  private readonly reception: Reception
+  private readonly traits: RequestTraits
   private readonly headers: Array<string>
-  private readonly hasBody: boolean
   private readonly chunked: boolean
-  private readonly expectContinue: boolean
+  private readonly checked: CheckedRequest
   /** The pool the request's route leads to; retries stay in it. */
-  private readonly pool: string
-  private readonly receivedAt: number
+  private pool = ""
   private readonly trace: RequestTrace | undefined
   private readonly cache: CacheMiss | undefined
   private attemptTrace: AttemptTrace | undefined
@@ -171,54 +136,45 @@ class ProxyExchange implements Dispatcher.DispatchHandler, RequestFacts {
   private bytes = 0
   /** The body as undici reads it, made once so that a retry after a failed connect can reuse it. */
   private bodyStream: Readable | undefined
-  /** The current attempt's backend, and its circuit epoch when it was chosen. */
+  /** The current attempt's backend (its spec, and its policy's honoured `Retry-After`). */
   private backend: BackendState | undefined
-  private epoch = 0
-  private attempt = 0
+  private attempt: Attempt | undefined
   private tried: Set<string> | undefined
   private backoff: Backoff | undefined
   private cancelBackoff: (() => void) | undefined
   private controller: Dispatcher.DispatchController | undefined
   /** `timeouts.request`, from the request sent in full to its response head (`onRequestSent`). */
   private deadline: ReturnType<typeof setTimeout> | undefined
-  private startedAt = 0
-  private latencyMs = 0
-  private status = 0
-  /** The backend's 503 or 429 carried a valid `Retry-After`. */
-  private askedToWait = false
-  /** How long an overloaded backend asked to be left alone, when its policy honours that. */
-  private holdMs: number | undefined = undefined
-  /** undici began writing the current attempt: from here on, bytes may have reached the backend. */
-  private sent = false
-  private responded = false
-  private replayed = false
-  /** The current attempt is started and its `RequestFinished` not yet emitted. */
-  private attemptOpen = false
   private clientGone = false
 
   constructor(
     env: ExchangeEnv,
     request: IncomingMessage,
     response: ServerResponse,
-    arrival: Arrival,
+    reception: Reception,
+    checked: CheckedRequest,
     cache: CacheMiss | undefined
   ) {
-    const { authority, client, contentLength, head, path, peer, receivedAt, requestId } = arrival
+    const { head, peer, requestId } = reception
     this.env = env
-    this.receivedAt = receivedAt
+    this.reception = reception
     this.cache = cache
     this.request = request
     this.response = response
-    this.requestId = requestId
-    this.path = path
-    this.clientAddress = client
-    this.pool = env.route(authority, path)
+    this.path = checked.path
+    this.clientAddress = reception.client
     this.chunked = head.transferEncoding !== undefined
-    this.hasBody = this.chunked || (contentLength !== undefined && contentLength > 0)
-    this.expectContinue = head.expectContinue
+    const contentLength = checked.contentLength
+    this.traits = {
+      method: request.method ?? "GET",
+      hasBody: this.chunked || (contentLength !== undefined && contentLength > 0),
+      maxAttempts: env.maxAttempts,
+      pooled: true
+    }
+    this.checked = checked
     this.trace = env.startTrace?.({
       method: request.method ?? "",
-      path,
+      path: checked.path,
       requestId,
       traceparent: head.traceparent
     })
@@ -228,7 +184,7 @@ class ProxyExchange implements Dispatcher.DispatchHandler, RequestFacts {
       generatedRequestId: head.requestId === undefined ? requestId : undefined,
       trustProxy: env.trustProxy,
       tracing: this.trace !== undefined,
-      host: authority
+      host: checked.authority
     })
   }
 
@@ -239,49 +195,35 @@ class ProxyExchange implements Dispatcher.DispatchHandler, RequestFacts {
 
   start(): void {
     this.response.on("close", () => this.onResponseClose())
-    const backend = this.env.select(this.pool, this, undefined)
+    const { backend, pool } = place(this.env, this.checked, this)
+    this.pool = pool
     if (backend === undefined) {
-      this.bytes += sendReply(this.response, { status: 503, message: "no backend is available" }, this.requestId, {
-        retryAfter: this.env.retryAfterSeconds(this.pool),
-        close: this.hasBody || this.env.isDraining()
-      })
-      return
+      const { answer, retryAfter } = noBackend(this.env, this.pool)
+      return this.reply(answer, retryAfter)
     }
-    if (this.expectContinue) this.response.writeContinue()
+    if (this.reception.head.expectContinue) this.response.writeContinue()
     this.env.retryBudget.sent(this.pool)
     this.begin(backend)
   }
 
   /** Starts an attempt on `backend`. */
   private begin(backend: BackendState): void {
+    const attempt = begin(this.attempt, backend.spec.name, backend.epoch, this.env.now())
     this.backend = backend
-    this.epoch = backend.epoch
-    this.attempt++
-    this.replayed = false
-    this.askedToWait = false
-    this.holdMs = undefined
-    this.attemptOpen = true
-    this.startedAt = this.env.now()
-    this.attemptTrace = this.trace?.attempt(backend.spec.name, this.attempt)
-    this.env.registry.emit({
-      _tag: "RequestStarted",
-      at: this.startedAt,
-      backend: backend.spec.name,
-      epoch: this.epoch,
-      attempt: this.attempt
-    })
+    this.attempt = attempt
+    this.attemptTrace = this.trace?.attempt(attempt.backend, attempt.number)
+    this.env.registry.emit(startedEvent(attempt))
     this.dispatch(backend)
   }
 
   private dispatch(backend: BackendState): void {
-    this.sent = false
     this.controller = undefined
     const traceparent = this.attemptTrace?.traceparent
     this.env.upstream.dispatch(backend.spec, {
-      method: this.request.method ?? "GET",
+      method: this.traits.method,
       path: this.path,
       headers: traceparent === undefined ? this.headers : [...this.headers, "traceparent", traceparent],
-      body: this.hasBody ? this.body() : null
+      body: this.traits.hasBody ? this.body() : null
     }, this)
   }
 
@@ -293,7 +235,7 @@ class ProxyExchange implements Dispatcher.DispatchHandler, RequestFacts {
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
     this.controller = controller
-    this.sent = true
+    if (this.attempt !== undefined) this.attempt = sending(this.attempt)
     if (this.clientGone) controller.abort(new ClientGone("the client went away"))
   }
 
@@ -305,7 +247,8 @@ class ProxyExchange implements Dispatcher.DispatchHandler, RequestFacts {
    * One timer per attempt, its callback shared by every exchange.
    */
   onRequestSent(): void {
-    if (this.responded || this.clientGone || !this.attemptOpen) return
+    const attempt = this.attempt
+    if (attempt === undefined || attempt.head !== undefined || attempt.finished || this.clientGone) return
     this.deadline = setTimeout(expire, this.env.upstream.requestTimeoutMs, this)
   }
 
@@ -328,25 +271,33 @@ class ProxyExchange implements Dispatcher.DispatchHandler, RequestFacts {
     statusMessage?: string
   ): void {
     // A 1xx says the backend is at work (what 102 Processing is for): the final head gets a fresh deadline.
-    if (status < 200) this.deadline?.refresh()
-    else this.clearDeadline()
-    if (status < 200) return this.interim(status, headers)
+    if (status < 200) {
+      this.deadline?.refresh()
+      return this.interim(status, headers)
+    }
+    this.clearDeadline()
     if (!isRelayableTransferEncoding(headers["transfer-encoding"])) {
       controller.abort(new BadFraming(`the backend sent Transfer-Encoding: ${String(headers["transfer-encoding"])}`))
       return
     }
-    this.responded = true
-    this.status = status
-    this.latencyMs = this.env.now() - this.startedAt
-    if (mayAskForPause(status)) this.notePause(headers["retry-after"])
+    const attempt = this.attempt
+    if (attempt === undefined) return
+    const at = this.env.now()
+    const waitMs = mayAskForPause(status) ? retryAfterMs(headers["retry-after"], at) : undefined
+    this.attempt = responded(attempt, {
+      status,
+      at,
+      askedToWait: waitMs !== undefined,
+      holdMs: honouredPauseMs(waitMs, this.backend?.policy.retryAfterMaxMs)
+    })
     if (this.clientGone) return
     const response = this.response
     if (this.env.isDraining()) response.shouldKeepAlive = false
-    const outgoing = responseHeaders(headers, this.requestId, status)
+    const outgoing = responseHeaders(headers, this.reception.requestId, status)
     const cache = this.cache
     if (cache !== undefined) {
       // What is stored is what went out, minus this request's own id.
-      cache.fill?.head(status, statusMessage, (name) => headers[name], outgoing.slice(0, -2), this.backend?.spec.name ?? "")
+      cache.fill?.head(status, statusMessage, (name) => headers[name], outgoing.slice(0, -2), attempt.backend)
       outgoing.push("x-cache", "MISS")
     }
     if (statusMessage === undefined || statusMessage === "") response.writeHead(status, outgoing)
@@ -360,25 +311,17 @@ class ProxyExchange implements Dispatcher.DispatchHandler, RequestFacts {
    * A `1xx` before the final response. `103 Early Hints` and `102 Processing` are passed on to an
    * HTTP/1.1 client (an HTTP/1.0 one may not be sent any, RFC 9110 §15.2), with the same header
    * rules as a final response; other codes are for this hop alone. The final response follows
-   * through `onResponseStart` again. (undici never hands over a `100`: see `UpstreamLive`.)
+   * through `onResponseStart` again. (undici never hands over a `100`: see `UnsolicitedContinue`.)
    */
   private interim(status: number, headers: Record<string, string | Array<string> | undefined>): void {
     const response = this.response
     const socket = response.socket
     if ((status !== 102 && status !== 103) || this.clientGone || response.headersSent || socket === null) return
     if (this.request.httpVersionMajor !== 1 || this.request.httpVersionMinor < 1) return
-    const lines = responseHeaders(headers, this.requestId, status)
+    const lines = responseHeaders(headers, this.reception.requestId, status)
     let head = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ""}\r\n`
     for (let i = 0; i < lines.length; i += 2) head += `${lines[i]}: ${lines[i + 1]}\r\n`
     socket.write(`${head}\r\n`)
-  }
-
-  /** A 503's or 429's `Retry-After`: the pause the backend asks for, which the policy may honour. */
-  private notePause(retryAfter: string | Array<string> | undefined): void {
-    const waitMs = retryAfterMs(retryAfter, this.env.now())
-    if (waitMs === undefined) return
-    this.askedToWait = true
-    this.holdMs = honouredPauseMs(waitMs, this.backend?.policy.retryAfterMaxMs)
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
@@ -396,77 +339,84 @@ class ProxyExchange implements Dispatcher.DispatchHandler, RequestFacts {
       this.cache?.fill?.end()
       this.response.end()
     }
-    this.endAttempt(responseOutcome(this.status, this.askedToWait))
+    const head = this.attempt?.head
+    if (head !== undefined) this.close(answerOutcome(head))
   }
 
   onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
     this.clearDeadline()
-    const outcome = this.clientGone ? "aborted" : classifyUpstreamError(error, !this.sent)
+    const attempt = this.attempt
     const backend = this.backend
-    if (
-      outcome === "reset" && !this.responded && !this.hasBody && !this.replayed && backend !== undefined &&
-      isIdempotent(this.request.method ?? "GET")
-    ) {
-      this.replayed = true
+    if (attempt === undefined || backend === undefined) return
+    const outcome = this.clientGone ? "aborted" : classifyUpstreamError(error, !attempt.sent)
+    const failure = {
+      outcome,
+      bodyIntact: this.bodyStream === undefined || !this.bodyStream.readableDidRead,
+      clientGone: this.clientGone
+    }
+    const next = afterFailure(this.traits, attempt, failure)
+    if (next === "replay") {
+      this.attempt = replaying(attempt)
       // On the next turn: undici is still tearing the dead connection down in this callback, and a
       // request dispatched now could be written to it again.
-      setImmediate(() => this.clientGone ? this.endAttempt("aborted") : this.dispatch(backend))
+      setImmediate(() => this.clientGone ? this.close("aborted") : this.dispatch(backend))
       return
     }
-    this.endAttempt(outcome === "body-too-large" ? "aborted" : outcome)
-    if (this.clientGone) return
-    if (this.response.headersSent) {
-      // The status line is gone; cutting the connection is the only way to say the body is incomplete.
-      this.response.destroy()
-      return
+    this.close(backendOutcome(outcome))
+    switch (next) {
+      case "gone":
+        return
+      case "cut":
+        // The status line is gone; cutting the connection is the only way to say the body is incomplete.
+        return void this.response.destroy()
+      case "answer":
+        return this.giveUp(outcome)
+      case "backoff": {
+        this.backoff ??= this.env.backoff()
+        const delay = this.backoff(this.env.now(), failedAttempt(this.traits, attempt, failure))
+        if (delay === undefined) return this.giveUp(outcome)
+        this.cancelBackoff = this.env.wait(delay, () => this.retry(outcome))
+      }
     }
-    const failed: FailedAttempt = {
-      method: this.request.method ?? "GET",
-      outcome,
-      hasBody: this.hasBody,
-      sent: this.sent,
-      bodyIntact: this.bodyStream === undefined || !this.bodyStream.readableDidRead,
-      responded: this.responded
-    }
-    this.backoff ??= this.env.backoff()
-    this.cancelBackoff = this.backoff.next(failed, () => this.retry(outcome), () => this.giveUp(outcome))
   }
 
   /** After the backoff: another attempt on a backend not tried yet, if one is selectable. */
-  private retry(outcome: RequestOutcome | "body-too-large"): void {
+  private retry(outcome: FailureOutcome): void {
     this.cancelBackoff = undefined
     if (this.clientGone) return
     const tried = this.tried ?? new Set<string>()
     this.tried = tried
-    if (this.backend !== undefined) tried.add(this.backend.spec.name)
+    if (this.attempt !== undefined) tried.add(this.attempt.backend)
     const next = this.env.select(this.pool, this, tried)
-    if (next === undefined || !this.env.retryBudget.allowRetry(this.pool)) this.giveUp(outcome)
-    else this.begin(next)
+    const budget = this.env.retryBudget
+    if (afterBackoff(next !== undefined, () => budget.allowRetry(this.pool)) === "retry" && next !== undefined) {
+      this.begin(next)
+    } else this.giveUp(outcome)
   }
 
-  private giveUp(outcome: RequestOutcome | "body-too-large"): void {
-    this.cancelBackoff = undefined
+  private giveUp(outcome: FailureOutcome): void {
     if (this.clientGone || this.response.headersSent) return
-    this.bytes += sendReply(this.response, failureReply(outcome, this.env.maxBodySize), this.requestId, {
-      close: this.hasBody || this.env.isDraining()
+    this.reply(failureAnswer(outcome, this.env.maxBodySize), undefined)
+  }
+
+  /** An answer of the proxy's own; the connection is closed after it when a body went unread. */
+  private reply(answer: Answer, retryAfter: number | undefined): void {
+    const close = this.traits.hasBody || this.env.isDraining()
+    this.bytes += sendReply(this.response, answer, this.reception.requestId, retryAfter === undefined ? { close } : {
+      close,
+      retryAfter
     })
   }
 
-  private endAttempt(outcome: RequestOutcome): void {
-    const backend = this.backend
-    if (!this.attemptOpen || backend === undefined) return
-    this.attemptOpen = false
-    this.attemptTrace?.end(outcome, this.responded ? this.status : undefined)
-    const at = this.env.now()
-    const latencyMs = this.responded ? this.latencyMs : at - this.startedAt
-    const name = backend.spec.name
-    const retryAfterMs = this.holdMs
-    // Two literals rather than a spread: this runs for every request.
-    this.env.registry.emit(
-      retryAfterMs === undefined
-        ? { _tag: "RequestFinished", at, backend: name, epoch: this.epoch, outcome, latencyMs }
-        : { _tag: "RequestFinished", at, backend: name, epoch: this.epoch, outcome, latencyMs, retryAfterMs }
-    )
+  /** The attempt's one `RequestFinished`; nothing when it is out already. */
+  private close(outcome: RequestOutcome): void {
+    const attempt = this.attempt
+    if (attempt === undefined) return
+    const closed = finish(attempt, outcome, this.env.now())
+    if (closed === undefined) return
+    this.attempt = closed.attempt
+    this.attemptTrace?.end(outcome, attempt.head?.status)
+    this.env.registry.emit(closed.event)
   }
 
   /** The response is over: sent in full, or cut short because the client went away. */
@@ -479,18 +429,18 @@ class ProxyExchange implements Dispatcher.DispatchHandler, RequestFacts {
       this.controller?.abort(new ClientGone("the client went away"))
     }
     const status = complete ? this.response.statusCode : clientClosedStatus
-    const backend = this.backend?.spec.name
-    const retries = Math.max(0, this.attempt - 1)
+    const backend = this.attempt?.backend
+    const retries = Math.max(0, (this.attempt?.number ?? 1) - 1)
     this.trace?.end({ status, backend, retries })
     this.env.completed({
-      at: this.receivedAt,
-      requestId: this.requestId,
+      at: this.reception.receivedAt,
+      requestId: this.reception.requestId,
       client: this.clientAddress,
       method: this.request.method ?? "",
       path: this.path,
       status,
       backend,
-      durationMs: this.env.now() - this.receivedAt,
+      durationMs: this.env.now() - this.reception.receivedAt,
       bytes: this.bytes,
       retries,
       cache: this.cache === undefined ? undefined : "MISS"

@@ -24,6 +24,7 @@ import { ProxyServerLive } from "./ProxyServerLive.ts"
 import { RateLimiterLive } from "./RateLimiterLive.ts"
 import { ReloaderLive } from "./ReloaderLive.ts"
 import { ResponseCacheLive } from "./ResponseCacheLive.ts"
+import { RetryBackoffLive } from "./RetryBackoffLive.ts"
 import { RetryBudgetLive } from "./RetryBudgetLive.ts"
 import { RouterLive } from "./RouterLive.ts"
 import { SlowStartLive } from "./SlowStartLive.ts"
@@ -37,7 +38,14 @@ const coreWith = (tracing: TracingLayer) =>
   RouterLive.pipe(
     Layer.provideMerge(Layer.mergeAll(EventJournalLive, MetricsLive, AccessLogLive, tracing)),
     Layer.provideMerge(
-      Layer.mergeAll(BackendRegistryLive, UpstreamLive, RateLimiterLive, RetryBudgetLive, ResponseCacheLive)
+      Layer.mergeAll(
+        BackendRegistryLive,
+        UpstreamLive,
+        RateLimiterLive,
+        RetryBudgetLive,
+        RetryBackoffLive,
+        ResponseCacheLive
+      )
     )
   )
 

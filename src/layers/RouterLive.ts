@@ -3,13 +3,12 @@
  * pools, and the per-request exchange (and upgrade tunnel), assembled once. `reconfigure` swaps the routing for a new
  * config's (hot reload); requests already under way keep the backend they were given.
  */
-import { Cause, Clock, Duration, Effect, Exit, Layer, Random, Schedule } from "effect"
+import { Clock, Duration, Effect, Exit, Layer, Random } from "effect"
 import { retryAfterSeconds } from "../domain/Availability.ts"
-import { retrySchedule } from "../domain/retry/RetryPolicy.ts"
 import { makeRouting } from "../domain/routing/Routing.ts"
 import type { SelectionEnv } from "../domain/selection/Strategy.ts"
 import { handleRequest } from "../http/ProxyExchange.ts"
-import type { Backoff, ExchangeEnv } from "../http/ProxyExchange.ts"
+import type { ExchangeEnv } from "../http/ProxyExchange.ts"
 import { handleUpgrade } from "../http/UpgradeTunnel.ts"
 import type { TunnelEnv } from "../http/UpgradeTunnel.ts"
 import { AccessLog } from "../services/AccessLog.ts"
@@ -19,6 +18,7 @@ import { ProxyConfig } from "../services/ProxyConfig.ts"
 import { Router } from "../services/Router.ts"
 import { RateLimiter } from "../services/RateLimiter.ts"
 import { ResponseCache } from "../services/ResponseCache.ts"
+import { RetryBackoff } from "../services/RetryBackoff.ts"
 import { RetryBudget } from "../services/RetryBudget.ts"
 import { Tracing } from "../services/Tracing.ts"
 import { Upstream } from "../services/Upstream.ts"
@@ -35,6 +35,7 @@ export const RouterLive = Layer.effect(
     const rateLimiter = yield* RateLimiter
     const cache = yield* ResponseCache
     const retryBudget = yield* RetryBudget
+    const retryBackoff = yield* RetryBackoff
     const clock = yield* Clock.Clock
     const random = yield* Random.Random
 
@@ -44,27 +45,18 @@ export const RouterLive = Layer.effect(
     }
     let routing = makeRouting(config, registry, selectionEnv)
 
-    // Backoff runs on this layer's own context, so TestClock and a seeded Random govern it in
-    // tests. It only runs for a request that failed: the happy path never enters an Effect.
-    const context = yield* Effect.context<never>()
-    const runFork = Effect.runForkWith(context)
-    const schedule = retrySchedule(config.retry)
-    const backoff = (): Backoff => {
-      const step = Effect.runSyncWith(context)(Schedule.toStepWithSleep(schedule))
-      return {
-        next: (attempt, retry, giveUp) => {
-          let cancelled = false
-          const fiber = runFork(step(attempt))
-          fiber.addObserver((exit) => {
-            if (cancelled) return
-            if (Exit.isSuccess(exit)) retry()
-            else if (!Cause.hasInterruptsOnly(exit.cause)) giveUp()
-          })
-          return () => {
-            cancelled = true
-            fiber.interruptUnsafe()
-          }
-        }
+    // A backoff's wait runs on this layer's own clock, so TestClock governs it in tests. Only a
+    // request that failed waits: the happy path never enters an Effect.
+    const runFork = Effect.runForkWith(yield* Effect.context<never>())
+    const wait = (ms: number, then: () => void) => {
+      const fiber = runFork(Effect.sleep(ms))
+      let cancelled = false
+      fiber.addObserver((exit) => {
+        if (!cancelled && Exit.isSuccess(exit)) then()
+      })
+      return () => {
+        cancelled = true
+        fiber.interruptUnsafe()
       }
     }
 
@@ -81,7 +73,9 @@ export const RouterLive = Layer.effect(
       proto: config.server.tls === undefined ? "http" : "https",
       isDraining: () => draining,
       retryAfterSeconds: (pool) => retryAfterSeconds(registry.pool(pool), clock.currentTimeMillisUnsafe()),
-      backoff,
+      maxAttempts: config.retry.attempts,
+      backoff: retryBackoff.fresh,
+      wait,
       retryBudget,
       completed: (record) => {
         metrics.recordRequest(record)

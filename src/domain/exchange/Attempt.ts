@@ -12,9 +12,12 @@
  * What follows a failed attempt (`afterFailure`), in this order:
  * 1. `gone` — the client left: nobody to answer, nothing more to try.
  * 2. `replay` — the backend closed a pooled connection just as it was reused: a reset before any
- *    response byte, of a request without a body, not replayed yet. It goes once more to the same
- *    backend on a fresh connection, as the same attempt, without backoff: our reuse failed, not the
- *    backend. (A request with a body is never replayed: part of it may have been processed.)
+ *    response byte, of an idempotent request without a body, not replayed yet. It goes once more to
+ *    the same backend on a fresh connection, as the same attempt, without backoff: our reuse
+ *    failed, not the backend. A request with a body, or a non-idempotent one (a bodiless POST),
+ *    is never replayed: the backend may have processed it before closing; such requests go out
+ *    only on a connection that has just proven alive or a fresh one (`UpstreamLive`), which is
+ *    what keeps them from meeting a stale connection.
  * 3. `cut` — the response head was already relayed: the status line is gone, so the client's
  *    connection is cut, the only way left to say the body is incomplete.
  * 4. `backoff` — the retry policy allows another try (`RetryPolicy.mayRetry`: no response head,
@@ -27,7 +30,7 @@
  */
 import type { BackendEvent, RequestOutcome } from "../BackendEvent.ts"
 import type { FailedAttempt } from "../retry/RetryPolicy.ts"
-import { mayRetry } from "../retry/RetryPolicy.ts"
+import { isIdempotent, mayRetry } from "../retry/RetryPolicy.ts"
 
 type Started = Extract<BackendEvent, { _tag: "RequestStarted" }>
 type Finished = Extract<BackendEvent, { _tag: "RequestFinished" }>
@@ -108,6 +111,9 @@ export const replaying = (attempt: Attempt): Attempt => ({ ...attempt, sent: fal
 
 export const responded = (attempt: Attempt, head: ResponseHead): Attempt => ({ ...attempt, head })
 
+/** The answers that may ask for a pause with `Retry-After`: a 503, or a 429. */
+export const mayAskForPause = (status: number): boolean => status === 503 || status === 429
+
 /**
  * What a complete answer says about the backend: `overloaded` for a 503, or a 429 that asked for a
  * pause; `throttled` for any other 429; `server-error` for other 5xx; else `success`.
@@ -170,7 +176,7 @@ export const afterFailure = (request: RequestTraits, attempt: Attempt, failure: 
   if (failure.clientGone) return "gone"
   if (
     request.pooled && failure.outcome === "reset" && attempt.head === undefined && !request.hasBody &&
-    !attempt.replayed
+    !attempt.replayed && isIdempotent(request.method)
   ) return "replay"
   if (attempt.head !== undefined) return "cut"
   if (attempt.number < request.maxAttempts && mayRetry(failedAttempt(request, attempt, failure))) return "backoff"

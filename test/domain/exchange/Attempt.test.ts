@@ -170,6 +170,11 @@ describe("attempt rules", () => {
     assert.deepStrictEqual(drive(post, ["timeout", "ok"], 5).status, 504)
   })
 
+  it("a bodiless POST is not replayed after a reset: the backend may have processed it", () => {
+    const post: RequestTraits = { method: "POST", hasBody: false, maxAttempts: 3, pooled: true }
+    assert.deepStrictEqual(drive(post, ["stale", "ok"], 5).status, 502)
+  })
+
   it("a connection opened for one request (an upgrade) is not replayed", () => {
     const upgrade: RequestTraits = { method: "GET", hasBody: false, maxAttempts: 1, pooled: false }
     assert.deepStrictEqual(drive(upgrade, ["stale", "ok"], 5).status, 502)
