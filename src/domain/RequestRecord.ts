@@ -23,6 +23,3 @@ export interface RequestRecord {
   /** For requests the cache could answer: whether it did. */
   readonly cache: "HIT" | "MISS" | undefined
 }
-
-/** nginx's "client closed request". */
-export const clientClosedStatus = 499

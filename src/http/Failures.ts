@@ -1,15 +1,8 @@
 /**
- * Failures on the data path, what caused them, and the status each one becomes. This is the one
- * place that maps errors to status codes:
- *
- * | failure                      | status | nginx equivalent                          |
- * | ---------------------------- | ------ | ----------------------------------------- |
- * | malformed request            | 400    | 400                                       |
- * | body over `maxBodySize`      | 413    | 413 (`client_max_body_size`)              |
- * | no eligible backend          | 503    | 502 ("no live upstreams"); 503 is clearer |
- * | connect refused / reset      | 502    | 502                                       |
- * | unparsable backend response  | 502    | 502                                       |
- * | connect or response timeout  | 504    | 504                                       |
+ * Failures on the HTTP/1 data path as undici and Node report them: which outcome an upstream
+ * error is (`classifyUpstreamError`), the errors the proxy raises itself to cut a request short,
+ * and how an answer of the proxy's own is written. Which status an outcome becomes is not chosen
+ * here but in the one table, `domain/exchange/Statuses.ts`.
  *
  * Error bodies are small JSON documents with the request id, so a user can quote it.
  */
@@ -18,6 +11,7 @@ import type { ServerResponse } from "node:http"
 import { STATUS_CODES } from "node:http"
 import type { Duplex } from "node:stream"
 import type { RequestOutcome } from "../domain/BackendEvent.ts"
+import type { Answer } from "../domain/exchange/Statuses.ts"
 
 /** Raised into the request body stream when a chunked body outgrows `maxBodySize`. */
 export class BodyTooLarge extends Error {
@@ -72,48 +66,6 @@ export const classifyUpstreamError = (error: Error, beforeSend: boolean): Reques
   return beforeSend ? "connect-failed" : "reset"
 }
 
-export interface FailureReply {
-  readonly status: number
-  readonly message: string
-}
-
-/** The answers that may ask for a pause with `Retry-After`: a 503, or a 429. */
-export const mayAskForPause = (status: number): boolean => status === 503 || status === 429
-
-/**
- * What a backend's complete answer says about it: `overloaded` for a 503, or a 429 that asked for
- * a pause (`Retry-After`); `throttled` for any other 429; `server-error` for other 5xx.
- */
-export const responseOutcome = (status: number, askedToWait: boolean): RequestOutcome =>
-  status === 503 || (status === 429 && askedToWait)
-    ? "overloaded"
-    : status === 429
-    ? "throttled"
-    : status >= 500
-    ? "server-error"
-    : "success"
-
-/** The answer to a client whose request failed upstream before any response header was sent. */
-export const failureReply = (outcome: RequestOutcome | "body-too-large", maxBodySize: number): FailureReply => {
-  switch (outcome) {
-    case "timeout":
-      return { status: 504, message: "the backend did not answer in time" }
-    case "body-too-large":
-      return { status: 413, message: `the request body is larger than ${maxBodySize} bytes` }
-    case "bad-response":
-      return { status: 502, message: "the backend sent an invalid response" }
-    case "connect-failed":
-      return { status: 502, message: "the backend could not be reached" }
-    case "aborted":
-    case "reset":
-    case "server-error":
-    case "overloaded":
-    case "throttled":
-    case "success":
-      return { status: 502, message: "the backend closed the connection" }
-  }
-}
-
 export interface ReplyOptions {
   /** Seconds, for `Retry-After` (503). */
   readonly retryAfter?: number
@@ -121,7 +73,7 @@ export interface ReplyOptions {
   readonly close?: boolean
 }
 
-const replyBody = (reply: FailureReply, requestId: string): string =>
+const replyBody = (reply: Answer, requestId: string): string =>
   JSON.stringify({
     status: reply.status,
     error: (STATUS_CODES[reply.status] ?? "Error").toLowerCase(),
@@ -132,7 +84,7 @@ const replyBody = (reply: FailureReply, requestId: string): string =>
 /** Writes a proxy-generated answer (JSON body, the request id echoed); returns the body's size. */
 export const sendReply = (
   response: ServerResponse,
-  reply: FailureReply,
+  reply: Answer,
   requestId: string,
   options?: ReplyOptions
 ): number => {
@@ -161,7 +113,7 @@ export const sendReply = (
  */
 export const sendRawReply = (
   socket: Duplex,
-  reply: FailureReply,
+  reply: Answer,
   requestId: string,
   options?: Pick<ReplyOptions, "retryAfter">
 ): number => {

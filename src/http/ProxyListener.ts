@@ -29,6 +29,7 @@ import type { IncomingMessage, Server, ServerOptions, ServerResponse } from "nod
 import { createServer as createHttpsServer } from "node:https"
 import type { Duplex } from "node:stream"
 import { ListenError } from "../domain/Errors.ts"
+import { refusalStatusOf } from "../domain/exchange/Statuses.ts"
 import type { ListenAddress } from "../services/ProxyServer.ts"
 import { inFlightResponse, messageOpen } from "./NodeSocket.ts"
 import { refusedVersion, rescueAsHttp11 } from "./VersionRescue.ts"
@@ -64,16 +65,21 @@ export type UpgradeHandler = (request: IncomingMessage, socket: Duplex, head: Bu
 export const clientErrorStatus = (
   code: string | undefined,
   refused?: RefusedVersion
-): 400 | 408 | 431 | 505 => {
+): 400 | 408 | 431 | 505 => refusalStatusOf(clientErrorRefusal(code, refused))
+
+const clientErrorRefusal = (
+  code: string | undefined,
+  refused: RefusedVersion | undefined
+): "malformed" | "head-too-large" | "head-timeout" | "unsupported-version" => {
   switch (code) {
     case "HPE_HEADER_OVERFLOW":
-      return 431
+      return "head-too-large"
     case "ERR_HTTP_REQUEST_TIMEOUT":
-      return 408
+      return "head-timeout"
     case "HPE_INVALID_VERSION":
-      return refused === undefined ? 400 : 505
+      return refused === undefined ? "malformed" : "unsupported-version"
     default:
-      return 400
+      return "malformed"
   }
 }
 

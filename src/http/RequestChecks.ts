@@ -10,6 +10,7 @@
  * gzip-coded with nothing saying so; no backend can be told that once the header is gone, so any
  * coding but a lone `chunked` is `501 Not Implemented`, as nginx answers it.
  */
+import { refusalStatusOf } from "../domain/exchange/Statuses.ts"
 import type { RequestHead } from "./HeaderRules.ts"
 import { isValidAuthority, parseTarget, targetProblemMessage } from "./RequestTarget.ts"
 
@@ -31,6 +32,7 @@ export interface CheckedRequest {
 }
 
 const digits = /^\d+$/
+const malformed = refusalStatusOf("malformed")
 
 /** The `Content-Length` a request declares: a number, `undefined` if none, or a rejection. */
 const declaredLength = (head: RequestHead): number | undefined | Rejection => {
@@ -38,7 +40,7 @@ const declaredLength = (head: RequestHead): number | undefined | Rejection => {
   const values = head.contentLength.split(",").map((value) => value.trim())
   const first = values[0] ?? ""
   if (!digits.test(first) || values.some((value) => value !== first)) {
-    return { status: 400, message: "invalid or conflicting Content-Length" }
+    return { status: malformed, message: "invalid or conflicting Content-Length" }
   }
   return Number(first)
 }
@@ -51,22 +53,22 @@ export const checkRequest = (
   head: RequestHead,
   maxBodySize: number
 ): CheckedRequest | Rejection => {
-  if (head.hostCount > 1) return { status: 400, message: "more than one Host header" }
+  if (head.hostCount > 1) return { status: malformed, message: "more than one Host header" }
   if (head.host !== undefined && !isValidAuthority(head.host)) {
-    return { status: 400, message: "the Host header is not a valid host[:port]" }
+    return { status: malformed, message: "the Host header is not a valid host[:port]" }
   }
   if (head.contentLength !== undefined && head.transferEncoding !== undefined) {
-    return { status: 400, message: "both Content-Length and Transfer-Encoding" }
+    return { status: malformed, message: "both Content-Length and Transfer-Encoding" }
   }
   if (head.transferEncoding !== undefined && !isChunkedOnly(head.transferEncoding)) {
-    return { status: 501, message: "no transfer coding but chunked is supported" }
+    return { status: refusalStatusOf("unsupported-coding"), message: "no transfer coding but chunked is supported" }
   }
   const parsed = parseTarget(target)
-  if (typeof parsed === "string") return { status: 400, message: targetProblemMessage(parsed) }
+  if (typeof parsed === "string") return { status: malformed, message: targetProblemMessage(parsed) }
   const contentLength = declaredLength(head)
   if (typeof contentLength === "object") return contentLength
   if (contentLength !== undefined && contentLength > maxBodySize) {
-    return { status: 413, message: `the request body is larger than ${maxBodySize} bytes` }
+    return { status: refusalStatusOf("body-too-large"), message: `the request body is larger than ${maxBodySize} bytes` }
   }
   return { path: parsed.path, authority: parsed.authority ?? head.host, contentLength }
 }

@@ -6,11 +6,12 @@
  * connection closed after it.
  *
  * Node hands an upgrade over as a bare socket (the server's `upgrade` event), without a
- * `ServerResponse`, so it takes this path of its own beside `ProxyExchange`, under the same rules:
- * the request checks, the rate limit, routing and selection (eligibility and `maxConnections`
- * included: an open tunnel is a request in flight until it closes), the header rules, and one
- * `RequestStarted`/`RequestFinished` pair per tunnel, whose latency runs to the backend's answer.
- * It is not retried on another backend: a tunnel is opened once. The access log line and request
+ * `ServerResponse`, so it is a driver of its own beside `ProxyExchange`, under the same rules: the
+ * same admission (`Admission.ts`: checks, rate limit, routing and selection, eligibility and
+ * `maxConnections` included — an open tunnel is a request in flight until it closes), the header
+ * rules, and the attempt rules (`domain/exchange/Attempt.ts`): one `RequestStarted` and one
+ * `RequestFinished` per tunnel, whose latency runs to the backend's answer. It is not retried on
+ * another backend nor replayed: a tunnel is opened once, on a connection of its own. The access log line and request
  * metrics are written at the switch (status 101, duration up to the `101`), so hour-long
  * WebSockets do not pose as slow requests.
  *
@@ -33,31 +34,30 @@ import { connect as tlsConnect } from "node:tls"
 import { pathPrefixOf } from "../domain/Backend.ts"
 import type { RequestOutcome } from "../domain/BackendEvent.ts"
 import type { BackendState } from "../domain/BackendState.ts"
-import { clientClosedStatus } from "../domain/RequestRecord.ts"
-import type { RequestFacts } from "../domain/selection/Strategy.ts"
+import type { Attempt, FailureOutcome } from "../domain/exchange/Attempt.ts"
+import {
+  answerOutcome,
+  backendOutcome,
+  begin,
+  finish,
+  mayAskForPause,
+  responded,
+  startedEvent
+} from "../domain/exchange/Attempt.ts"
+import { clientClosedStatus, failureAnswer, refusalStatusOf } from "../domain/exchange/Statuses.ts"
+import type { Answer } from "../domain/exchange/Statuses.ts"
 import { honouredPauseMs, retryAfterMs } from "../domain/retry/RetryAfter.ts"
-import { classifyUpstreamError, failureReply, mayAskForPause, responseOutcome, sendRawReply } from "./Failures.ts"
+import type { RequestFacts } from "../domain/selection/Strategy.ts"
+import type { BackendRegistryShape } from "../services/BackendRegistry.ts"
+import { admit, noBackend, place } from "./Admission.ts"
+import type { AdmissionEnv } from "./Admission.ts"
+import { classifyUpstreamError, sendRawReply } from "./Failures.ts"
 import { forwardUpgradeHeaders, responseHeaders, switchingProtocolsHeaders } from "./HeaderRules.ts"
-import type { ExchangeEnv } from "./ProxyExchange.ts"
-import { receive } from "./Reception.ts"
-import { checkRequest, isRejection } from "./RequestChecks.ts"
 
-/** What a tunnel needs from the router: the exchange's environment, and the timeouts it applies itself. */
-export interface TunnelEnv extends
-  Pick<
-    ExchangeEnv,
-    | "registry"
-    | "route"
-    | "select"
-    | "now"
-    | "maxBodySize"
-    | "trustProxy"
-    | "proto"
-    | "retryAfterSeconds"
-    | "completed"
-    | "admit"
-  >
-{
+/** What a tunnel needs from the router: admission's environment, and the timeouts it applies itself. */
+export interface TunnelEnv extends AdmissionEnv {
+  readonly registry: BackendRegistryShape
+  readonly proto: "http" | "https"
   /** Opening the backend connection (TCP, and TLS for an `https` backend). */
   readonly connectTimeoutMs: number
   /** From the connection being open to the backend's answer. */
@@ -80,18 +80,22 @@ export const handleUpgrade = (env: TunnelEnv, request: IncomingMessage, socket: 
   // Node took its own error handler off the socket when it handed it over; an unhandled
   // `error` (a client resetting) would crash the process.
   socket.on("error", ignore)
-  const { answered, client, head: scanned, peer, receivedAt, requestId } = receive(env, request)
-  const refuse = (status: number, message: string, retryAfter?: number) =>
+  const admission = admit(env, request)
+  const { answered, client, head: scanned, peer, receivedAt, requestId } = admission.reception
+  const refuse = (answer: Answer, retryAfter: number | undefined) =>
     answered(
-      status,
-      sendRawReply(socket, { status, message }, requestId, retryAfter === undefined ? undefined : { retryAfter }),
+      answer.status,
+      sendRawReply(socket, answer, requestId, retryAfter === undefined ? undefined : { retryAfter }),
       undefined
     )
-  const checked = checkRequest(request.url ?? "", scanned, env.maxBodySize)
-  if (isRejection(checked)) return refuse(checked.status, checked.message)
-  if (scanned.transferEncoding !== undefined) return refuse(501, "an upgrade request cannot have a chunked body")
-  const admission = env.admit(client)
-  if (!admission.allowed) return refuse(429, "too many requests from this client", admission.retryAfterSeconds)
+  if (admission._tag === "Refused") return refuse(admission.answer, admission.retryAfter)
+  const checked = admission.checked
+  if (scanned.transferEncoding !== undefined) {
+    return refuse({
+      status: refusalStatusOf("unsupported-coding"),
+      message: "an upgrade request cannot have a chunked body"
+    }, undefined)
+  }
   const facts: RequestFacts = {
     clientAddress: client,
     path: checked.path,
@@ -100,9 +104,11 @@ export const handleUpgrade = (env: TunnelEnv, request: IncomingMessage, socket: 
       return Array.isArray(value) ? value.join(", ") : value
     }
   }
-  const pool = env.route(checked.authority, checked.path)
-  const backend = env.select(pool, facts, undefined)
-  if (backend === undefined) return refuse(503, "no backend is available", env.retryAfterSeconds(pool))
+  const { backend, pool } = place(env, checked, facts)
+  if (backend === undefined) {
+    const { answer, retryAfter } = noBackend(env, pool)
+    return refuse(answer, retryAfter)
+  }
   const headers = forwardUpgradeHeaders(request.rawHeaders, scanned, {
     clientAddress: peer,
     proto: env.proto,
@@ -140,43 +146,37 @@ class Tunnel {
   private readonly request: IncomingMessage
   private readonly client: Socket
   private readonly backend: BackendState
-  private readonly epoch: number
   private readonly facts: TunnelRequest
   private phase: "waiting" | "tunnel" | "relay" | "over" = "waiting"
   private outgoing: ClientRequest | undefined
   private upstream: Socket | undefined
   private timer: ReturnType<typeof setTimeout> | undefined
   private connected = false
-  private startedAt = 0
-  private latencyMs = 0
-  private status = 0
+  /** The tunnel's one attempt, from `open` on. */
+  private attempt: Attempt | undefined
   /** Response body bytes relayed to the client. */
   private bytes = 0
   /** Body bytes still to send upstream, as `Content-Length` declared. */
   private bodyLeft: number
   /** What the client sent past its request (and body), held until the backend switches. */
   private held: Buffer = Buffer.alloc(0)
-  private attemptOpen = false
   /** A relayed response reached its end. */
   private relayed = false
-  /** The pause a relayed 503 or 429 asked for, as the backend's policy honours it. */
-  private holdMs: number | undefined = undefined
 
   constructor(env: TunnelEnv, request: IncomingMessage, backend: BackendState, facts: TunnelRequest) {
     this.env = env
     this.request = request
     this.client = request.socket
     this.backend = backend
-    this.epoch = backend.epoch
     this.facts = facts
     this.bodyLeft = facts.bodyLength
   }
 
   open(head: Buffer): void {
     const spec = this.backend.spec
-    this.startedAt = this.env.now()
-    this.attemptOpen = true
-    this.env.registry.emit({ _tag: "RequestStarted", at: this.startedAt, backend: spec.name, epoch: this.epoch, attempt: 1 })
+    const attempt = begin(undefined, spec.name, this.backend.epoch, this.env.now())
+    this.attempt = attempt
+    this.env.registry.emit(startedEvent(attempt))
     const url = new URL(spec.url)
     const secure = url.protocol === "https:"
     // `URL` writes an IPv6 host in brackets; sockets want it bare.
@@ -237,7 +237,7 @@ class Tunnel {
     if (this.phase !== "waiting" || upstream === undefined) return
     this.phase = "tunnel"
     clearTimeout(this.timer)
-    this.answered(101)
+    const latencyMs = this.answered(101, undefined)
     const client = this.client
     client.write(
       `HTTP/1.1 101 ${response.statusMessage || "Switching Protocols"}\r\n` +
@@ -246,7 +246,7 @@ class Tunnel {
     if (rest.length > 0) client.write(rest)
     if (this.held.length > 0) upstream.write(this.held)
     this.held = Buffer.alloc(0)
-    this.record(101, 0, this.latencyMs)
+    this.record(101, 0, latencyMs)
     const close = () => {
       client.destroy()
       upstream.destroy()
@@ -269,7 +269,8 @@ class Tunnel {
     this.phase = "relay"
     clearTimeout(this.timer)
     const status = response.statusCode ?? 502
-    this.answered(status)
+    // As on any request: a 503's or 429's valid `Retry-After` is the pause the policy may honour.
+    this.answered(status, mayAskForPause(status) ? retryAfterMs(response.headers["retry-after"], this.env.now()) : undefined)
     const headers = responseHeaders(response.headers, this.facts.requestId, status)
     headers.push("Connection", "close")
     const reason = response.statusMessage || STATUS_CODES[status] || ""
@@ -285,24 +286,22 @@ class Tunnel {
         return
       }
       this.relayed = true
-      // As on any request: a 503's or 429's valid `Retry-After` is the pause the policy may honour.
-      const waitMs = mayAskForPause(status) ? retryAfterMs(response.headers["retry-after"], this.env.now()) : undefined
-      this.holdMs = honouredPauseMs(waitMs, this.backend.policy.retryAfterMaxMs)
-      this.finish(responseOutcome(status, waitMs !== undefined))
+      const head = this.attempt?.head
+      if (head !== undefined) this.finish(answerOutcome(head))
       this.upstream?.destroy()
     })
     response.pipe(this.client)
   }
 
   /** The backend could not be reached, or did not answer in time: the client gets the failure's status. */
-  private fail(outcome: RequestOutcome | "body-too-large"): void {
+  private fail(outcome: FailureOutcome): void {
     if (this.phase !== "waiting") return
     this.phase = "over"
     clearTimeout(this.timer)
     this.outgoing?.destroy()
     this.upstream?.destroy()
-    this.finish(outcome === "body-too-large" ? "aborted" : outcome)
-    const reply = failureReply(outcome, this.env.maxBodySize)
+    this.finish(backendOutcome(outcome))
+    const reply = failureAnswer(outcome, this.env.maxBodySize)
     this.record(reply.status, sendRawReply(this.client, reply, this.facts.requestId), this.env.now() - this.facts.receivedAt)
   }
 
@@ -322,31 +321,36 @@ class Tunnel {
       case "relay":
         // Unless the response was complete (and `finish` ran), the client left in the middle of it.
         this.finish("aborted")
-        return this.record(this.relayed ? this.status : clientClosedStatus, this.bytes, this.env.now() - this.facts.receivedAt)
+        return this.record(
+          this.relayed ? this.attempt?.head?.status ?? clientClosedStatus : clientClosedStatus,
+          this.bytes,
+          this.env.now() - this.facts.receivedAt
+        )
       case "over":
         return
     }
   }
 
-  private answered(status: number): void {
-    this.status = status
-    this.latencyMs = this.env.now() - this.startedAt
+  /** The backend's answer arrived: its head is the attempt's; returns the latency to it. */
+  private answered(status: number, waitMs: number | undefined): number {
+    const attempt = this.attempt
+    const at = this.env.now()
+    if (attempt === undefined) return 0
+    this.attempt = responded(attempt, {
+      status,
+      at,
+      askedToWait: waitMs !== undefined,
+      holdMs: honouredPauseMs(waitMs, this.backend.policy.retryAfterMaxMs)
+    })
+    return at - attempt.startedAt
   }
 
   /** The tunnel's one `RequestFinished`: at its close, or at the failure. */
   private finish(outcome: RequestOutcome): void {
-    if (!this.attemptOpen) return
-    this.attemptOpen = false
-    const at = this.env.now()
-    this.env.registry.emit({
-      _tag: "RequestFinished",
-      at,
-      backend: this.backend.spec.name,
-      epoch: this.epoch,
-      outcome,
-      latencyMs: this.status === 0 ? at - this.startedAt : this.latencyMs,
-      ...(this.holdMs === undefined ? {} : { retryAfterMs: this.holdMs })
-    })
+    const closed = this.attempt === undefined ? undefined : finish(this.attempt, outcome, this.env.now())
+    if (closed === undefined) return
+    this.attempt = closed.attempt
+    this.env.registry.emit(closed.event)
   }
 
   private record(status: number, bytes: number, durationMs: number): void {

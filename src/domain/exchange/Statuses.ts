@@ -35,7 +35,7 @@ export type Refusal =
   | "rate-limited"
   | "no-backend"
 
-const refusalStatus: Record<Refusal, number> = {
+const refusalStatus = {
   "malformed": 400,
   "head-too-large": 431,
   "head-timeout": 408,
@@ -44,9 +44,9 @@ const refusalStatus: Record<Refusal, number> = {
   "unsupported-version": 505,
   "rate-limited": 429,
   "no-backend": 503
-}
+} as const satisfies Record<Refusal, number>
 
-export const refusalStatusOf = (refusal: Refusal): number => refusalStatus[refusal]
+export const refusalStatusOf = <R extends Refusal>(refusal: R): (typeof refusalStatus)[R] => refusalStatus[refusal]
 
 /** nginx's "client closed request": recorded when the client left, never sent. */
 export const clientClosedStatus = 499
