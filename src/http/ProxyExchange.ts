@@ -432,18 +432,13 @@ class ProxyExchange implements Dispatcher.DispatchHandler, RequestFacts {
     const backend = this.attempt?.backend
     const retries = Math.max(0, (this.attempt?.number ?? 1) - 1)
     this.trace?.end({ status, backend, retries })
-    this.env.completed({
-      at: this.reception.receivedAt,
-      requestId: this.reception.requestId,
-      client: this.clientAddress,
-      method: this.request.method ?? "",
-      path: this.path,
+    this.reception.record({
       status,
       backend,
-      durationMs: this.env.now() - this.reception.receivedAt,
       bytes: this.bytes,
       retries,
-      cache: this.cache === undefined ? undefined : "MISS"
+      cache: this.cache === undefined ? undefined : "MISS",
+      path: this.path
     })
   }
 }

@@ -25,8 +25,26 @@ export interface Reception {
   readonly client: string
   readonly peer: string
   readonly receivedAt: number
+  /**
+   * Records the request once it is over (metrics, access log): the one place a `RequestRecord` is
+   * built. `path` defaults to the target as received, `durationMs` to the time since it arrived.
+   */
+  readonly record: (ending: Ending) => void
   /** Records an answer no backend gave (a refusal, a cache hit, the client gone): `bytes` of body. */
   readonly answered: (status: number, bytes: number, cache: RequestRecord["cache"]) => void
+}
+
+/** How a request ended, as its driver knows it. */
+export interface Ending {
+  readonly status: number
+  readonly backend: string | undefined
+  readonly bytes: number
+  readonly retries: number
+  readonly cache: RequestRecord["cache"]
+  /** The target as forwarded (the absolute form reduced to path and query). */
+  readonly path?: string
+  /** Up to the answer, when that is not now (an upgrade counts up to its `101`). */
+  readonly durationMs?: number
 }
 
 export const receive = (env: ReceptionEnv, request: IncomingMessage): Reception => {
@@ -35,19 +53,21 @@ export const receive = (env: ReceptionEnv, request: IncomingMessage): Reception 
   const requestId = head.requestId ?? randomUUID()
   const peer = plainAddress(request.socket.remoteAddress ?? "")
   const client = env.trustProxy ? firstForwardedFor(head.forwardedFor) ?? peer : peer
-  const answered = (status: number, bytes: number, cache: RequestRecord["cache"]) =>
+  const record = (ending: Ending) =>
     env.completed({
       at: receivedAt,
       requestId,
       client,
       method: request.method ?? "",
-      path: request.url ?? "",
-      status,
-      backend: undefined,
-      durationMs: env.now() - receivedAt,
-      bytes,
-      retries: 0,
-      cache
+      path: ending.path ?? request.url ?? "",
+      status: ending.status,
+      backend: ending.backend,
+      durationMs: ending.durationMs ?? env.now() - receivedAt,
+      bytes: ending.bytes,
+      retries: ending.retries,
+      cache: ending.cache
     })
-  return { head, requestId, client, peer, receivedAt, answered }
+  const answered = (status: number, bytes: number, cache: RequestRecord["cache"]) =>
+    record({ status, backend: undefined, bytes, retries: 0, cache })
+  return { head, requestId, client, peer, receivedAt, record, answered }
 }

@@ -53,6 +53,7 @@ import { admit, noBackend, place } from "./Admission.ts"
 import type { AdmissionEnv } from "./Admission.ts"
 import { classifyUpstreamError, sendRawReply } from "./Failures.ts"
 import { forwardUpgradeHeaders, responseHeaders, switchingProtocolsHeaders } from "./HeaderRules.ts"
+import type { Reception } from "./Reception.ts"
 
 /** What a tunnel needs from the router: admission's environment, and the timeouts it applies itself. */
 export interface TunnelEnv extends AdmissionEnv {
@@ -118,9 +119,9 @@ export const handleUpgrade = (env: TunnelEnv, request: IncomingMessage, socket: 
     host: checked.authority
   })
   new Tunnel(env, request, backend, {
+    reception: admission.reception,
     receivedAt,
     requestId,
-    client,
     path: checked.path,
     bodyLength: checked.contentLength ?? 0,
     headers
@@ -128,9 +129,9 @@ export const handleUpgrade = (env: TunnelEnv, request: IncomingMessage, socket: 
 }
 
 interface TunnelRequest {
+  readonly reception: Reception
   readonly receivedAt: number
   readonly requestId: string
-  readonly client: string
   readonly path: string
   readonly bodyLength: number
   /** The head to send upstream. */
@@ -354,18 +355,14 @@ class Tunnel {
   }
 
   private record(status: number, bytes: number, durationMs: number): void {
-    this.env.completed({
-      at: this.facts.receivedAt,
-      requestId: this.facts.requestId,
-      client: this.facts.client,
-      method: this.request.method ?? "",
-      path: this.facts.path,
+    this.facts.reception.record({
       status,
       backend: this.backend.spec.name,
-      durationMs,
       bytes,
       retries: 0,
-      cache: undefined
+      cache: undefined,
+      path: this.facts.path,
+      durationMs
     })
   }
 }
