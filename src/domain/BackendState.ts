@@ -7,7 +7,7 @@ import type { BackendSpec } from "./Backend.ts"
 import type { BackendEvent, RequestOutcome } from "./BackendEvent.ts"
 import type { BackendPolicy } from "./BackendPolicy.ts"
 import * as Circuit from "./breaker/Circuit.ts"
-import { standingEjections } from "./breaker/Ejection.ts"
+import { maxEjected, standingEjections } from "./breaker/Ejection.ts"
 import type { Estimate } from "./load/Ewma.ts"
 import { observeAverage, observePeak } from "./load/Ewma.ts"
 import { rampPercent } from "./load/SlowStart.ts"
@@ -50,6 +50,19 @@ export interface BackendState {
   readonly weightPercent: number
   /** Slow start: when the backend came back into rotation, while it is still warming up. */
   readonly warmingSince: number | undefined
+  /** The last opening the pool's ejection cap declined, and why (`EjectionDeclined`). */
+  readonly declined: { readonly at: number; readonly reason: string } | undefined
+}
+
+/**
+ * What `evolve` needs to know of the backend's pool, the one rule that is not the backend's
+ * alone: outlier ejection's cap (`breaker/Ejection.ts`). Gathered by `PoolEvolve.ts`.
+ */
+export interface PoolFacts {
+  /** Members of the pool ejected now. */
+  readonly ejected: number
+  /** Members of the pool, this backend among them. */
+  readonly size: number
 }
 
 export const initialState = (spec: BackendSpec, policy: BackendPolicy, joinedAt = 0): BackendState => ({
@@ -73,7 +86,8 @@ export const initialState = (spec: BackendSpec, policy: BackendPolicy, joinedAt 
   ejections: 0,
   ejectedUntil: 0,
   weightPercent: 100,
-  warmingSince: undefined
+  warmingSince: undefined,
+  declined: undefined
 })
 
 /**
@@ -118,25 +132,53 @@ const peakOf = (state: BackendState, outcome: RequestOutcome, latencyMs: number,
     : state.peakLatency
 }
 
-/** The outcome's verdict on the circuit, with outlier ejection's count and a backend's `Retry-After`. */
-const judge = (state: BackendState, event: Extract<BackendEvent, { _tag: "RequestFinished" }>): BackendState => {
+/**
+ * The outcome's verdict on the circuit, with outlier ejection's count and cap and a backend's
+ * `Retry-After`. An opening that would eject the backend from a pool already at its cap
+ * (`pool`) is declined: the backend keeps serving with its failure count reset. Its own pause is
+ * honoured either way: the cap is about our judgement, not its request.
+ */
+const judge = (
+  state: BackendState,
+  event: Extract<BackendEvent, { _tag: "RequestFinished" }>,
+  pool: PoolFacts | undefined
+): BackendState => {
   const failed = isFailure(event.outcome)
   const ejection = state.policy.ejection
   const ejections = ejection === undefined ? 0 : standingEjections(state, event.at, ejection) + 1
   const judged = Circuit.onOutcome(state.circuit, failed ? event.outcome : undefined, event.at, state.policy, ejections)
-  const ejected = judged._tag === "Open" && state.circuit._tag !== "Open"
-  const charged = ejected && ejection !== undefined ? { ...state, ejections, ejectedUntil: judged.until } : state
-  const circuit = event.retryAfterMs === undefined ? judged : Circuit.holdOff(judged, event.at, event.retryAfterMs)
+  const ejected = judged._tag === "Open" && state.circuit._tag !== "Open" && ejection !== undefined
+  const allowed = ejection === undefined || pool === undefined ? Infinity : maxEjected(pool.size, ejection)
+  const declined = ejected && pool !== undefined && pool.ejected + 1 > allowed
+  const verdict = declined ? Circuit.closed : judged
+  const charged = declined
+    ? {
+      ...state,
+      declined: {
+        at: event.at,
+        reason: `${judged._tag === "Open" ? judged.reason : ""}; but the pool has ${pool.ejected} of its ${pool.size} ` +
+          `backends ejected and maxEjectionPercent ${ejection?.maxPercent ?? 0} allows ${allowed}`
+      }
+    }
+    : ejected && judged._tag === "Open"
+    ? { ...state, ejections, ejectedUntil: judged.until }
+    : state
+  const circuit = event.retryAfterMs === undefined ? verdict : Circuit.holdOff(verdict, event.at, event.retryAfterMs)
   return withCircuit(charged, circuit, event.at)
 }
 
 /**
  * Applies one event to the state of the backend it names. `undefined` means "not in the
  * registry": only `BackendAdded` brings a backend into existence, and a removed backend's state
- * disappears (returns `undefined`) once nothing is in flight any more. The one rule that needs the
- * whole pool, outlier ejection's cap, is applied around this (`breaker/Ejection.ts`).
+ * disappears (returns `undefined`) once nothing is in flight any more. `pool` is what the one rule
+ * that needs the whole pool, outlier ejection's cap, reads (`PoolEvolve.ts` gathers it); without
+ * it no opening is declined.
  */
-export const evolve = (state: BackendState | undefined, event: BackendEvent): BackendState | undefined => {
+export const evolve = (
+  state: BackendState | undefined,
+  event: BackendEvent,
+  pool?: PoolFacts
+): BackendState | undefined => {
   if (event._tag === "BackendAdded") {
     if (state !== undefined) {
       const updated = { ...state, spec: event.spec, policy: event.policy, removed: false }
@@ -179,7 +221,7 @@ export const evolve = (state: BackendState | undefined, event: BackendEvent): Ba
         peakLatency: peakOf(state, event.outcome, event.latencyMs, event.at)
       }
       if (event.epoch !== state.epoch || event.outcome === "aborted") return finished
-      return judge(finished, event)
+      return judge(finished, event, pool)
     }
 
     case "ProbeSucceeded": {

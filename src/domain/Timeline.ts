@@ -80,11 +80,10 @@ export const replay = (events: Iterable<BackendEvent>): Replay => {
   const timeline: Array<TimelineEntry> = []
   const poolMembers = (state: BackendState) =>
     Array.from(states.values()).filter((other) => !other.removed && poolOf(other.spec) === poolOf(state.spec))
-  const declined: Array<BackendEvent> = []
   for (const event of events) {
     const backend = backendOf(event)
     const before = states.get(backend)
-    const after = evolveInPool(before, event, poolMembers, (decline) => declined.push(decline))
+    const after = evolveInPool(before, event, poolMembers)
     if (after === undefined) states.delete(backend)
     else states.set(backend, after)
     const entry = (kind: TimelineEntry["kind"], from: string, to: string, reason: string) =>
@@ -105,10 +104,15 @@ export const replay = (events: Iterable<BackendEvent>): Replay => {
         reasonFor("circuit", event, before, after)
       )
     }
-    for (const decline of [event, ...declined.splice(0)]) {
-      if (decline._tag !== "EjectionDeclined") continue
+    // A decline the fold made, or one the journal recorded (replayed onto a state that made it).
+    const declined = event._tag === "EjectionDeclined"
+      ? event.reason
+      : after.declined !== before.declined
+      ? after.declined?.reason
+      : undefined
+    if (declined !== undefined) {
       const circuit = circuitName(after.circuit)
-      entry("circuit", circuit, circuit, `ejection declined: ${decline.reason}`)
+      entry("circuit", circuit, circuit, `ejection declined: ${declined}`)
     }
   }
   return { states, timeline }

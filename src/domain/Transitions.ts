@@ -23,6 +23,10 @@ export const transitions = (
   if (before === undefined || after === undefined) return []
   const out: Array<BackendEvent> = []
   const backend = after.spec.name
+  const declined = after.declined
+  if (declined !== undefined && declined !== before.declined && cause._tag !== "EjectionDeclined") {
+    out.push({ _tag: "EjectionDeclined", at: declined.at, backend, reason: declined.reason })
+  }
   if (before.healthy !== after.healthy && cause._tag !== "HealthChanged") {
     out.push({
       _tag: "HealthChanged",

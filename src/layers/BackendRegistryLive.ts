@@ -61,16 +61,12 @@ export const makeBackendRegistry: Effect.Effect<BackendRegistryShape> = Effect.g
     if (!isRequestEvent(event)) publishTo(lifecycle, event)
   }
 
-  let declined: BackendEvent | undefined = undefined
-  const decline = (event: BackendEvent) => {
-    declined = event
-  }
   const poolOfState = (state: BackendState) => pools.get(poolOf(state.spec)) ?? none
 
   const emit = (event: BackendEvent): void => {
     const name = backendOf(event)
     const before = states.get(name)
-    const after = evolveInPool(before, event, poolOfState, decline)
+    const after = evolveInPool(before, event, poolOfState)
     if (after === before) {
       publish(event)
       return
@@ -84,13 +80,9 @@ export const makeBackendRegistry: Effect.Effect<BackendRegistryShape> = Effect.g
       if (place !== undefined) place.members[place.index] = after
     }
     publish(event)
-    if (declined !== undefined) {
-      publish(declined)
-      declined = undefined
-    }
     if (
       before !== undefined && after !== undefined && before.healthy === after.healthy &&
-      before.circuit === after.circuit
+      before.circuit === after.circuit && before.declined === after.declined
     ) {
       return
     }

@@ -7,6 +7,7 @@ import { evolve } from "../../../src/domain/BackendState.ts"
 import type { BackendState } from "../../../src/domain/BackendState.ts"
 import { maxEjected } from "../../../src/domain/breaker/Ejection.ts"
 import { evolveInPool } from "../../../src/domain/PoolEvolve.ts"
+import { transitions } from "../../../src/domain/Transitions.ts"
 
 const ejection = { baseMs: 30_000, maxMs: 100_000, maxPercent: 50 }
 const policy: BackendPolicy = { ...defaultPolicy, failureThreshold: 1, halfOpenRequests: 1, ejection }
@@ -18,14 +19,16 @@ const add = (name: string, at = 0): BackendEvent => ({
   policy
 })
 
-/** A pool folded as the registry folds it: every event through `evolveInPool`. */
+/** A pool folded as the registry folds it: every event through `evolveInPool`, declines named by `transitions`. */
 const makePool = (names: ReadonlyArray<string>) => {
   const states = new Map<string, BackendState>()
   const declined: Array<BackendEvent> = []
   const members = () => [...states.values()]
   const apply = (event: BackendEvent) => {
     const name = event._tag === "BackendAdded" ? event.spec.name : event.backend
-    const after = evolveInPool(states.get(name), event, members, (e) => declined.push(e))
+    const before = states.get(name)
+    const after = evolveInPool(before, event, members)
+    declined.push(...transitions(before, after, event).filter((e) => e._tag === "EjectionDeclined"))
     if (after === undefined) states.delete(name)
     else states.set(name, after)
   }
