@@ -156,7 +156,8 @@ const judge = (
       ...state,
       declined: {
         at: event.at,
-        reason: `${judged._tag === "Open" ? judged.reason : ""}; but the pool has ${pool.ejected} of its ${pool.size} ` +
+        reason:
+          `${judged._tag === "Open" ? judged.reason : ""}; but the pool has ${pool.ejected} of its ${pool.size} ` +
           `backends ejected and maxEjectionPercent ${ejection?.maxPercent ?? 0} allows ${allowed}`
       }
     }
@@ -182,7 +183,9 @@ export const evolve = (
   if (event._tag === "BackendAdded") {
     if (state !== undefined) {
       const updated = { ...state, spec: event.spec, policy: event.policy, removed: false }
-      return event.policy.slowStart === undefined ? { ...updated, weightPercent: 100, warmingSince: undefined } : updated
+      return event.policy.slowStart === undefined
+        ? { ...updated, weightPercent: 100, warmingSince: undefined }
+        : updated
     }
     const fresh = initialState(event.spec, event.policy, event.at)
     const rtt = event.policy.peakDefaultRttMs

@@ -77,7 +77,10 @@ export const place = (env: AdmissionEnv, checked: CheckedRequest, facts: Request
 }
 
 /** The answer when a pool has no eligible backend, with the `Retry-After` it deserves. */
-export const noBackend = (env: AdmissionEnv, pool: string): { readonly answer: Answer; readonly retryAfter: number } => ({
+export const noBackend = (
+  env: AdmissionEnv,
+  pool: string
+): { readonly answer: Answer; readonly retryAfter: number } => ({
   answer: noBackendAnswer,
   retryAfter: env.retryAfterSeconds(pool)
 })

@@ -32,7 +32,9 @@ const hopByHop: ReadonlySet<string> = new Set([
 ])
 
 /** Header names listed in `Connection` values, lowercased; `undefined` when there are none. */
-export const connectionTokens = (value: string | ReadonlyArray<string> | undefined): ReadonlySet<string> | undefined => {
+export const connectionTokens = (
+  value: string | ReadonlyArray<string> | undefined
+): ReadonlySet<string> | undefined => {
   if (value === undefined) return undefined
   const tokens = new Set<string>()
   for (const line of typeof value === "string" ? [value] : value) {
@@ -164,8 +166,7 @@ const guarded: ReadonlySet<string> = new Set([
 ])
 
 /** `Content_Length` and the like: a name that reads as a guarded one once `_` is `-`. */
-export const isLookAlike = (name: string): boolean =>
-  name.includes("_") && guarded.has(name.replaceAll("_", "-"))
+export const isLookAlike = (name: string): boolean => name.includes("_") && guarded.has(name.replaceAll("_", "-"))
 
 /** The request headers to send upstream, from the client's raw headers. */
 export const forwardHeaders = (
@@ -190,7 +191,10 @@ export const forwardHeaders = (
   }
   if (!hostSent && host !== undefined) out.push("host", host)
   out.push("x-forwarded-for", join(head.forwardedFor, facts.clientAddress))
-  out.push("x-forwarded-proto", facts.trustProxy && head.forwardedProto !== undefined ? head.forwardedProto : facts.proto)
+  out.push(
+    "x-forwarded-proto",
+    facts.trustProxy && head.forwardedProto !== undefined ? head.forwardedProto : facts.proto
+  )
   const forwardedHost = facts.trustProxy && head.forwardedHost !== undefined ? head.forwardedHost : host
   if (forwardedHost !== undefined) out.push("x-forwarded-host", forwardedHost)
   if (facts.generatedRequestId !== undefined) out.push("x-request-id", facts.generatedRequestId)

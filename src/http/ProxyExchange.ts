@@ -14,6 +14,7 @@ import type { IncomingMessage, ServerResponse } from "node:http"
 import { Transform } from "node:stream"
 import type { Readable, TransformCallback } from "node:stream"
 import type { Dispatcher } from "undici"
+import type { RequestOutcome } from "../domain/BackendEvent.ts"
 import type { BackendState } from "../domain/BackendState.ts"
 import { isCacheableRequest } from "../domain/cache/CachePolicy.ts"
 import type { HeaderLookup } from "../domain/cache/CachePolicy.ts"
@@ -32,21 +33,20 @@ import {
   sending,
   startedEvent
 } from "../domain/exchange/Attempt.ts"
-import type { RequestOutcome } from "../domain/BackendEvent.ts"
 import { clientClosedStatus, failureAnswer } from "../domain/exchange/Statuses.ts"
 import type { Answer } from "../domain/exchange/Statuses.ts"
 import { honouredPauseMs, retryAfterMs } from "../domain/retry/RetryAfter.ts"
 import type { Backoff } from "../domain/retry/RetryPolicy.ts"
 import type { RequestFacts } from "../domain/selection/Strategy.ts"
 import type { BackendRegistryShape } from "../services/BackendRegistry.ts"
-import type { RetryBudgetShape } from "../services/RetryBudget.ts"
 import type { CacheFill, ResponseCacheShape } from "../services/ResponseCache.ts"
+import type { RetryBudgetShape } from "../services/RetryBudget.ts"
 import type { AttemptTrace, RequestTrace, TracingShape } from "../services/Tracing.ts"
 import type { UpstreamShape } from "../services/Upstream.ts"
 import { admit, noBackend, place } from "./Admission.ts"
 import type { AdmissionEnv } from "./Admission.ts"
 import { serveFromCache } from "./CacheReplies.ts"
-import { BadFraming, BodyTooLarge, ClientGone, classifyUpstreamError, ResponseTimeout, sendReply } from "./Failures.ts"
+import { BadFraming, BodyTooLarge, classifyUpstreamError, ClientGone, ResponseTimeout, sendReply } from "./Failures.ts"
 import { forwardHeaders, isRelayableTransferEncoding, responseHeaders } from "./HeaderRules.ts"
 import type { Reception } from "./Reception.ts"
 import type { CheckedRequest } from "./RequestChecks.ts"
@@ -81,11 +81,15 @@ export const handleRequest = (env: ExchangeEnv, request: IncomingMessage, respon
   const { answered, requestId } = admission.reception
   if (admission._tag === "Refused") {
     const { answer, retryAfter } = admission
-    const bytes = sendReply(response, answer, requestId, { close: true, ...(retryAfter === undefined ? {} : { retryAfter }) })
+    const bytes = sendReply(response, answer, requestId, {
+      close: true,
+      ...(retryAfter === undefined ? {} : { retryAfter })
+    })
     return answered(answer.status, bytes, undefined)
   }
   const { checked, reception } = admission
-  const proxy = (cache: CacheMiss | undefined) => new ProxyExchange(env, request, response, reception, checked, cache).start()
+  const proxy = (cache: CacheMiss | undefined) =>
+    new ProxyExchange(env, request, response, reception, checked, cache).start()
   const method = request.method ?? ""
   const header: HeaderLookup = (name) => request.headers[name]
   if (env.cache === undefined || !isCacheableRequest(method, header)) return proxy(undefined)
@@ -94,7 +98,11 @@ export const handleRequest = (env: ExchangeEnv, request: IncomingMessage, respon
     const found = lookupCache(method, checked.authority, checked.path, header)
     switch (found._tag) {
       case "Hit":
-        return answered(found.response.status, serveFromCache(response, found.response, found.ageSeconds, requestId, method), "HIT")
+        return answered(
+          found.response.status,
+          serveFromCache(response, found.response, found.ageSeconds, requestId, method),
+          "HIT"
+        )
       case "Fill":
         return proxy({ fill: found.fill })
       case "Bypass":
@@ -402,10 +410,15 @@ class ProxyExchange implements Dispatcher.DispatchHandler, RequestFacts {
   /** An answer of the proxy's own; the connection is closed after it when a body went unread. */
   private reply(answer: Answer, retryAfter: number | undefined): void {
     const close = this.traits.hasBody || this.env.isDraining()
-    this.bytes += sendReply(this.response, answer, this.reception.requestId, retryAfter === undefined ? { close } : {
-      close,
-      retryAfter
-    })
+    this.bytes += sendReply(
+      this.response,
+      answer,
+      this.reception.requestId,
+      retryAfter === undefined ? { close } : {
+        close,
+        retryAfter
+      }
+    )
   }
 
   /** The attempt's one `RequestFinished`; nothing when it is out already. */

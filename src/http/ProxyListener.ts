@@ -182,7 +182,10 @@ const closeAfterResponses = (socket: Duplex, answer: string | undefined, idleMs:
  * The connection is finished: it is answered once, and closed whatever the client does next.
  */
 const answerClientError = (server: Server, idleMs: number) =>
-(error: Error & ParseError & { readonly code?: string }, socket: Duplex): void => {
+(
+  error: Error & ParseError & { readonly code?: string },
+  socket: Duplex
+): void => {
   // The parser stays failed and reports again on every further chunk: one answer is enough.
   if (closing.has(socket)) return
   if (error.code === "ECONNRESET" || socket.destroyed) {
@@ -320,7 +323,9 @@ export const drain = (listener: ProxyListener, gracePeriod: Duration.Duration): 
     listener.server.closeIdleConnections()
     const pending = listener.active()
     const tunnels = listener.tunnels()
-    if (pending > 0 || tunnels > 0) yield* Effect.logInfo(`draining ${pending} in-flight request(s), ${tunnels} tunnel(s)`)
+    if (pending > 0 || tunnels > 0) {
+      yield* Effect.logInfo(`draining ${pending} in-flight request(s), ${tunnels} tunnel(s)`)
+    }
     yield* listener.idle.pipe(
       Effect.timeoutOrElse({
         duration: gracePeriod,

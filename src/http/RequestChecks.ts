@@ -68,7 +68,10 @@ export const checkRequest = (
   const contentLength = declaredLength(head)
   if (typeof contentLength === "object") return contentLength
   if (contentLength !== undefined && contentLength > maxBodySize) {
-    return { status: refusalStatusOf("body-too-large"), message: `the request body is larger than ${maxBodySize} bytes` }
+    return {
+      status: refusalStatusOf("body-too-large"),
+      message: `the request body is larger than ${maxBodySize} bytes`
+    }
   }
   return { path: parsed.path, authority: parsed.authority ?? head.host, contentLength }
 }

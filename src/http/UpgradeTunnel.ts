@@ -202,7 +202,10 @@ class Tunnel {
     })
     this.outgoing = outgoing
     outgoing.on("error", (error) => this.fail(classifyUpstreamError(error, !this.connected)))
-    outgoing.on("upgrade", (response: IncomingMessage, _socket: Duplex, rest: Buffer) => this.switchOver(response, rest))
+    outgoing.on(
+      "upgrade",
+      (response: IncomingMessage, _socket: Duplex, rest: Buffer) => this.switchOver(response, rest)
+    )
     outgoing.on("response", (response: IncomingMessage) => this.relay(response))
     this.client.on("close", () => this.onClientClose())
     this.sendBody(outgoing, head)
@@ -271,7 +274,10 @@ class Tunnel {
     clearTimeout(this.timer)
     const status = response.statusCode ?? 502
     // As on any request: a 503's or 429's valid `Retry-After` is the pause the policy may honour.
-    this.answered(status, mayAskForPause(status) ? retryAfterMs(response.headers["retry-after"], this.env.now()) : undefined)
+    this.answered(
+      status,
+      mayAskForPause(status) ? retryAfterMs(response.headers["retry-after"], this.env.now()) : undefined
+    )
     const headers = responseHeaders(response.headers, this.facts.requestId, status)
     headers.push("Connection", "close")
     const reason = response.statusMessage || STATUS_CODES[status] || ""
@@ -303,7 +309,11 @@ class Tunnel {
     this.upstream?.destroy()
     this.finish(backendOutcome(outcome))
     const reply = failureAnswer(outcome, this.env.maxBodySize)
-    this.record(reply.status, sendRawReply(this.client, reply, this.facts.requestId), this.env.now() - this.facts.receivedAt)
+    this.record(
+      reply.status,
+      sendRawReply(this.client, reply, this.facts.requestId),
+      this.env.now() - this.facts.receivedAt
+    )
   }
 
   private onClientClose(): void {

@@ -168,7 +168,9 @@ export const rescueAsHttp11 = (server: Server, socket: Duplex, error: ParseError
   if (parser === undefined || listeners === undefined || !registered) return false
 
   try {
-    for (const [event, listener] of listeners) socket.removeListener(event, listener as (...args: Array<unknown>) => void)
+    for (const [event, listener] of listeners) {
+      socket.removeListener(event, listener as (...args: Array<unknown>) => void)
+    }
     internals.freeParser(parser, socket)
     // Paused, so that nothing read meanwhile is emitted to no one; resumed once the parser listens.
     socket.pause()

@@ -71,7 +71,11 @@ export const MetricsLive = Layer.effect(
     const rateLimiter = yield* RateLimiter
     const retryBudget = yield* RetryBudget
     const context = Context.make(Metric.MetricRegistry, new Map())
-    const register = <State>(metric: Metric.Metric<number, State>, attributes: Record<string, string>, get: () => State) =>
+    const register = <State>(
+      metric: Metric.Metric<number, State>,
+      attributes: Record<string, string>,
+      get: () => State
+    ) =>
       Metric.registerUnsafe(Metric.withAttributes(metric, attributes), context, { get, update: ignore, modify: ignore })
 
     register(rateLimitedTotal, {}, () => ({ count: rateLimiter.rejected(), incremental: true }))

@@ -41,7 +41,10 @@ export const ReloaderLive = Layer.effect(
         const file = yield* load.pipe(
           Effect.tapError((error) =>
             Effect.logError(
-              [`reload refused, the running config is unchanged:`, ...error.problems.map((p) => formatProblem(error.file, p))]
+              [
+                `reload refused, the running config is unchanged:`,
+                ...error.problems.map((p) => formatProblem(error.file, p))
+              ]
                 .join("\n  ")
             )
           )
@@ -79,7 +82,7 @@ export const ReloaderLive = Layer.effect(
 
     // SIGHUP asks for a reload, as it does of nginx and HAProxy.
     if (source.file !== undefined) {
-      const context = yield* Effect.context<never>()
+      const context = yield* Effect.context()
       const onHangup = () => Effect.runForkWith(context)(Effect.ignore(reload))
       yield* Effect.acquireRelease(
         Effect.sync(() => process.on("SIGHUP", onHangup)),

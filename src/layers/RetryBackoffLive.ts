@@ -13,7 +13,7 @@ export const RetryBackoffLive = Layer.effect(
   RetryBackoff,
   Effect.gen(function*() {
     const { retry } = yield* ProxyConfig
-    const context = yield* Effect.context<never>()
+    const context = yield* Effect.context()
     const schedule = retrySchedule(retry)
     return RetryBackoff.of({
       fresh: (): Backoff => {

@@ -15,11 +15,11 @@ import { AccessLog } from "../services/AccessLog.ts"
 import { BackendRegistry } from "../services/BackendRegistry.ts"
 import { Metrics } from "../services/Metrics.ts"
 import { ProxyConfig } from "../services/ProxyConfig.ts"
-import { Router } from "../services/Router.ts"
 import { RateLimiter } from "../services/RateLimiter.ts"
 import { ResponseCache } from "../services/ResponseCache.ts"
 import { RetryBackoff } from "../services/RetryBackoff.ts"
 import { RetryBudget } from "../services/RetryBudget.ts"
+import { Router } from "../services/Router.ts"
 import { Tracing } from "../services/Tracing.ts"
 import { Upstream } from "../services/Upstream.ts"
 
@@ -47,7 +47,7 @@ export const RouterLive = Layer.effect(
 
     // A backoff's wait runs on this layer's own clock, so TestClock governs it in tests. Only a
     // request that failed waits: the happy path never enters an Effect.
-    const runFork = Effect.runForkWith(yield* Effect.context<never>())
+    const runFork = Effect.runForkWith(yield* Effect.context())
     const wait = (ms: number, then: () => void) => {
       const fiber = runFork(Effect.sleep(ms))
       let cancelled = false

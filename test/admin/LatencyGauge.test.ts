@@ -29,7 +29,10 @@ describe("the EWMA latency gauge", () => {
       const proxy = yield* startProxy({ ewma: { decay: "50ms" }, backends: [{ name: "a", url: a.url }] })
       for (let i = 0; i < 6; i++) yield* send(proxy.url)
       yield* Effect.sleep("200 millis")
-      const gauge = sample((yield* send(proxy.adminUrl, { path: "/metrics" })).text, `lb_backend_ewma_latency_seconds{backend="a"}`)
+      const gauge = sample(
+        (yield* send(proxy.adminUrl, { path: "/metrics" })).text,
+        `lb_backend_ewma_latency_seconds{backend="a"}`
+      )
       const estimate = proxy.registry.get("a")?.latency
       assert.strictEqual(gauge, (estimate?.value ?? Number.NaN) / 1000)
       assert.strictEqual(estimate?.samples, 6)

@@ -6,7 +6,7 @@ import type { BackendState } from "../../src/domain/BackendState.ts"
 import { transitions } from "../../src/domain/Transitions.ts"
 import { added, event, fullPolicy, spec } from "./arbitraries.ts"
 
-const fold = (events: ReadonlyArray<BackendEvent>, from: BackendState | undefined = undefined) =>
+const fold = (events: ReadonlyArray<BackendEvent>, from?: BackendState) =>
   events.reduce<BackendState | undefined>((state, e) => evolve(state, e), from)
 
 const request = (at: number, epoch: number, outcome: RequestOutcome, latencyMs = 1): Array<BackendEvent> => [
@@ -71,7 +71,9 @@ describe("evolve: requests", () => {
 
 describe("evolve: active health", () => {
   const probe = (at: number, ok: boolean): BackendEvent =>
-    ok ? { _tag: "ProbeSucceeded", at, backend: "a", latencyMs: 1 } : { _tag: "ProbeFailed", at, backend: "a", reason: "HTTP 500" }
+    ok
+      ? { _tag: "ProbeSucceeded", at, backend: "a", latencyMs: 1 }
+      : { _tag: "ProbeFailed", at, backend: "a", reason: "HTTP 500" }
 
   it("takes a backend out after unhealthyThreshold failed probes in a row, back after healthyThreshold", () => {
     const healthyAfter = (probes: ReadonlyArray<boolean>) =>
@@ -89,7 +91,9 @@ describe("evolve: active health", () => {
     const reported: Array<string> = []
     ;[false, false, false, false, true, true, true].forEach((ok, i) => {
       const next = evolve(state, probe(i, ok))
-      reported.push(...transitions(state, next, probe(i, ok)).map((t) => t._tag === "HealthChanged" ? `${t.healthy}@${i}` : t._tag))
+      reported.push(
+        ...transitions(state, next, probe(i, ok)).map((t) => t._tag === "HealthChanged" ? `${t.healthy}@${i}` : t._tag)
+      )
       state = next
     })
     assert.deepStrictEqual(reported, ["false@2", "true@5"])
@@ -98,7 +102,12 @@ describe("evolve: active health", () => {
 
 describe("evolve: circuit breaker", () => {
   it("opens after failureThreshold consecutive failures, for resetTimeout", () => {
-    const state = fold([added, ...request(1, 0, "timeout"), ...request(2, 0, "reset"), ...request(3, 0, "server-error")])
+    const state = fold([
+      added,
+      ...request(1, 0, "timeout"),
+      ...request(2, 0, "reset"),
+      ...request(3, 0, "server-error")
+    ])
     assert.deepStrictEqual(state?.circuit, {
       _tag: "Open",
       until: 1_003,
@@ -109,8 +118,14 @@ describe("evolve: circuit breaker", () => {
   })
 
   it("a success in between resets the count", () => {
-    const state = fold([added, ...request(1, 0, "timeout"), ...request(2, 0, "timeout"), ...request(3, 0, "success"),
-      ...request(4, 0, "timeout"), ...request(5, 0, "timeout")])
+    const state = fold([
+      added,
+      ...request(1, 0, "timeout"),
+      ...request(2, 0, "timeout"),
+      ...request(3, 0, "success"),
+      ...request(4, 0, "timeout"),
+      ...request(5, 0, "timeout")
+    ])
     assert.deepStrictEqual(state?.circuit, { _tag: "Closed", failures: 2 })
   })
 
@@ -176,7 +191,10 @@ describe("evolve: properties", () => {
         const from = state.circuit._tag
         const to = next.circuit._tag
         if (from !== to) {
-          assert.isTrue(edges.has(`${from}>${to}`) || e._tag === "CircuitOpened" || e._tag === "CircuitClosed", `${from}>${to} on ${e._tag}`)
+          assert.isTrue(
+            edges.has(`${from}>${to}`) || e._tag === "CircuitOpened" || e._tag === "CircuitClosed",
+            `${from}>${to} on ${e._tag}`
+          )
           assert.strictEqual(next.epoch, state.epoch + 1)
         } else {
           assert.strictEqual(next.epoch, state.epoch)
@@ -209,7 +227,12 @@ describe("evolve: properties", () => {
 
 describe("evolve: overloaded backends and peak-EWMA refinements", () => {
   const full: BackendEvent = { _tag: "BackendAdded", at: 0, spec, policy: fullPolicy }
-  const finished = (at: number, outcome: RequestOutcome, latencyMs: number, retryAfterMs?: number): Array<BackendEvent> => [
+  const finished = (
+    at: number,
+    outcome: RequestOutcome,
+    latencyMs: number,
+    retryAfterMs?: number
+  ): Array<BackendEvent> => [
     { _tag: "RequestStarted", at, backend: "a", epoch: 0, attempt: 1 },
     retryAfterMs === undefined
       ? { _tag: "RequestFinished", at, backend: "a", epoch: 0, outcome, latencyMs }
@@ -230,8 +253,17 @@ describe("evolve: overloaded backends and peak-EWMA refinements", () => {
   })
 
   it("a Retry-After shorter than the breaker's own opening does not shorten it", () => {
-    const tripped = fold([added, ...finished(1, "timeout", 5), ...finished(2, "timeout", 5), ...finished(3, "overloaded", 1, 10)])
-    assert.deepInclude(tripped?.circuit, { _tag: "Open", until: 1_003, reason: "3 consecutive failures, the last: overloaded" })
+    const tripped = fold([
+      added,
+      ...finished(1, "timeout", 5),
+      ...finished(2, "timeout", 5),
+      ...finished(3, "overloaded", 1, 10)
+    ])
+    assert.deepInclude(tripped?.circuit, {
+      _tag: "Open",
+      until: 1_003,
+      reason: "3 consecutive failures, the last: overloaded"
+    })
   })
 
   it("an unmeasured backend's peak estimate starts at defaultRtt when it joins, as a default of no samples", () => {

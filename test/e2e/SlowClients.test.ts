@@ -40,7 +40,11 @@ backends:
       yield* Effect.sleep(1_000 + 1_000 + CLOSE_LINGER_MS + 500)
       const after = descriptors()
       assert.deepStrictEqual(
-        { during: during - before, after: after - before, disconnected: dripping.filter((client) => client.closed()).length },
+        {
+          during: during - before,
+          after: after - before,
+          disconnected: dripping.filter((client) => client.closed()).length
+        },
         { during: clients, after: 0, disconnected: clients }
       )
     }))

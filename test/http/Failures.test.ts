@@ -89,7 +89,10 @@ describe("failures", () => {
     ["a bad request line", "GET /a b c HTTP/1.1\r\nHost: h\r\n\r\n"],
     ["a duplicated Host", "GET / HTTP/1.1\r\nHost: a.example\r\nHost: b.example\r\n\r\n"],
     ["a missing Host", "GET / HTTP/1.1\r\nX: y\r\n\r\n"],
-    ["Content-Length with Transfer-Encoding", "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"],
+    [
+      "Content-Length with Transfer-Encoding",
+      "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"
+    ],
     ["conflicting Content-Lengths", "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd"],
     ["bad bytes in a header value", "GET / HTTP/1.1\r\nHost: h\r\nX-Bad: a\u0001b\r\n\r\n"],
     ["a space before the colon", "GET / HTTP/1.1\r\nHost : h\r\n\r\n"],

@@ -30,22 +30,46 @@ const pairs = (flat: ReadonlyArray<string>) =>
 
 describe("header rules", () => {
   it("passes end-to-end headers as sent, case and order kept, and appends the forwarding headers", () => {
-    assert.deepStrictEqual(pairs(forward(["Host", "shop.example", "Accept", "*/*", "X-Custom", "a", "x-custom", "b"])), [
-      "Host: shop.example",
-      "Accept: */*",
-      "X-Custom: a",
-      "x-custom: b",
-      "x-forwarded-for: 10.1.1.1",
-      "x-forwarded-proto: http",
-      "x-forwarded-host: shop.example"
-    ])
+    assert.deepStrictEqual(
+      pairs(forward(["Host", "shop.example", "Accept", "*/*", "X-Custom", "a", "x-custom", "b"])),
+      [
+        "Host: shop.example",
+        "Accept: */*",
+        "X-Custom: a",
+        "x-custom: b",
+        "x-forwarded-for: 10.1.1.1",
+        "x-forwarded-proto: http",
+        "x-forwarded-host: shop.example"
+      ]
+    )
   })
 
   it("drops hop-by-hop headers, Expect, and every header Connection names", () => {
     const raw = [
-      "Host", "h", "Connection", "keep-alive, X-Secret", "connection", "Upgrade", "X-Secret", "1", "Keep-Alive", "t",
-      "Proxy-Connection", "k", "TE", "trailers", "Trailer", "x", "Transfer-Encoding", "chunked", "Upgrade", "h2c",
-      "Expect", "100-continue", "X-Kept", "y"
+      "Host",
+      "h",
+      "Connection",
+      "keep-alive, X-Secret",
+      "connection",
+      "Upgrade",
+      "X-Secret",
+      "1",
+      "Keep-Alive",
+      "t",
+      "Proxy-Connection",
+      "k",
+      "TE",
+      "trailers",
+      "Trailer",
+      "x",
+      "Transfer-Encoding",
+      "chunked",
+      "Upgrade",
+      "h2c",
+      "Expect",
+      "100-continue",
+      "X-Kept",
+      "y"
     ]
     assert.deepStrictEqual(pairs(forward(raw)), [
       "Host: h",
@@ -79,22 +103,37 @@ describe("header rules", () => {
 
   it("scans a head once: repeated Host and Content-Length, framing, expectations", () => {
     const head = scanRequestHead([
-      "Host", "a", "host", "b", "Content-Length", "5", "Content-Length", "5", "Expect", "100-Continue", "X-Request-Id", "r"
+      "Host",
+      "a",
+      "host",
+      "b",
+      "Content-Length",
+      "5",
+      "Content-Length",
+      "5",
+      "Expect",
+      "100-Continue",
+      "X-Request-Id",
+      "r"
     ])
     assert.deepInclude(head, { hostCount: 2, host: "a", contentLength: "5, 5", expectContinue: true, requestId: "r" })
     assert.isUndefined(head.transferEncoding)
   })
 
   it("answers the client without hop-by-hop headers, repeated headers repeated, the request id echoed", () => {
-    const out = responseHeaders({
-      "content-type": "text/plain",
-      connection: "x-internal",
-      "x-internal": "1",
-      "keep-alive": "timeout=5",
-      "transfer-encoding": "chunked",
-      "set-cookie": ["a=1", "b=2"],
-      "x-request-id": "from-backend"
-    }, "req-1", 200)
+    const out = responseHeaders(
+      {
+        "content-type": "text/plain",
+        connection: "x-internal",
+        "x-internal": "1",
+        "keep-alive": "timeout=5",
+        "transfer-encoding": "chunked",
+        "set-cookie": ["a=1", "b=2"],
+        "x-request-id": "from-backend"
+      },
+      "req-1",
+      200
+    )
     assert.deepStrictEqual(pairs(out), [
       "content-type: text/plain",
       "set-cookie: a=1",
@@ -116,8 +155,20 @@ describe("header rules", () => {
 
   it("drops headers that read as framing, hop-by-hop or forwarding headers once _ is -", () => {
     const raw = [
-      "Host", "h", "Transfer_Encoding", "chunked", "Content_Length", "0", "X_Forwarded_For", "6.6.6.6",
-      "connection_", "x", "X_Custom_Header", "kept", "My_Host", "kept too"
+      "Host",
+      "h",
+      "Transfer_Encoding",
+      "chunked",
+      "Content_Length",
+      "0",
+      "X_Forwarded_For",
+      "6.6.6.6",
+      "connection_",
+      "x",
+      "X_Custom_Header",
+      "kept",
+      "My_Host",
+      "kept too"
     ]
     assert.deepStrictEqual(pairs(forward(raw)), [
       "Host: h",

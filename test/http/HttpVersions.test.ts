@@ -20,7 +20,10 @@ const fixture = (name: string) => new URL(`../fixtures/tls/${name}`, import.meta
 /** `sendRaw` over TLS: writes the bytes, collects everything until the proxy closes. */
 const sendRawTls = (port: number, bytes: string): Effect.Effect<string> =>
   Effect.callback<string>((resume) => {
-    const socket = connectTls({ host: "127.0.0.1", port, rejectUnauthorized: false }, () => socket.write(bytes, "latin1"))
+    const socket = connectTls(
+      { host: "127.0.0.1", port, rejectUnauthorized: false },
+      () => socket.write(bytes, "latin1")
+    )
     const chunks: Array<Buffer> = []
     socket.on("data", (chunk: Buffer) => chunks.push(chunk))
     socket.on("error", () => undefined)
@@ -108,7 +111,10 @@ describe("HTTP versions on the proxy listener", () => {
         "POST /t HTTP/1.2\r\nHost: h\r\nContent-Length: 2\r\nConnection: close\r\n\r\nhi"
       )
       assert.deepStrictEqual(statusLines(raw), ["HTTP/1.1 200 OK"])
-      assert.deepStrictEqual(backend.deliveries.map((delivery) => [delivery.url, delivery.body?.toString()]), [["/t", "hi"]])
+      assert.deepStrictEqual(backend.deliveries.map((delivery) => [delivery.url, delivery.body?.toString()]), [[
+        "/t",
+        "hi"
+      ]])
     }))
 
   it.live("an HTTP/1.2 upgrade is tunnelled as an HTTP/1.1 one", () =>
@@ -178,9 +184,14 @@ describe("HTTP versions on the proxy listener", () => {
         setTimeout(() => response.end("first"), 100)
       })
       const proxy = yield* startProxy({ backends: [{ url: backend.url }] })
-      for (const second of ["GET /b HTTP/3.1\r\nHost: h\r\n\r\n", "GET /b HTTP/1.2\r\nHost: h\r\n\r\n", "NOT HTTP\r\n\r\n"]) {
+      for (
+        const second of ["GET /b HTTP/3.1\r\nHost: h\r\n\r\n", "GET /b HTTP/1.2\r\nHost: h\r\n\r\n", "NOT HTTP\r\n\r\n"]
+      ) {
         const raw = yield* sendRaw(proxy.port, `GET /a HTTP/1.1\r\nHost: h\r\n\r\n${second}`)
-        assert.deepStrictEqual(statusLines(raw).map((line) => line.slice(9, 12)), ["200", second === "NOT HTTP\r\n\r\n" ? "400" : "505"])
+        assert.deepStrictEqual(statusLines(raw).map((line) => line.slice(9, 12)), [
+          "200",
+          second === "NOT HTTP\r\n\r\n" ? "400" : "505"
+        ])
         assert.include(raw, "\r\n\r\nfirst")
       }
       assert.deepStrictEqual(backend.deliveries.map((delivery) => delivery.url), ["/a", "/a", "/a"])

@@ -5,11 +5,11 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Duration, Effect, Fiber } from "effect"
+import { TestClock } from "effect/testing"
 import type { ServerResponse } from "node:http"
 import { request as httpRequest } from "node:http"
-import { TestClock } from "effect/testing"
 import type { Socket } from "node:net"
-import { CLOSE_LINGER_MS, clientErrorStatus, drain, listen, makeProxyListener } from "../../src/http/ProxyListener.ts"
+import { clientErrorStatus, CLOSE_LINGER_MS, drain, listen, makeProxyListener } from "../../src/http/ProxyListener.ts"
 import { refusedVersion } from "../../src/http/VersionRescue.ts"
 import { rawClient, statusLines } from "../support/RawClient.ts"
 import { waitUntil } from "../support/Wait.ts"
@@ -103,7 +103,10 @@ describe("proxy listener", () => {
     assert.strictEqual(clientErrorStatus(undefined), 400)
     const line = Buffer.from("GET / HTTP/3.1\r\nHost: h\r\n\r\n")
     assert.strictEqual(clientErrorStatus("HPE_INVALID_VERSION", refusedVersion(line, 14)), 505)
-    assert.strictEqual(clientErrorStatus("HPE_INVALID_VERSION", refusedVersion(Buffer.from("GET / HTTP/1.10\r\n"), 14)), 400)
+    assert.strictEqual(
+      clientErrorStatus("HPE_INVALID_VERSION", refusedVersion(Buffer.from("GET / HTTP/1.10\r\n"), 14)),
+      400
+    )
   })
 
   // Each client below gets its answer, then keeps writing a line every 100 ms and never reads.
@@ -149,7 +152,10 @@ describe("proxy listener", () => {
       // The body, "PROP", then a request whose line, read from the start of this chunk, is PROPPATCH.
       client.write("PROPPATCH /x HTTP/1.2\r\nHost: h\r\n\r\n")
       yield* waitUntil(() => statusLines(client.received()).length === 2)
-      assert.deepStrictEqual(statusLines(client.received()), ["HTTP/1.1 200 OK", "HTTP/1.1 505 HTTP Version Not Supported"])
+      assert.deepStrictEqual(statusLines(client.received()), [
+        "HTTP/1.1 200 OK",
+        "HTTP/1.1 505 HTTP Version Not Supported"
+      ])
       assert.deepStrictEqual(requests, ["POST /p"])
       yield* waitUntil(client.closed)
     }))

@@ -28,7 +28,10 @@ describe("proxying", () => {
       const backend = yield* startBackend("a")
       const proxy = yield* startProxy({ backends: [{ url: backend.url }] })
       const target = "/a%2Fb//c/./d/../e?x=%2F&y=a+b&z=%zz&&empty="
-      const raw = yield* sendRaw(proxy.port, `GET ${target} HTTP/1.1\r\nHost: example.test\r\nConnection: close\r\n\r\n`)
+      const raw = yield* sendRaw(
+        proxy.port,
+        `GET ${target} HTTP/1.1\r\nHost: example.test\r\nConnection: close\r\n\r\n`
+      )
       assert.strictEqual(statusOf(raw), 200)
       assert.strictEqual(backend.deliveries[0]?.url, target)
     }))

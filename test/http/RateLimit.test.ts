@@ -12,7 +12,10 @@ describe("rate limiting", () => {
   it.live("429 with Retry-After past a client's burst; other clients unaffected; counted", () =>
     Effect.gen(function*() {
       const backend = yield* startBackend("a")
-      const proxy = yield* startProxy({ rateLimit: { requestsPerSecond: 0.5, burst: 3 }, backends: [{ url: backend.url }] })
+      const proxy = yield* startProxy({
+        rateLimit: { requestsPerSecond: 0.5, burst: 3 },
+        backends: [{ url: backend.url }]
+      })
       const from = (n: number) => send(proxy.url, { localAddress: `127.0.0.${n}` })
       const statuses: Array<number> = []
       for (let i = 0; i < 5; i++) statuses.push((yield* from(2)).status)

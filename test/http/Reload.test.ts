@@ -33,10 +33,11 @@ describe("hot reload", () => {
       if (a === undefined || b === undefined || c === undefined) return
       const file = writeConfig(configText([a, b]))
       const proxy = yield* startProxyFromFile(file)
-      let running = true
+      // Flipped by the test's own fiber below while the clients loop: a ref, so the loop sees it.
+      const loop = { running: true }
       const statuses: Array<number> = []
       const client = Effect.gen(function*() {
-        while (running) statuses.push((yield* send(proxy.url)).status)
+        while (loop.running) statuses.push((yield* send(proxy.url)).status)
       })
       const load = yield* Effect.forkChild(Effect.all([client, client, client, client], { concurrency: "unbounded" }))
       yield* waitUntil(() => statuses.length >= 40)
@@ -49,7 +50,7 @@ describe("hot reload", () => {
       const servedByA = a.arrivals()
       const before = statuses.length
       yield* waitUntil(() => statuses.length >= before + 60)
-      running = false
+      loop.running = false
       yield* Fiber.join(load)
 
       assert.deepStrictEqual([...new Set(statuses)], [200], "every request succeeded")
@@ -79,12 +80,18 @@ describe("hot reload", () => {
       const b = yield* startBackend("b")
       const file = writeConfig(configText([a]))
       const proxy = yield* startProxyFromFile(file)
-      writeFileSync(file, configText([a], `timeouts: { request: 5s }
+      writeFileSync(
+        file,
+        configText(
+          [a],
+          `timeouts: { request: 5s }
 pools:
   other: { backends: [{ name: b, url: "${b.url}" }] }
 routes:
   - { match: { pathPrefix: /other }, pool: other }
-`))
+`
+        )
+      )
       const reply = JSON.parse((yield* send(proxy.adminUrl, { method: "POST", path: "/reload" })).text)
       assert.deepStrictEqual(reply.restartNeeded, [{ setting: "timeouts.request", from: "30s", to: "5s" }])
       assert.deepStrictEqual(reply.added, ["b"])
@@ -96,15 +103,20 @@ routes:
       const [a, b, c] = yield* Effect.forEach(["a", "b", "c"], (name) => startBackend(name))
       if (a === undefined || b === undefined || c === undefined) return
       const withStrategies = (strategy: string, other: string) =>
-        configText([a, b], `strategy: ${strategy}
+        configText(
+          [a, b],
+          `strategy: ${strategy}
 pools:
   other: { strategy: ${other}, backends: [{ name: c, url: "${c.url}" }] }
-`)
+`
+        )
       const file = writeConfig(withStrategies("round-robin", "least-connections"))
       const proxy = yield* startProxyFromFile(file)
       const servedBy = (count: number) =>
-        Effect.forEach(Array.from({ length: count }), () =>
-          Effect.map(send(proxy.url), (reply) => String(JSON.parse(reply.text).backend)))
+        Effect.forEach(
+          Array.from({ length: count }),
+          () => Effect.map(send(proxy.url), (reply) => String(JSON.parse(reply.text).backend))
+        )
       assert.deepStrictEqual([...new Set(yield* servedBy(4))].sort(), ["a", "b"], "round-robin spreads")
 
       writeFileSync(file, withStrategies("ip-hash", "random"))
@@ -143,7 +155,11 @@ pools:
       }
       const first = yield* send(proxy.url)
       const second = yield* send(proxy.url)
-      assert.deepStrictEqual([first.headers["x-cache"], second.headers["x-cache"]], [undefined, undefined], "no cache yet")
+      assert.deepStrictEqual(
+        [first.headers["x-cache"], second.headers["x-cache"]],
+        [undefined, undefined],
+        "no cache yet"
+      )
     }))
 
   it.live("a config built in code cannot be reloaded (409), and /reload needs the admin token", () =>
@@ -151,7 +167,11 @@ pools:
       const a = yield* startBackend("a")
       const proxy = yield* startProxy({ admin: { token: "t" }, backends: [{ url: a.url }] })
       assert.strictEqual((yield* send(proxy.adminUrl, { method: "POST", path: "/reload" })).status, 401)
-      const reply = yield* send(proxy.adminUrl, { method: "POST", path: "/reload", headers: { authorization: "Bearer t" } })
+      const reply = yield* send(proxy.adminUrl, {
+        method: "POST",
+        path: "/reload",
+        headers: { authorization: "Bearer t" }
+      })
       assert.strictEqual(reply.status, 409)
     }))
 })

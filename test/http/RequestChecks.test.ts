@@ -25,7 +25,10 @@ describe("request checks", () => {
   })
 
   it("refuses what Node's parser lets through", () => {
-    assert.deepStrictEqual(check("/", ["Host", "a", "Host", "b"]), { status: 400, message: "more than one Host header" })
+    assert.deepStrictEqual(check("/", ["Host", "a", "Host", "b"]), {
+      status: 400,
+      message: "more than one Host header"
+    })
     assert.strictEqual(statusOf("/", ["Host", "h", "Content-Length", "1", "Transfer-Encoding", "chunked"]), 400)
     assert.strictEqual(statusOf("/", ["Host", "h", "Content-Length", "1", "Content-Length", "2"]), 400)
     assert.strictEqual(statusOf("/", ["Host", "h", "Content-Length", "0x10"]), 400)
@@ -62,14 +65,42 @@ describe("request checks", () => {
     assert.strictEqual(parseTarget("/x#frag"), "fragment")
     assert.strictEqual(parseTarget("http:///x"), "authority")
     assert.strictEqual(parseTarget("http://a b/x"), "authority")
-    for (const target of ["http://u@a/", "/x#f", "http://a,b/"]) assert.strictEqual(statusOf(target, ["Host", "h"]), 400)
+    for (const target of ["http://u@a/", "/x#f", "http://a,b/"]) {
+      assert.strictEqual(statusOf(target, ["Host", "h"]), 400)
+    }
   })
 
   it("accepts a Host that is host[:port] and refuses any other", () => {
-    for (const valid of ["a", "a.example:8080", "127.0.0.1", "[::1]", "[2001:db8::1]:443", "xn--bcher-kva.example", "a%41b", "a:"]) {
+    for (
+      const valid of [
+        "a",
+        "a.example:8080",
+        "127.0.0.1",
+        "[::1]",
+        "[2001:db8::1]:443",
+        "xn--bcher-kva.example",
+        "a%41b",
+        "a:"
+      ]
+    ) {
       assert.isTrue(isValidAuthority(valid), valid)
     }
-    for (const invalid of ["", "127.0.0.1 evil", "a, b", "a,b", "a:b", "a:123456", "[::1", "[::1]x", "a/b", "a\\b", "a@b", "%4"]) {
+    for (
+      const invalid of [
+        "",
+        "127.0.0.1 evil",
+        "a, b",
+        "a,b",
+        "a:b",
+        "a:123456",
+        "[::1",
+        "[::1]x",
+        "a/b",
+        "a\\b",
+        "a@b",
+        "%4"
+      ]
+    ) {
       assert.isFalse(isValidAuthority(invalid), invalid)
       assert.strictEqual(statusOf("/", ["Host", invalid]), 400, invalid)
     }
@@ -82,7 +113,10 @@ describe("request checks", () => {
         message: "no transfer coding but chunked is supported"
       })
     }
-    assert.strictEqual(statusOf("/", ["Host", "h", "Transfer-Encoding", "chunked", "Transfer-Encoding", "chunked"]), 501)
+    assert.strictEqual(
+      statusOf("/", ["Host", "h", "Transfer-Encoding", "chunked", "Transfer-Encoding", "chunked"]),
+      501
+    )
     assert.strictEqual(statusOf("/", ["Host", "h", "Transfer-Encoding", "Chunked"]), 200)
   })
 })

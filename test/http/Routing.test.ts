@@ -61,7 +61,10 @@ describe("routing", () => {
       const proxy = yield* startProxy({
         backends: [{ name: "site", url: site.url }],
         pools: {
-          jobs: { healthCheck: { path: "/ready", interval: "50ms", timeout: "40ms", unhealthyThreshold: 1 }, backends: [{ name: "probed", url: probed.url }] }
+          jobs: {
+            healthCheck: { path: "/ready", interval: "50ms", timeout: "40ms", unhealthyThreshold: 1 },
+            backends: [{ name: "probed", url: probed.url }]
+          }
         },
         routes: [{ match: { pathPrefix: "/jobs" }, pool: "jobs" }]
       })

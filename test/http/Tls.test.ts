@@ -30,15 +30,18 @@ interface HttpsReply {
 /** One GET over HTTPS that trusts only the fixture certificate. */
 const httpsGet = (port: number, path: string): Effect.Effect<HttpsReply, Error> =>
   Effect.callback<HttpsReply, Error>((resume) => {
-    const outgoing = request({ host: "127.0.0.1", port, path, ca, servername: "localhost", agent: false }, (response) => {
-      let body = ""
-      response.setEncoding("utf8")
-      response.on("data", (chunk: string) => (body += chunk))
-      response.on("end", () => {
-        const socket = response.socket as TLSSocket
-        resume(Effect.succeed({ status: response.statusCode ?? 0, body, alpn: socket.alpnProtocol }))
-      })
-    })
+    const outgoing = request(
+      { host: "127.0.0.1", port, path, ca, servername: "localhost", agent: false },
+      (response) => {
+        let body = ""
+        response.setEncoding("utf8")
+        response.on("data", (chunk: string) => (body += chunk))
+        response.on("end", () => {
+          const socket = response.socket as TLSSocket
+          resume(Effect.succeed({ status: response.statusCode ?? 0, body, alpn: socket.alpnProtocol }))
+        })
+      }
+    )
     outgoing.on("error", (error) => resume(Effect.fail(error)))
     outgoing.end()
   })
@@ -63,7 +66,13 @@ describe("TLS termination", () => {
       const backend = yield* startBackend("plain")
       const proxy = yield* startProxy({ server: { tls: { cert, key } }, backends: [{ url: backend.url }] })
       const chosen = yield* Effect.callback<string | false | null, Error>((resume) => {
-        const socket = connect({ host: "127.0.0.1", port: proxy.port, ca, servername: "localhost", ALPNProtocols: ["h2", "http/1.1"] })
+        const socket = connect({
+          host: "127.0.0.1",
+          port: proxy.port,
+          ca,
+          servername: "localhost",
+          ALPNProtocols: ["h2", "http/1.1"]
+        })
         socket.on("secureConnect", () => {
           resume(Effect.succeed(socket.alpnProtocol))
           socket.end()
@@ -71,7 +80,9 @@ describe("TLS termination", () => {
         socket.on("error", (error) => resume(Effect.fail(error)))
       })
       assert.strictEqual(chosen, "http/1.1")
-      const plain = yield* Effect.promise(() => fetch(`http://127.0.0.1:${proxy.port}/`).then(() => "answered", () => "refused"))
+      const plain = yield* Effect.promise(() =>
+        fetch(`http://127.0.0.1:${proxy.port}/`).then(() => "answered", () => "refused")
+      )
       assert.strictEqual(plain, "refused")
       assert.strictEqual(backend.arrivals(), 0)
     }))
@@ -135,10 +146,15 @@ describe("TLS certificate problems are config errors", () => {
 
   it.live("paths are relative to the config file", () =>
     Effect.gen(function*() {
-      const file = writeConfig(`server:\n  tls: { cert: ./cert.pem, key: ./key.pem }\nbackends:\n  - url: http://127.0.0.1:9\n`)
+      const file = writeConfig(
+        `server:\n  tls: { cert: ./cert.pem, key: ./key.pem }\nbackends:\n  - url: http://127.0.0.1:9\n`
+      )
       const result = yield* runCli(["check", "--config", file])
       assert.strictEqual(result.code, 1)
       const dir = file.slice(0, file.lastIndexOf("/"))
-      assert.include(result.stderr, `server.tls.cert: cannot read the certificate: ENOENT: no such file or directory, open '${dir}/cert.pem'`)
+      assert.include(
+        result.stderr,
+        `server.tls.cert: cannot read the certificate: ENOENT: no such file or directory, open '${dir}/cert.pem'`
+      )
     }))
 })

@@ -10,9 +10,8 @@ import type { IncomingMessage } from "node:http"
 import { connect } from "node:net"
 import type { Socket } from "node:net"
 import type { Duplex } from "node:stream"
-import { startBackend } from "../support/Backends.ts"
+import { closedPort, startBackend } from "../support/Backends.ts"
 import type { TestBackend } from "../support/Backends.ts"
-import { closedPort } from "../support/Backends.ts"
 import { writeConfig } from "../support/Cli.ts"
 import { send, sendRaw, statusOf } from "../support/Http.ts"
 import { startProxy, startProxyFromFile } from "../support/Proxy.ts"
@@ -85,7 +84,7 @@ const startWebSocketBackend = (name: string): Effect.Effect<WebSocketBackend, ne
       socket.on("end", () => socket.end())
       const key = String(request.headers["sec-websocket-key"])
       const accept = createHash("sha1").update(key + websocketGuid).digest("base64")
-      const protocol = String(request.headers["sec-websocket-protocol"] ?? "").split(",")[0]?.trim()
+      const protocol = (request.headers["sec-websocket-protocol"] ?? "").split(",")[0]?.trim()
       socket.write(Buffer.concat([
         Buffer.from(
           "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
@@ -140,7 +139,13 @@ const upgradeHead = (host = "example.test", extra = "") =>
 const bodyOf = (raw: string): Record<string, unknown> => JSON.parse(raw.slice(raw.indexOf("\r\n\r\n") + 4))
 
 /** A raw client: the bytes it has received so far, and whether the proxy closed on it. */
-const rawClient = (port: number): Effect.Effect<{ readonly socket: Socket; readonly received: () => string; readonly closed: () => boolean }, never, Scope.Scope> =>
+const rawClient = (
+  port: number
+): Effect.Effect<
+  { readonly socket: Socket; readonly received: () => string; readonly closed: () => boolean },
+  never,
+  Scope.Scope
+> =>
   Effect.acquireRelease(
     Effect.sync(() => {
       const socket = connect(port, "127.0.0.1")

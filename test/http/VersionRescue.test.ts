@@ -7,9 +7,15 @@ import { assert, describe, it } from "@effect/vitest"
 import fc from "fast-check"
 import { asHttp11, refusedVersion, servedAsHttp11 } from "../../src/http/VersionRescue.ts"
 
-const tchar = fc.constantFrom(..."!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
+const tchar = fc.constantFrom(
+  ..."!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ".split("")
+)
 const method = fc.string({ unit: tchar, minLength: 1, maxLength: 12 })
-const target = fc.string({ unit: fc.integer({ min: 0x21, max: 0x7e }).map((code) => String.fromCharCode(code)), minLength: 1, maxLength: 40 })
+const target = fc.string({
+  unit: fc.integer({ min: 0x21, max: 0x7e }).map((code) => String.fromCharCode(code)),
+  minLength: 1,
+  maxLength: 40
+})
 const digit = fc.integer({ min: 0, max: 9 })
 /** Whatever may follow a request line: header lines, a body, the next request. */
 const rest = fc.string({ maxLength: 80 })
@@ -45,7 +51,17 @@ describe("serving higher HTTP/1 minor versions", () => {
   })
 
   it("reads nothing from versions that are not one digit each side of the dot, or lines with a space too many", () => {
-    for (const line of ["GET / HTTP/1.10", "GET / HTTP/10.1", "GET / HTTP/1.", "GET / HTTP/1.2 ", "GET  / HTTP/1.2", "GET / x HTTP/1.2", " GET / HTTP/1.2"]) {
+    for (
+      const line of [
+        "GET / HTTP/1.10",
+        "GET / HTTP/10.1",
+        "GET / HTTP/1.",
+        "GET / HTTP/1.2 ",
+        "GET  / HTTP/1.2",
+        "GET / x HTTP/1.2",
+        " GET / HTTP/1.2"
+      ]
+    ) {
       assert.isUndefined(refusedVersion(latin1(`${line}\r\nHost: h\r\n\r\n`), line.length), line)
     }
     assert.isUndefined(refusedVersion(latin1("GET / HTTP/1.2\nHost: h\n\n"), 14))

@@ -88,7 +88,9 @@ export const CircuitBreakerConfig = Schema.Struct({
   halfOpenRequests: PositiveInt.pipe(withDefault(1))
 })
 
-const Percent = Schema.Number.check(Schema.isBetween({ minimum: 0, maximum: 100 }, { message: "Expected a percentage from 0 to 100" }))
+const Percent = Schema.Number.check(
+  Schema.isBetween({ minimum: 0, maximum: 100 }, { message: "Expected a percentage from 0 to 100" })
+)
 
 /** Retries may add at most `percent` of the requests of the last `window`, plus a floor (Linkerd). */
 export const RetryBudgetConfig = Schema.Struct({
@@ -217,7 +219,9 @@ export const PoolConfig = Schema.Struct({
 export const RouteConfig = Schema.Struct({
   match: Schema.Struct({
     /** The request's host, without port, matched case-insensitively. */
-    host: Schema.optionalKey(Schema.String.check(Schema.isPattern(/^[A-Za-z0-9.-]+$/, { message: "Expected a host name" }))),
+    host: Schema.optionalKey(
+      Schema.String.check(Schema.isPattern(/^[A-Za-z0-9.-]+$/, { message: "Expected a host name" }))
+    ),
     /** Matches the path itself and anything below it (`/assets` matches `/assets/x`, not `/assetsx`). */
     pathPrefix: Schema.optionalKey(
       Schema.String.check(Schema.isStartingWith("/", { message: "Expected a path starting with \"/\"" }))

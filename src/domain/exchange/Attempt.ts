@@ -143,7 +143,15 @@ export const finish = (
   // Two literals rather than a spread: this runs for every request.
   const event: Finished = holdMs === undefined
     ? { _tag: "RequestFinished", at, backend: attempt.backend, epoch: attempt.epoch, outcome, latencyMs }
-    : { _tag: "RequestFinished", at, backend: attempt.backend, epoch: attempt.epoch, outcome, latencyMs, retryAfterMs: holdMs }
+    : {
+      _tag: "RequestFinished",
+      at,
+      backend: attempt.backend,
+      epoch: attempt.epoch,
+      outcome,
+      latencyMs,
+      retryAfterMs: holdMs
+    }
   return { attempt: { ...attempt, finished: true }, event }
 }
 

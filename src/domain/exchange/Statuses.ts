@@ -57,7 +57,10 @@ export const failureAnswer = (outcome: FailureOutcome, maxBodySize: number): Ans
     case "timeout":
       return { status: 504, message: "the backend did not answer in time" }
     case "body-too-large":
-      return { status: refusalStatus["body-too-large"], message: `the request body is larger than ${maxBodySize} bytes` }
+      return {
+        status: refusalStatus["body-too-large"],
+        message: `the request body is larger than ${maxBodySize} bytes`
+      }
     case "bad-response":
       return { status: 502, message: "the backend sent an invalid response" }
     case "connect-failed":

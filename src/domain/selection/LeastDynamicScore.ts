@@ -11,8 +11,8 @@
  * others cost more than that, or once it has been left idle longer than they have. Ties take turns
  * (`Lowest.ts`). Costs are compared by their log-costs (`LogCost.ts`), with no clock read.
  */
-import { lowestScore } from "./Lowest.ts"
 import { queueCost } from "./LogCost.ts"
+import { lowestScore } from "./Lowest.ts"
 import type { Strategy } from "./Strategy.ts"
 
 export const LeastDynamicScore: Strategy = {

@@ -11,8 +11,8 @@
  * Estimates are compared by their log-costs (`LogCost.ts`): no clock read, no `exp`, and one `log`
  * per new state.
  */
-import { lowestScore } from "./Lowest.ts"
 import { estimateLog, keptPerState, warmupLog } from "./LogCost.ts"
+import { lowestScore } from "./Lowest.ts"
 import type { Strategy } from "./Strategy.ts"
 
 export const LeastEwma: Strategy = {

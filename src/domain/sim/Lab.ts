@@ -28,9 +28,9 @@ import {
   startedEvent
 } from "../exchange/Attempt.ts"
 import { failureAnswer, noBackendAnswer } from "../exchange/Statuses.ts"
-import type { Backoff } from "../retry/RetryPolicy.ts"
 import { honouredPauseMs } from "../retry/RetryAfter.ts"
 import type { RetryBudget } from "../retry/RetryBudget.ts"
+import type { Backoff } from "../retry/RetryPolicy.ts"
 import type { RequestFacts } from "../selection/Strategy.ts"
 import type { Answer, Condition, SimulatedBackend, Timeline } from "./BackendModel.ts"
 import { answer, conditionAt, timelineOf } from "./BackendModel.ts"
@@ -141,7 +141,12 @@ const respondedStatus: Partial<Record<RequestOutcome, number>> = { success: 200,
 
 /** The lab's two kinds of request: a GET, and a POST with a body. */
 const getTraits = (maxAttempts: number): RequestTraits => ({ method: "GET", hasBody: false, maxAttempts, pooled: true })
-const postTraits = (maxAttempts: number): RequestTraits => ({ method: "POST", hasBody: true, maxAttempts, pooled: true })
+const postTraits = (maxAttempts: number): RequestTraits => ({
+  method: "POST",
+  hasBody: true,
+  maxAttempts,
+  pooled: true
+})
 
 export const makeLab = (env: LabEnv): Lab => {
   const { registry, time } = env
@@ -186,7 +191,14 @@ export const makeLab = (env: LabEnv): Lab => {
     const inFlight = registry.get(attempt.backend)?.inFlight ?? 1
     if (inFlight > member.tally.peakInFlight) member.tally.peakInFlight = inFlight
     member.inFlight.add(request)
-    const reply = answer(member.model, conditionAt(member.timeline, time.now), inFlight, uLatency, uError, env.requestTimeoutMs)
+    const reply = answer(
+      member.model,
+      conditionAt(member.timeline, time.now),
+      inFlight,
+      uLatency,
+      uError,
+      env.requestTimeoutMs
+    )
     agenda.push(time.now + reply.afterMs, { _tag: "Answer", request, ticket: request.ticket, answer: reply })
   }
 

@@ -13,7 +13,8 @@ const config = (value: Record<string, unknown>): Config => {
   return result.success
 }
 
-const membersOf = (c: Config) => poolsOf(c).flatMap((pool) => pool.backends.map((spec) => initialState(spec, pool.policy)))
+const membersOf = (c: Config) =>
+  poolsOf(c).flatMap((pool) => pool.backends.map((spec) => initialState(spec, pool.policy)))
 
 const backends = [{ name: "a", url: "http://a:1" }, { name: "b", url: "http://b:1", weight: 2 }]
 const staticPool = { backends: [{ name: "s", url: "http://s:1" }] }
@@ -27,11 +28,14 @@ describe("config diff: backends", () => {
     })
     const changes = diffBackends(membersOf(before), after, 7)
     assert.deepStrictEqual([changes.added, changes.updated, changes.removed], [["c"], ["b"], ["a"]])
-    assert.deepStrictEqual(changes.events.map((e) => `${e._tag}:${e._tag === "BackendAdded" ? e.spec.name : e.backend}`), [
-      "BackendAdded:b",
-      "BackendAdded:c",
-      "BackendRemoved:a"
-    ])
+    assert.deepStrictEqual(
+      changes.events.map((e) => `${e._tag}:${e._tag === "BackendAdded" ? e.spec.name : e.backend}`),
+      [
+        "BackendAdded:b",
+        "BackendAdded:c",
+        "BackendRemoved:a"
+      ]
+    )
   })
 
   it("an unchanged config changes nothing; new health checks change every backend's policy", () => {
@@ -67,7 +71,11 @@ describe("config diff: settings", () => {
     assert.deepStrictEqual(diffSettings(before, after), {
       changed: [
         { setting: "circuitBreaker.failureThreshold", from: 5, to: 2 },
-        { setting: "healthCheck", from: null, to: { path: "/ready", interval: "5s", timeout: "2s", healthyThreshold: 2, unhealthyThreshold: 3 } },
+        {
+          setting: "healthCheck",
+          from: null,
+          to: { path: "/ready", interval: "5s", timeout: "2s", healthyThreshold: 2, unhealthyThreshold: 3 }
+        },
         { setting: "routes", from: null, to: [route] },
         { setting: "pools", from: null, to: { static: { strategy: "round-robin" } } }
       ],
@@ -112,7 +120,11 @@ describe("config diff: settings", () => {
   it("the admin token is never shown, only that it changed", () => {
     const before = config({ backends, admin: { token: "old-secret" } })
     const after = config({ backends, admin: { token: "new-secret" } })
-    assert.deepStrictEqual(diffSettings(before, after).restartNeeded, [{ setting: "admin.token", from: "(secret)", to: "(secret)" }])
+    assert.deepStrictEqual(diffSettings(before, after).restartNeeded, [{
+      setting: "admin.token",
+      from: "(secret)",
+      to: "(secret)"
+    }])
     assert.deepStrictEqual(diffSettings(config({ backends }), after).restartNeeded, [
       { setting: "admin.token", from: null, to: "(secret)" }
     ])
@@ -143,7 +155,9 @@ describe("config diff: settings", () => {
 /** Config files that differ in a sample of every kind of setting: reloadable, restart-only, split, optional. */
 const configs: fc.Arbitrary<Config> = fc.record({
   strategy: fc.constantFrom(...strategyNames),
-  server: fc.record({ port: fc.constantFrom(8080, 8081), gracePeriod: fc.constantFrom("30s", "5s") }, { requiredKeys: [] }),
+  server: fc.record({ port: fc.constantFrom(8080, 8081), gracePeriod: fc.constantFrom("30s", "5s") }, {
+    requiredKeys: []
+  }),
   admin: fc.record({ token: fc.constantFrom("t1", "t2") }, { requiredKeys: [] }),
   timeouts: fc.record({ request: fc.constantFrom("30s", "5s") }, { requiredKeys: [] }),
   retry: fc.record({

@@ -55,7 +55,11 @@ describe("latency estimates", () => {
   })
 
   it("peak: a slower response replaces the estimate at once; a faster one averages in", () => {
-    assert.deepStrictEqual(observePeak({ value: 10, at: 0, samples: 4 }, 250, 1, decay), { value: 250, at: 1, samples: 5 })
+    assert.deepStrictEqual(observePeak({ value: 10, at: 0, samples: 4 }, 250, 1, decay), {
+      value: 250,
+      at: 1,
+      samples: 5
+    })
     // Second response: half the way, as a mean (time alone would be 1 − e^−0.5 ≈ 0.39).
     const warming = observePeak({ value: 250, at: 0, samples: 1 }, 10, 5_000, decay)
     assert.closeTo(warming.value, 130, 1e-9)
@@ -101,7 +105,11 @@ describe("latency estimates", () => {
         fc.nat(warmupSamples - 1),
         gaps(1, 30),
         (start, x, n0, spacing) => {
-          const estimate = play(observe, { value: start, at: 0, samples: n0 }, spacing.map((g) => ({ sample: x, gap: g })))
+          const estimate = play(
+            observe,
+            { value: start, at: 0, samples: n0 },
+            spacing.map((g) => ({ sample: x, gap: g }))
+          )
           const bound = Math.abs(start - x) * n0 / Math.min(n0 + spacing.length, warmupSamples)
           assert.isAtMost(Math.abs((estimate?.value ?? Number.NaN) - x), bound + 1e-9 * Math.max(start, x))
         }

@@ -48,15 +48,24 @@ describe("slow start", () => {
 
   const added: BackendEvent = { _tag: "BackendAdded", at: 0, spec, policy: fullPolicy }
   const probe = (at: number, ok: boolean): BackendEvent =>
-    ok ? { _tag: "ProbeSucceeded", at, backend: "a", latencyMs: 1 } : { _tag: "ProbeFailed", at, backend: "a", reason: "HTTP 500" }
+    ok
+      ? { _tag: "ProbeSucceeded", at, backend: "a", latencyMs: 1 }
+      : { _tag: "ProbeFailed", at, backend: "a", reason: "HTTP 500" }
 
   it("warms a backend up when it joins, when its health comes back and when its circuit closes", () => {
     assert.deepInclude(fold([added]), { weightPercent: 10, warmingSince: 0 })
     const warm = fold([added, { _tag: "WarmupProgressed", at: 10_000, backend: "a", percent: 100 }])
     assert.deepInclude(warm, { weightPercent: 100, warmingSince: undefined })
-    const downAndUp = fold([probe(11_000, false), probe(12_000, false), probe(13_000, false), probe(14_000, true)], warm)
+    const downAndUp = fold(
+      [probe(11_000, false), probe(12_000, false), probe(13_000, false), probe(14_000, true)],
+      warm
+    )
     assert.deepInclude(downAndUp, { healthy: false, weightPercent: 100 })
-    assert.deepInclude(fold([probe(15_000, true)], downAndUp), { healthy: true, weightPercent: 10, warmingSince: 15_000 })
+    assert.deepInclude(fold([probe(15_000, true)], downAndUp), {
+      healthy: true,
+      weightPercent: 10,
+      warmingSince: 15_000
+    })
     const reopened = fold([
       { _tag: "CircuitOpened", at: 20_000, backend: "a", until: 21_000, trips: 1, reason: "r" },
       { _tag: "CircuitClosed", at: 22_000, backend: "a" }

@@ -25,47 +25,59 @@ const names = fc.uniqueArray(fc.stringMatching(/^[a-z][a-z0-9-]{0,11}$/), { minL
 
 describe("consistent-hash", () => {
   it("property: a key keeps its backend, across picks and across rebuilds of the same pool", () => {
-    fc.assert(fc.property(names, fc.string(), (backendNames, key) => {
-      const backends = named(backendNames)
-      const selector = ConsistentHash.build(backends, env, settings)
-      const first = selector.pick(backends, factsFrom(key), undefined)
-      for (let i = 0; i < 20; i++) assert.strictEqual(selector.pick(backends, factsFrom(key), undefined), first)
-      assert.strictEqual(ConsistentHash.build(backends, env, settings).pick(backends, factsFrom(key), undefined), first)
-    }), { numRuns: 50 })
+    fc.assert(
+      fc.property(names, fc.string(), (backendNames, key) => {
+        const backends = named(backendNames)
+        const selector = ConsistentHash.build(backends, env, settings)
+        const first = selector.pick(backends, factsFrom(key), undefined)
+        for (let i = 0; i < 20; i++) assert.strictEqual(selector.pick(backends, factsFrom(key), undefined), first)
+        assert.strictEqual(
+          ConsistentHash.build(backends, env, settings).pick(backends, factsFrom(key), undefined),
+          first
+        )
+      }),
+      { numRuns: 50 }
+    )
   })
 
   it("property: removing one of n backends moves only its own keys, about 1/n of them", () => {
-    fc.assert(fc.property(names, fc.nat(), (backendNames, which) => {
-      const backends = named(backendNames)
-      const removed = backends[which % backends.length]?.spec.name
-      const before = placement(backends)
-      const after = placement(backends.filter((b) => b.spec.name !== removed))
-      let moved = 0
-      before.forEach((owner, i) => {
-        if (owner === removed) moved++
-        else assert.strictEqual(after[i], owner, `key ${keys[i]} moved off ${owner}`)
-      })
-      // With 160 points a backend's share strays from 1/n by 5 % at the median, 20 % at the 99th
-      // percentile and 32 % at worst (measured over 2,000 backends in random pools): allow 40 %.
-      assert.isAtMost(moved / keys.length, (1 / backends.length) * 1.4 + 0.01)
-    }), { numRuns: 30 })
+    fc.assert(
+      fc.property(names, fc.nat(), (backendNames, which) => {
+        const backends = named(backendNames)
+        const removed = backends[which % backends.length]?.spec.name
+        const before = placement(backends)
+        const after = placement(backends.filter((b) => b.spec.name !== removed))
+        let moved = 0
+        before.forEach((owner, i) => {
+          if (owner === removed) moved++
+          else assert.strictEqual(after[i], owner, `key ${keys[i]} moved off ${owner}`)
+        })
+        // With 160 points a backend's share strays from 1/n by 5 % at the median, 20 % at the 99th
+        // percentile and 32 % at worst (measured over 2,000 backends in random pools): allow 40 %.
+        assert.isAtMost(moved / keys.length, (1 / backends.length) * 1.4 + 0.01)
+      }),
+      { numRuns: 30 }
+    )
   })
 
   it("property: adding a backend moves keys only onto the newcomer, about 1/(n+1) of them", () => {
-    fc.assert(fc.property(names, (backendNames) => {
-      const [newcomer, ...rest] = backendNames
-      const backends = named(rest)
-      const grown = named(backendNames)
-      const before = placement(backends)
-      const after = placement(grown)
-      let moved = 0
-      after.forEach((owner, i) => {
-        if (owner === before[i]) return
-        moved++
-        assert.strictEqual(owner, newcomer, `key ${keys[i]} moved to ${owner}`)
-      })
-      assert.isAtMost(moved / keys.length, (1 / grown.length) * 1.4 + 0.01)
-    }), { numRuns: 30 })
+    fc.assert(
+      fc.property(names, (backendNames) => {
+        const [newcomer, ...rest] = backendNames
+        const backends = named(rest)
+        const grown = named(backendNames)
+        const before = placement(backends)
+        const after = placement(grown)
+        let moved = 0
+        after.forEach((owner, i) => {
+          if (owner === before[i]) return
+          moved++
+          assert.strictEqual(owner, newcomer, `key ${keys[i]} moved to ${owner}`)
+        })
+        assert.isAtMost(moved / keys.length, (1 / grown.length) * 1.4 + 0.01)
+      }),
+      { numRuns: 30 }
+    )
   })
 
   it("shares follow weights: a weight-3 backend owns about three times the keys", () => {
@@ -180,7 +192,9 @@ describe("consistent-hash with bounded loads", () => {
     for (const { finish, key } of requests) {
       const index = finish % backends.length
       const done = backends[index]
-      if (done !== undefined && done.inFlight > 0 && finish % 3 === 0) backends[index] = { ...done, inFlight: done.inFlight - 1 }
+      if (done !== undefined && done.inFlight > 0 && finish % 3 === 0) {
+        backends[index] = { ...done, inFlight: done.inFlight - 1 }
+      }
       const load = backends.filter((b) => b.healthy).reduce((sum, b) => sum + b.inFlight, 0)
       const eligible = backends.filter((b) => b.healthy).length
       const cap = Math.ceil((balanceFactor / 100) * (load + 1) / eligible)
@@ -194,19 +208,22 @@ describe("consistent-hash with bounded loads", () => {
 
   it("property: no backend goes over ⌈c · (in flight + 1) / n⌉ while another can take the request", () => {
     const request = fc.record({ key: fc.constantFrom("hot", "hot", "hot", "a", "b", "c", "d"), finish: fc.nat(50) })
-    fc.assert(fc.property(
-      names,
-      fc.integer({ min: 100, max: 300 }),
-      fc.array(fc.boolean(), { minLength: 10, maxLength: 10 }),
-      fc.array(request, { maxLength: 200 }),
-      (backendNames, balanceFactor, down, requests) => {
-        const backends = named(backendNames).map((b, i) => ({ ...b, healthy: i === 0 || !down[i] }))
-        place(backends, balanceFactor, requests, (pick, cap) => {
-          assert.isTrue(pick.healthy)
-          assert.isAtMost(pick.inFlight + 1, cap)
-        })
-      }
-    ), { numRuns: 200 })
+    fc.assert(
+      fc.property(
+        names,
+        fc.integer({ min: 100, max: 300 }),
+        fc.array(fc.boolean(), { minLength: 10, maxLength: 10 }),
+        fc.array(request, { maxLength: 200 }),
+        (backendNames, balanceFactor, down, requests) => {
+          const backends = named(backendNames).map((b, i) => ({ ...b, healthy: i === 0 || !down[i] }))
+          place(backends, balanceFactor, requests, (pick, cap) => {
+            assert.isTrue(pick.healthy)
+            assert.isAtMost(pick.inFlight + 1, cap)
+          })
+        }
+      ),
+      { numRuns: 200 }
+    )
   })
 
   it("a hot key spills over to the next backends on the ring instead of piling onto its own", () => {
@@ -230,7 +247,10 @@ describe("consistent-hash with bounded loads", () => {
     const plain = ConsistentHash.build(backends, env, settings)
     const capped = ConsistentHash.build(backends, env, bounded)
     for (const key of keys.slice(0, 500)) {
-      assert.strictEqual(capped.pick(backends, factsFrom(key), undefined), plain.pick(backends, factsFrom(key), undefined))
+      assert.strictEqual(
+        capped.pick(backends, factsFrom(key), undefined),
+        plain.pick(backends, factsFrom(key), undefined)
+      )
     }
   })
 })

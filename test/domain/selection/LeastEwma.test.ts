@@ -16,7 +16,11 @@ const measured = (latencies: ReadonlyArray<Estimate | undefined>, decayMs?: numb
 
 describe("least-ewma", () => {
   it("takes the lowest average latency", () => {
-    const backends = measured([{ value: 50, at: 0, samples: 1 }, { value: 20, at: 0, samples: 1 }, { value: 35, at: 0, samples: 1 }])
+    const backends = measured([{ value: 50, at: 0, samples: 1 }, { value: 20, at: 0, samples: 1 }, {
+      value: 35,
+      at: 0,
+      samples: 1
+    }])
     const { env } = movableClock(0)
     assert.strictEqual(LeastEwma.build(backends, env, settings).pick(backends, facts, undefined)?.spec.name, "b1")
   })
@@ -55,7 +59,11 @@ describe("least-ewma", () => {
   })
 
   it("skips the fastest when it may not be used", () => {
-    const backends = measured([{ value: 1, at: 0, samples: 1 }, { value: 5, at: 0, samples: 1 }, { value: 9, at: 0, samples: 1 }])
+    const backends = measured([{ value: 1, at: 0, samples: 1 }, { value: 5, at: 0, samples: 1 }, {
+      value: 9,
+      at: 0,
+      samples: 1
+    }])
     const { env } = movableClock(0)
     const selector = LeastEwma.build(backends, env, settings)
     assert.strictEqual(selector.pick(backends, facts, new Set(["b0"]))?.spec.name, "b1")

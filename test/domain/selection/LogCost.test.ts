@@ -27,7 +27,8 @@ describe("log-costs", () => {
     fc.assert(fc.property(backend, backend, fc.integer({ min: built, max: built + 31_536_000_000 }), (x, y, now) => {
       const states = pool([1, 1], (state, i) => {
         const shape = i === 0 ? x : y
-        const latency = shape.latency && { value: shape.latency.value, at: Math.max(0, now - shape.latency.age), samples: 1 }
+        const latency = shape.latency &&
+          { value: shape.latency.value, at: Math.max(0, now - shape.latency.age), samples: 1 }
         const lastRequestAt = shape.triedAgo === undefined ? undefined : now - shape.triedAgo
         return { ...state, latency, inFlight: shape.inFlight, joinedAt: now - shape.joinedAgo, lastRequestAt }
       })
@@ -46,8 +47,10 @@ describe("log-costs", () => {
   it("reads the clock once, when built, and keeps a state's cost", () => {
     let reads = 0
     const env = { random: () => 0, now: () => (reads++, 0) }
-    const [measured, unmeasured] = pool([1, 1], (state, i) =>
-      i === 0 ? { ...state, latency: { value: 5, at: 0, samples: 1 } } : state)
+    const [measured, unmeasured] = pool(
+      [1, 1],
+      (state, i) => i === 0 ? { ...state, latency: { value: 5, at: 0, samples: 1 } } : state
+    )
     if (measured === undefined || unmeasured === undefined) return assert.fail("two backends")
     const logCost = queueCost(2, env, (state) => state.latency)
     assert.strictEqual(reads, 1)

@@ -5,7 +5,16 @@ import type { BackendState } from "../../../src/domain/BackendState.ts"
 import type { Estimate } from "../../../src/domain/load/Ewma.ts"
 import { cost } from "../../../src/domain/load/Ewma.ts"
 import { P2cEwma } from "../../../src/domain/selection/P2cEwma.ts"
-import { chiSquare, chiSquareCritical001, countPicks, facts, latencyAt, mulberry32, pool, settings } from "./fixtures.ts"
+import {
+  chiSquare,
+  chiSquareCritical001,
+  countPicks,
+  facts,
+  latencyAt,
+  mulberry32,
+  pool,
+  settings
+} from "./fixtures.ts"
 
 /** The documented cost: peak latency read at `now` × (in flight + 1), `defaultRttMs` as of the last request or joining unmeasured. */
 const peakCost = (state: BackendState, now: number): number =>
@@ -91,7 +100,12 @@ describe("p2c-ewma", () => {
     assert.strictEqual(P2cEwma.build(cheapFirst, env, settings).pick(cheapFirst, facts, undefined)?.spec.name, "b2")
     // b0 at 10 ms with none in flight (10) against b2 at 10 ms with two (30).
     const cheapSecond = cheapFirst.map((state, i) =>
-      i === 0 ? { ...state, peakLatency: { value: 10, at: 0, samples: 1 } } : i === 2 ? { ...state, inFlight: 2 } : state)
+      i === 0
+        ? { ...state, peakLatency: { value: 10, at: 0, samples: 1 } }
+        : i === 2
+        ? { ...state, inFlight: 2 }
+        : state
+    )
     assert.strictEqual(P2cEwma.build(cheapSecond, env, settings).pick(cheapSecond, facts, undefined)?.spec.name, "b0")
   })
 
@@ -99,10 +113,17 @@ describe("p2c-ewma", () => {
     // b0: peak 60 ms at 0, decay 10 s; b1 unmeasured, its last request started at the pick (30).
     // Two backends: both are always drawn.
     const { env, set } = scripted(mulberry32(3))
-    const selector = P2cEwma.build(states([{ peak: undefined, inFlight: 0 }, { peak: undefined, inFlight: 0 }]), env, settings)
+    const selector = P2cEwma.build(
+      states([{ peak: undefined, inFlight: 0 }, { peak: undefined, inFlight: 0 }]),
+      env,
+      settings
+    )
     const at = (now: number) => {
       set(now)
-      const backends = states([{ peak: { value: 60, at: 0, samples: 1 }, inFlight: 0 }, { peak: undefined, inFlight: 0 }])
+      const backends = states([{ peak: { value: 60, at: 0, samples: 1 }, inFlight: 0 }, {
+        peak: undefined,
+        inFlight: 0
+      }])
         .map((state, i) => i === 1 ? { ...state, lastRequestAt: now } : state)
       return selector.pick(backends, facts, undefined)?.spec.name
     }
@@ -112,7 +133,10 @@ describe("p2c-ewma", () => {
 
   it("an unmeasured backend never tried counts defaultRttMs as of its joining, aged like any estimate", () => {
     // At 20 s: b0's 50 ms from 10 s reads 18.4 ms; b1, joined at 0 and never tried, 30·e⁻² ≈ 4.1 ms.
-    const backends = states([{ peak: { value: 50, at: 10_000, samples: 1 }, inFlight: 0 }, { peak: undefined, inFlight: 0 }])
+    const backends = states([{ peak: { value: 50, at: 10_000, samples: 1 }, inFlight: 0 }, {
+      peak: undefined,
+      inFlight: 0
+    }])
     const { env } = scripted([0], 20_000)
     assert.strictEqual(P2cEwma.build(backends, env, settings).pick(backends, facts, undefined)?.spec.name, "b1")
   })
@@ -177,7 +201,9 @@ describe("p2c-ewma", () => {
 
   it("draws pairs uniformly: with equal costs the first of the pair wins, 1/n each (χ², p = 0.001)", () => {
     for (const seed of [1, 7, 42]) {
-      const backends = states(Array.from({ length: 6 }, () => ({ peak: { value: 10, at: 0, samples: 1 }, inFlight: 1 })))
+      const backends = states(
+        Array.from({ length: 6 }, () => ({ peak: { value: 10, at: 0, samples: 1 }, inFlight: 1 }))
+      )
       const selector = P2cEwma.build(backends, scripted(mulberry32(seed)).env, settings)
       const picks = Array.from({ length: 12_000 }, () => selector.pick(backends, facts, undefined))
       const statistic = chiSquare(countPicks(backends, picks), backends.map(() => 2_000))

@@ -26,8 +26,10 @@ describe("random", () => {
 
   it("is uniform among the selectable ones when some may not be used", () => {
     for (const seed of seeds) {
-      const backends = pool([1, 1, 1, 1, 1, 1], (state, i) =>
-        i === 0 ? { ...state, healthy: false } : i === 3 ? { ...state, removed: true } : state)
+      const backends = pool(
+        [1, 1, 1, 1, 1, 1],
+        (state, i) => i === 0 ? { ...state, healthy: false } : i === 3 ? { ...state, removed: true } : state
+      )
       const selector = Random.build(backends, seededEnv(seed), settings)
       const picks = Array.from({ length: 8_000 }, () => selector.pick(backends, facts, new Set(["b5"])))
       const counts = countPicks(backends, picks)

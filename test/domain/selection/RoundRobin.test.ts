@@ -26,8 +26,10 @@ describe("round-robin", () => {
   })
 
   it("skips a full backend and one excluded by a retry, and finds none when all are", () => {
-    const backends = pool([1, 1, 1], (state, i) =>
-      i === 1 ? { ...state, spec: { ...state.spec, maxConnections: 2 }, inFlight: 2 } : state)
+    const backends = pool(
+      [1, 1, 1],
+      (state, i) => i === 1 ? { ...state, spec: { ...state.spec, maxConnections: 2 }, inFlight: 2 } : state
+    )
     const selector = RoundRobin.build(backends, env, settings)
     const picks = Array.from({ length: 4 }, () => selector.pick(backends, facts, new Set(["b2"]))?.spec.name)
     assert.deepStrictEqual(picks, ["b0", "b0", "b0", "b0"])

@@ -31,7 +31,12 @@ const latencyAware = ["least-ewma", "least-dynamic-score", "p2c-ewma"] as const
 const play = (name: typeof latencyAware[number], run: Run, policy: BackendPolicy = defaultPolicy) => {
   let now = 1_000_000
   const pool = ["slow", "fast"].map((backend) =>
-    evolve(undefined, { _tag: "BackendAdded", at: now, spec: { name: backend, url: `http://${backend}:80`, weight: 1 }, policy })
+    evolve(undefined, {
+      _tag: "BackendAdded",
+      at: now,
+      spec: { name: backend, url: `http://${backend}:80`, weight: 1 },
+      policy
+    })
   ).filter((state) => state !== undefined)
   const selector = strategies[name].build(pool, { random: mulberry32(run.seed), now: () => now }, settings)
   now += run.lead
@@ -47,7 +52,14 @@ const play = (name: typeof latencyAware[number], run: Run, policy: BackendPolicy
     const latencyMs = backend === "slow" ? (count === 0 ? run.slowFirst : 50) : (count === 0 ? run.fastFirst : 1)
     const started = evolve(pick, { _tag: "RequestStarted", at: now, backend, epoch: 0, attempt: 1 })
     now += latencyMs
-    const finished = evolve(started, { _tag: "RequestFinished", at: now, backend, epoch: 0, outcome: "success", latencyMs })
+    const finished = evolve(started, {
+      _tag: "RequestFinished",
+      at: now,
+      backend,
+      epoch: 0,
+      outcome: "success",
+      latencyMs
+    })
     if (finished !== undefined) pool[index] = finished
     return backend
   })
@@ -67,25 +79,37 @@ describe("latency-aware strategies under sequential traffic", () => {
     it(`property: ${name} sends the 4th request or an earlier one to the fast backend, however requests are spaced`, () => {
       // Three answers put slow's average at 33 ms or more (at least a mean of 0, 50, 50), above the
       // 30 ms an unmeasured fast counts as of a time no later; least-ewma tries unmeasured ones first.
-      fc.assert(fc.property(run(fc.oneof(fc.nat(300), fc.nat(120_000))), (r) => {
-        const picks = play(name, r)
-        assert.include(picks.slice(0, 4), "fast", picks.slice(0, 4).join(" "))
-      }), { numRuns: 500 })
+      fc.assert(
+        fc.property(run(fc.oneof(fc.nat(300), fc.nat(120_000))), (r) => {
+          const picks = play(name, r)
+          assert.include(picks.slice(0, 4), "fast", picks.slice(0, 4).join(" "))
+        }),
+        { numRuns: 500 }
+      )
     })
 
     it(`property: ${name}, requests at most 300 ms apart: the slow backend gets at most 3 of 40`, () => {
       // Two answers put slow's average at 25 ms or more, above all fast is measured at (20 ms at
       // most); slow is read below fast again only once fast's estimate is τ·ln(25/20) ≈ 2.2 s newer.
-      fc.assert(fc.property(run(fc.nat(300)), (r) => {
-        const picks = play(name, r)
-        assert.isAtMost(picks.filter((pick) => pick === "slow").length, 3, picks.join(" "))
-      }), { numRuns: 500 })
+      fc.assert(
+        fc.property(run(fc.nat(300)), (r) => {
+          const picks = play(name, r)
+          assert.isAtMost(picks.filter((pick) => pick === "slow").length, 3, picks.join(" "))
+        }),
+        { numRuns: 500 }
+      )
     })
   }
 
   it("least-dynamic-score: a slow backend whose first answer was fast loses to the unmeasured one at the 4th request", () => {
     // slow answers in 2 ms, then 50 ms: its average is 2, 26, then 34 ms, above the 30 ms default.
-    const picks = play("least-dynamic-score", { lead: 0, slowFirst: 2, fastFirst: 1, pauses: Array(8).fill(0), seed: 1 })
+    const picks = play("least-dynamic-score", {
+      lead: 0,
+      slowFirst: 2,
+      fastFirst: 1,
+      pauses: Array(8).fill(0),
+      seed: 1
+    })
     assert.deepStrictEqual(picks, ["slow", "slow", "slow", "fast", "fast", "fast", "fast", "fast"])
   })
 

@@ -50,7 +50,9 @@ describe("slow start in the strategies", () => {
       assert.deepStrictEqual([warm, cold], [100, 0], name)
       const faster = warming(50, (s) => {
         const m = measured(s)
-        return s.spec.name === "b1" ? { ...m, latency: { value: 4, at: 0, samples: 1 }, peakLatency: { value: 4, at: 0, samples: 1 } } : m
+        return s.spec.name === "b1"
+          ? { ...m, latency: { value: 4, at: 0, samples: 1 }, peakLatency: { value: 4, at: 0, samples: 1 } }
+          : m
       })
       assert.deepStrictEqual(picks(strategies[name], faster, 100), [0, 100], `${name}: 4 ms at 50 % beats 10 ms`)
     }
@@ -64,7 +66,10 @@ describe("slow start in the strategies", () => {
       const during = strategies[name].build(ramping, env, settings)
       for (let i = 0; i < 200; i++) {
         const client = factsFrom(`10.0.${i >> 8}.${i & 255}`)
-        assert.strictEqual(during.pick(ramping, client, undefined)?.spec.name, before.pick(steady, client, undefined)?.spec.name)
+        assert.strictEqual(
+          during.pick(ramping, client, undefined)?.spec.name,
+          before.pick(steady, client, undefined)?.spec.name
+        )
       }
     }
   })

@@ -40,8 +40,10 @@ describe("weighted-random", () => {
   it("shares follow the weights among the selectable ones only", () => {
     for (const seed of seeds) {
       // b0 (weight 6) is full and b3 excluded: b1 and b2 share 3 : 1.
-      const backends = pool([6, 3, 1, 4], (state, i) =>
-        i === 0 ? { ...state, spec: { ...state.spec, maxConnections: 1 }, inFlight: 1 } : state)
+      const backends = pool(
+        [6, 3, 1, 4],
+        (state, i) => i === 0 ? { ...state, spec: { ...state.spec, maxConnections: 1 }, inFlight: 1 } : state
+      )
       const selector = WeightedRandom.build(backends, seededEnv(seed), settings)
       const picks = Array.from({ length: 9_000 }, () => selector.pick(backends, facts, new Set(["b3"])))
       const counts = countPicks(backends, picks)

@@ -38,7 +38,7 @@ export const settings: StrategySettings = { hashKey: "client-ip" }
  * mulberry32 (Tommy Ettinger): a tiny seeded PRNG, uniform doubles in [0, 1). Good enough for
  * distribution tests, and a fixed seed makes every pick, and so every statistic, exact.
  */
-export const mulberry32 = (seed: number): (() => number) => {
+export const mulberry32 = (seed: number): () => number => {
   let a = seed >>> 0
   return () => {
     a = (a + 0x6d2b79f5) >>> 0
@@ -80,8 +80,26 @@ export const chiSquare = (observed: ReadonlyArray<number>, expected: ReadonlyArr
 
 /** Critical values of χ² at p = 0.001, by degrees of freedom (1–20), from the standard table. */
 const criticalAt001 = [
-  10.828, 13.816, 16.266, 18.467, 20.515, 22.458, 24.322, 26.124, 27.877, 29.588,
-  31.264, 32.909, 34.528, 36.123, 37.697, 39.252, 40.790, 42.312, 43.820, 45.315
+  10.828,
+  13.816,
+  16.266,
+  18.467,
+  20.515,
+  22.458,
+  24.322,
+  26.124,
+  27.877,
+  29.588,
+  31.264,
+  32.909,
+  34.528,
+  36.123,
+  37.697,
+  39.252,
+  40.790,
+  42.312,
+  43.820,
+  45.315
 ]
 
 export const chiSquareCritical001 = (degreesOfFreedom: number): number => {
