@@ -33,7 +33,12 @@
  * Settings, from the environment: BENCH_SECONDS per measured run (default 5),
  * BENCH_WARMUP_SECONDS before each run (1), BENCH_ROUNDS (3), BENCH_CONNECTIONS (50),
  * BENCH_LOADER=autocannon to use autocannon although wrk is installed, BENCH_NGINX=off to run as if
- * nginx were not installed. The defaults take just over a minute. The results are also written to
+ * nginx were not installed, BENCH_BASELINE=/path/to/other/dist/main.js to run another build beside
+ * this one (`baseline-quiet`, access log off) for an A/B in the same minutes.
+ *
+ * CPU per request is the CPU (user + system) the target's processes spent during the measured run
+ * divided by the requests answered: the figure that barely moves on a shared machine, where req/s
+ * swings 2× between runs. The backends' CPU is not in it (except for `direct`, which is a backend). The defaults take just over a minute. The results are also written to
  * bench/results/latest.json.
  */
 import { existsSync, mkdirSync, writeFileSync } from "node:fs"
@@ -42,6 +47,7 @@ import { join } from "node:path"
 import { startBackends } from "./backends.ts"
 import type { Child } from "./children.ts"
 import { cleanUp, cleanUpOnExit, findExecutable, isInterrupted, makeTempDir, spawnChild } from "./children.ts"
+import { treeCpuMicros } from "./cpu.ts"
 import { responseBytes } from "./fixture.ts"
 import { waitServing } from "./http.ts"
 import type { Loader, Sample } from "./load.ts"
@@ -76,16 +82,24 @@ interface Target {
   readonly child: Child
 }
 
+/** A run, with the CPU the target's processes spent on it. */
+interface Measured extends Sample {
+  /** CPU µs (user + system, the target's process tree) per request answered; NaN off Linux. */
+  readonly cpuUsPerRequest: number
+}
+
 interface Summary {
   readonly name: string
   readonly about: string
+  readonly cpuUsPerRequest: number
+  readonly cpuRatio: number
   readonly rps: number
   readonly p50Ms: number
   readonly p99Ms: number
   readonly rpsRatio: number
   readonly p99Ratio: number
   readonly errors: number
-  readonly rounds: ReadonlyArray<Sample>
+  readonly rounds: ReadonlyArray<Measured>
 }
 
 const median = (values: ReadonlyArray<number>): number => {
@@ -95,8 +109,12 @@ const median = (values: ReadonlyArray<number>): number => {
   return sorted.length % 2 === 1 ? upper : ((sorted[middle - 1] ?? Number.NaN) + upper) / 2
 }
 
-const startSwitchyard = async (backends: ReadonlyArray<Server>, accessLog: boolean): Promise<Target> => {
-  const name = accessLog ? "switchyard" : "switchyard-quiet"
+const startSwitchyard = async (
+  backends: ReadonlyArray<Server>,
+  accessLog: boolean,
+  build?: { readonly name: string; readonly mainJs: string }
+): Promise<Target> => {
+  const name = build?.name ?? (accessLog ? "switchyard" : "switchyard-quiet")
   const dir = makeTempDir(`${name}-bench-proxy-`)
   const config = join(dir, "switchyard.yaml")
   // Port 0 and log level info: the proxy binds a port nobody holds and logs which one it got.
@@ -112,12 +130,13 @@ const startSwitchyard = async (backends: ReadonlyArray<Server>, accessLog: boole
       ""
     ].join("\n")
   )
-  const child = spawnChild(name, process.execPath, [mainJs, "serve", "--config", config])
+  const child = spawnChild(name, process.execPath, [build?.mainJs ?? mainJs, "serve", "--config", config])
   const origin = (await child.waitFor(/proxy listening on (http:\/\/[^\s"]+)/, startTimeoutMs))[1]
   if (origin === undefined) throw new Error("switchyard logged no listening address")
   const url = `${origin}/`
   await waitServing(url, child, startTimeoutMs)
-  const about = `Switchyard, round robin over ${backends.length} backends, access log ${accessLog ? "on" : "off"}`
+  const about = `Switchyard${build === undefined ? "" : ` (${build.mainJs})`}, round robin over ${backends.length}` +
+    ` backends, access log ${accessLog ? "on" : "off"}`
   return { name, about, url, child }
 }
 
@@ -145,6 +164,10 @@ const main = async (): Promise<void> => {
   if (!existsSync(mainJs)) throw new Error(`${mainJs} is missing: run \`npm run build\` first`)
 
   const nginx = process.env["BENCH_NGINX"] === "off" ? undefined : findNginx()
+  // Another build's dist/main.js, run beside this one (access log off) for an A/B in the same minutes.
+  const baseline = process.env["BENCH_BASELINE"] === undefined || process.env["BENCH_BASELINE"] === ""
+    ? undefined
+    : process.env["BENCH_BASELINE"]
   const wrk = process.env["BENCH_LOADER"] === "autocannon" ? undefined : findExecutable("wrk")
   const loader: Loader = wrk === undefined ? autocannonLoader(connections) : wrkLoader(wrk, connections)
   const cores = cpus()
@@ -171,6 +194,9 @@ const main = async (): Promise<void> => {
   const targets: Array<Target> = [
     await startSwitchyard(backends, true),
     await startSwitchyard(backends, false),
+    ...(baseline === undefined
+      ? []
+      : [await startSwitchyard(backends, false, { name: "baseline-quiet", mainJs: baseline })]),
     { name: "direct", about: `${first.child.name} alone, no proxy`, url: first.url, child: first.child }
   ]
   if (nginx !== undefined) {
@@ -179,7 +205,7 @@ const main = async (): Promise<void> => {
   }
   const everyone = [...backends.map((backend) => backend.child), ...targets.map((target) => target.child)]
 
-  const samples = new Map<string, Array<Sample>>(targets.map((target) => [target.name, []]))
+  const samples = new Map<string, Array<Measured>>(targets.map((target) => [target.name, []]))
   for (let round = 0; round < rounds; round++) {
     const shift = round % targets.length
     for (const target of [...targets.slice(shift), ...targets.slice(0, shift)]) {
@@ -187,7 +213,15 @@ const main = async (): Promise<void> => {
       const warmup = round === 0 ? firstWarmupFactor * warmupSeconds : warmupSeconds
       if (warmup > 0) await loader.run(target.url, warmup)
       await sleep(pauseBetweenRunsMs)
-      const sample = await loader.run(target.url, seconds)
+      const cpuBefore = treeCpuMicros(target.child.process.pid)
+      const run = await loader.run(target.url, seconds)
+      const cpuAfter = treeCpuMicros(target.child.process.pid)
+      const sample: Measured = {
+        ...run,
+        cpuUsPerRequest: cpuBefore === undefined || cpuAfter === undefined || run.requests === 0
+          ? Number.NaN
+          : (cpuAfter - cpuBefore) / run.requests
+      }
       await sleep(pauseBetweenRunsMs)
       const dead = everyone.find((child) => !child.isRunning())
       if (dead !== undefined) {
@@ -197,6 +231,7 @@ const main = async (): Promise<void> => {
       process.stderr.write(
         `round ${round + 1}/${rounds}  ${target.name.padEnd(10)} ${formatRps(sample.rps).padStart(7)} req/s` +
           `  p50 ${formatMs(sample.p50Ms)} ms  p99 ${formatMs(sample.p99Ms)} ms` +
+          `  ${sample.cpuUsPerRequest.toFixed(1)} µs CPU/req` +
           (sample.errors > 0 ? `  ${sample.errors} errors` : "") + "\n"
       )
     }
@@ -205,6 +240,7 @@ const main = async (): Promise<void> => {
   const summarise = (target: Target) => {
     const runs = samples.get(target.name) ?? []
     return {
+      cpuUsPerRequest: median(runs.map((run) => run.cpuUsPerRequest)),
       rps: median(runs.map((run) => run.rps)),
       p50Ms: median(runs.map((run) => run.p50Ms)),
       p99Ms: median(runs.map((run) => run.p99Ms)),
@@ -217,10 +253,12 @@ const main = async (): Promise<void> => {
   if (reference === undefined) throw new Error("no targets")
   const base = summarise(reference)
   const summaries: Array<Summary> = targets.map((target) => {
-    const { errors, p50Ms, p99Ms, rps, runs } = summarise(target)
+    const { cpuUsPerRequest, errors, p50Ms, p99Ms, rps, runs } = summarise(target)
     return {
       name: target.name,
       about: target.about,
+      cpuUsPerRequest,
+      cpuRatio: cpuUsPerRequest / base.cpuUsPerRequest,
       rps,
       p50Ms,
       p99Ms,
@@ -234,9 +272,21 @@ const main = async (): Promise<void> => {
   console.log("")
   console.log(
     table([
-      ["target", "req/s", "p50 ms", "p99 ms", `req/s ÷ ${reference.name}`, `p99 ÷ ${reference.name}`, "errors"],
+      [
+        "target",
+        "CPU µs/req",
+        `CPU ÷ ${reference.name}`,
+        "req/s",
+        "p50 ms",
+        "p99 ms",
+        `req/s ÷ ${reference.name}`,
+        `p99 ÷ ${reference.name}`,
+        "errors"
+      ],
       ...summaries.map((summary) => [
         summary.name,
+        summary.cpuUsPerRequest.toFixed(1),
+        formatRatio(summary.cpuRatio),
         formatRps(summary.rps),
         formatMs(summary.p50Ms),
         formatMs(summary.p99Ms),
@@ -270,6 +320,8 @@ const main = async (): Promise<void> => {
     targets: summaries.map((summary) => ({
       name: summary.name,
       about: summary.about,
+      cpuUsPerRequest: round2(summary.cpuUsPerRequest),
+      cpuRatio: round2(summary.cpuRatio),
       rps: Math.round(summary.rps),
       p50Ms: round2(summary.p50Ms),
       p99Ms: round2(summary.p99Ms),
@@ -277,6 +329,7 @@ const main = async (): Promise<void> => {
       p99Ratio: round2(summary.p99Ratio),
       errors: summary.errors,
       rounds: summary.rounds.map((run) => ({
+        cpuUsPerRequest: round2(run.cpuUsPerRequest),
         rps: Math.round(run.rps),
         p50Ms: round2(run.p50Ms),
         p99Ms: round2(run.p99Ms),
