@@ -33,8 +33,11 @@ import { ProxyConfig } from "../services/ProxyConfig.ts"
 
 export type { StrategyRun } from "../lab/StrategyRun.ts"
 
-/** The proxy of one run, on simulated backends and a virtual clock of its own. */
-const labProxyLive = (scenario: Scenario, strategy: StrategyName) => {
+/**
+ * The proxy of one run, on simulated backends and a virtual clock of its own. Exported for the
+ * tests that read its registry while `runLab` drives it (the attempt sequence, lab against sockets).
+ */
+export const labProxyLive = (scenario: Scenario, strategy: StrategyName) => {
   const supervision = Layer.mergeAll(
     HealthSupervisorLive.pipe(Layer.provide(SimHealthProbeLive(scenario.backends))),
     CircuitBreakerLive,
