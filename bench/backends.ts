@@ -11,8 +11,12 @@ const startTimeoutMs = 10_000
 
 const nodeBackendTs = new URL("./node-backend.ts", import.meta.url).pathname
 
-const startNodeBackend = async (name: string): Promise<Server> => {
-  const child = spawnChild(name, process.execPath, [nodeBackendTs])
+/**
+ * A Node backend process running `script` (the fixed-body `node-backend.ts` unless told), which
+ * prints `listening on <port>` and answers `/` with the fixed body.
+ */
+export const startNodeBackend = async (name: string, script: string = nodeBackendTs): Promise<Server> => {
+  const child = spawnChild(name, process.execPath, [script])
   const match = await child.waitFor(/listening on (\d+)/, startTimeoutMs)
   const port = Number(match[1])
   const url = `http://127.0.0.1:${port}/`

@@ -1,0 +1,82 @@
+/**
+ * The backend of `npm run soak`: a bare `node:http` server, run as its own process
+ * (`node bench/soak-backend.ts`), answering the soak's mix (`soak-mix.ts`) by path:
+ * - `/` and `/health`: the bench's fixed 100-byte body (so `waitServing` and health probes work);
+ * - `/upload`: reads the request body whole and answers how many bytes it got;
+ * - `/download`: 1 MiB, written in 64 KiB chunks with backpressure, as a file server would;
+ * - `/poll`: the fixed body after 2 s, as a long poll answers when something happens.
+ * It binds an ephemeral port and prints `listening on <port>`.
+ */
+import { createServer } from "node:http"
+import type { ServerResponse } from "node:http"
+import { responseBody, responseBytes } from "./fixture.ts"
+import { downloadBytes, pollMs } from "./soak-mix.ts"
+
+const chunk = Buffer.alloc(64 * 1024, "d")
+const body = Buffer.from(responseBody)
+const small = { "content-type": "text/plain", "content-length": String(responseBytes) }
+
+/** Writes `downloadBytes` in chunks, waiting for `drain` when the socket is full. */
+const download = (response: ServerResponse): void => {
+  response.writeHead(200, { "content-type": "application/octet-stream", "content-length": String(downloadBytes) })
+  let left = downloadBytes / chunk.length
+  const more = (): void => {
+    while (left > 0 && !response.destroyed) {
+      left--
+      if (left === 0) {
+        response.end(chunk)
+        return
+      }
+      if (!response.write(chunk)) {
+        response.once("drain", more)
+        return
+      }
+    }
+  }
+  more()
+}
+
+const server = createServer((request, response) => {
+  switch (request.url) {
+    case "/upload": {
+      let bytes = 0
+      request.on("data", (data: Buffer) => {
+        bytes += data.length
+      })
+      request.on("end", () => {
+        const text = `${bytes}\n`
+        response.writeHead(200, { "content-type": "text/plain", "content-length": String(Buffer.byteLength(text)) })
+        response.end(text)
+      })
+      return
+    }
+    case "/download":
+      request.resume()
+      return download(response)
+    case "/poll": {
+      request.resume()
+      const timer = setTimeout(() => {
+        response.writeHead(200, small)
+        response.end(body)
+      }, pollMs)
+      response.once("close", () => clearTimeout(timer))
+      return
+    }
+    default:
+      request.resume()
+      response.writeHead(200, small)
+      response.end(body)
+  }
+})
+// Proxies keep pooled connections idle for a while; Node's 5 s default would close them mid-run.
+server.keepAliveTimeout = 75_000
+
+server.listen(0, "127.0.0.1", () => {
+  const address = server.address()
+  process.stdout.write(`listening on ${typeof address === "object" && address !== null ? address.port : 0}\n`)
+})
+
+process.on("SIGTERM", () => {
+  server.closeAllConnections()
+  server.close(() => process.exit(0))
+})

@@ -1,0 +1,111 @@
+/**
+ * The `switchyard` command line, run by `main.ts`. Each subcommand is a program from `programs/`;
+ * this file only parses arguments, reports failures in words, and sets the exit code: 0 on
+ * success and on SIGTERM/SIGINT (a graceful stop is not an error), 1 on any failure.
+ */
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
+import * as NodeServices from "@effect/platform-node/NodeServices"
+import { Cause, Console, Effect, Exit, Option } from "effect"
+import type { Runtime } from "effect"
+import { Argument, CliError, Command, Flag } from "effect/cli"
+import { ServeError } from "effect/http/HttpServerError"
+import { ConfigError, JournalError, ListenError, ScenarioError, SimulateError } from "./domain/Errors.ts"
+import { check } from "./programs/Check.ts"
+import { demo } from "./programs/Demo.ts"
+import { replayJournal } from "./programs/Replay.ts"
+import { serve } from "./programs/Serve.ts"
+import { simulate } from "./programs/Simulate.ts"
+import { version } from "./version.ts"
+
+const configFlag = Flag.String("config").pipe(
+  Flag.withAlias("c"),
+  Flag.withDescription("the config file (YAML or JSON)"),
+  Flag.withDefault("./config.yaml")
+)
+
+const serveCommand = Command.make("serve", { config: configFlag }, ({ config }) => serve(config)).pipe(
+  Command.withDescription("Run the proxy with a config file until SIGTERM or SIGINT")
+)
+
+const checkCommand = Command.make("check", { config: configFlag }, ({ config }) => check(config)).pipe(
+  Command.withDescription("Validate a config file: print it normalised (exit 0) or every problem (exit 1)")
+)
+
+const demoCommand = Command.make("demo", {}, () => demo).pipe(
+  Command.withDescription("Start three demo backends, the proxy on :8080 and the admin API on :9090")
+)
+
+const replayCommand = Command.make("replay", {
+  file: Argument.String("file").pipe(Argument.withDescription("an event journal (the config's `journal` file)")),
+  format: Flag.Literals("format", ["text", "json"]).pipe(
+    Flag.withDescription("text for people, json for tools"),
+    Flag.withDefault("text")
+  )
+}, ({ file, format }) => replayJournal(file, format)).pipe(
+  Command.withDescription("Fold an event journal and print each backend's health and circuit timeline")
+)
+
+const simulateCommand = Command.make("simulate", {
+  scenario: Flag.String("scenario").pipe(
+    Flag.withDescription("the scenario file (YAML): simulated backends, traffic, proxy settings")
+  ),
+  strategies: Flag.String("strategies").pipe(
+    Flag.withDescription("strategies to compare, comma-separated (default: the scenario's list, or all)"),
+    Flag.optional
+  ),
+  seed: Flag.Int("seed").pipe(
+    Flag.withDescription("the random seed: the same seed, the same output"),
+    Flag.withDefault(1)
+  ),
+  format: Flag.Literals("format", ["table", "json"]).pipe(
+    Flag.withDescription("table for people, json for tools"),
+    Flag.withDefault("table")
+  ),
+  chart: Flag.String("chart").pipe(
+    Flag.withDescription("also draw latency over time per strategy into this .svg or .html file"),
+    Flag.optional
+  )
+}, ({ chart, format, scenario, seed, strategies }) =>
+  simulate({
+    scenario,
+    strategies: Option.getOrUndefined(strategies),
+    seed,
+    format,
+    chart: Option.getOrUndefined(chart)
+  })).pipe(
+    Command.withDescription("Compare strategies on simulated backends under a virtual clock, deterministically")
+  )
+
+const switchyard = Command.make("switchyard").pipe(
+  Command.withDescription("An event-sourced HTTP reverse proxy and load balancer"),
+  Command.withSubcommands([serveCommand, checkCommand, demoCommand, replayCommand, simulateCommand])
+)
+
+/** One readable line (or block) for each failure a user can cause; a stack only for bugs. */
+const describe = (cause: Cause.Cause<unknown>): string | undefined => {
+  if (Cause.hasInterruptsOnly(cause)) return undefined
+  const found = Cause.findErrorOption(cause)
+  const error: unknown = found._tag === "Some" ? found.value : undefined
+  if (CliError.isCliError(error)) return undefined
+  if (error instanceof ConfigError) return error.message
+  if (error instanceof ListenError) {
+    return `cannot start the ${error.listener} listener on ${error.host}:${error.port}: ${error.message}`
+  }
+  if (error instanceof ServeError) return `cannot start the admin listener: ${String(error.cause)}`
+  if (error instanceof JournalError) return `journal ${error.path}: ${error.message}`
+  if (error instanceof ScenarioError) return error.message
+  if (error instanceof SimulateError) return `simulate: ${error.message}`
+  return Cause.pretty(cause)
+}
+
+const teardown: Runtime.Teardown = (exit, onExit) =>
+  onExit(Exit.isSuccess(exit) || Cause.hasInterruptsOnly(exit.cause) ? 0 : 1)
+
+Command.run(switchyard, { version }).pipe(
+  Effect.tapCause((cause) => {
+    const text = describe(cause)
+    return text === undefined ? Effect.void : Console.error(text)
+  }),
+  Effect.provide(NodeServices.layer),
+  NodeRuntime.runMain({ disableErrorReporting: true, teardown })
+)
