@@ -123,7 +123,13 @@ export const answer = (
 ): Answer => {
   if (condition.down) return refused
   if (uError < condition.overloadFraction) {
-    return { outcome: "overloaded", afterMs: sheddingMs, sent: true, responded: true, retryAfterMs: backend.retryAfterMs }
+    return {
+      outcome: "overloaded",
+      afterMs: sheddingMs,
+      sent: true,
+      responded: true,
+      retryAfterMs: backend.retryAfterMs
+    }
   }
   const u = uError - condition.overloadFraction
   const latency = quantile(backend.latency, uLatency) * condition.slowdown * loadFactor(backend.capacity, inFlight)

@@ -11,12 +11,12 @@
 import { Duration, Result, Schema } from "effect"
 import type { Config } from "../config/ConfigLoader.ts"
 import { decodeConfig } from "../config/ConfigLoader.ts"
-import type { StrategyName } from "../selection/Strategies.ts"
 import { inFileOrder, schemaProblems } from "../config/Problems.ts"
 import { formatPath, parseYamlSource } from "../config/YamlSource.ts"
 import type { ConfigPath, YamlSource } from "../config/YamlSource.ts"
 import type { ConfigProblem } from "../Errors.ts"
 import { ScenarioError } from "../Errors.ts"
+import type { StrategyName } from "../selection/Strategies.ts"
 import type { SimulatedBackend } from "./BackendModel.ts"
 import type { Latency } from "./Distributions.ts"
 import { lognormalFromPercentiles } from "./Distributions.ts"
@@ -56,7 +56,11 @@ export const loadScenario = (input: ScenarioInput): Result.Result<Scenario, Scen
     return fail([{ path: "", message: "the file is empty; expected `traffic:` and `backends:`" }])
   }
   if (!isRecord(value)) {
-    return fail([{ path: "", message: "Expected a mapping of keys (traffic, backends, proxy, ...) at the top level", line: 1 }])
+    return fail([{
+      path: "",
+      message: "Expected a mapping of keys (traffic, backends, proxy, ...) at the top level",
+      line: 1
+    }])
   }
 
   const decoded = decodeScenario(value, { reportInput: true })
@@ -133,7 +137,10 @@ const buildScenario = (
         change.slowdown === undefined && change.errorPercent === undefined && change.resetPercent === undefined &&
         change.overloadPercent === undefined && change.down === undefined
       ) {
-        problem([...at, "changes", i], "Expected slowdown, errorPercent, resetPercent, overloadPercent or down: what changes")
+        problem(
+          [...at, "changes", i],
+          "Expected slowdown, errorPercent, resetPercent, overloadPercent or down: what changes"
+        )
       }
       const previous = changes[i - 1]
       if (previous !== undefined && Duration.isLessThan(change.at, previous.at)) {
@@ -209,7 +216,12 @@ const latencyOf = (
   const given = kinds.filter((kind) => kind in spec)
   const expected = `${kinds.slice(0, -1).join(", ")} or ${kinds[kinds.length - 1]}`
   if (given.length !== 1) {
-    problem(at, given.length === 0 ? `Expected one of ${expected}` : `Expected only one of ${expected}, got ${given.join(" and ")}`)
+    problem(
+      at,
+      given.length === 0
+        ? `Expected one of ${expected}`
+        : `Expected only one of ${expected}, got ${given.join(" and ")}`
+    )
     return placeholder
   }
   if (spec.fixed !== undefined) return { _tag: "Fixed", ms: Duration.toMillis(spec.fixed) }
