@@ -7,17 +7,19 @@
  * - `--max-semi-space-size=16`: V8 grows the young generation to 2 × 32 MiB on a machine with this
  *   much memory, and already does so at start-up (loading the modules allocates fast); most of
  *   it is garbage waiting for the next scavenge, and its pages stay resident once touched. 16 MiB
- *   costs no measurable CPU per request; smaller ones do (4 MiB: about 1.6× the CPU per small
- *   request in `npm run bench`, for 15 MiB less RSS), so they are left to the user.
+ *   costs no measurable CPU per request; smaller ones do (4 MiB: 1.25× the CPU per small request
+ *   in `npm run bench`, for about 15 MiB less RSS), so they are left to the user.
+ * - `MALLOC_MMAP_THRESHOLD_=32768`: every socket read allocates a 64 KiB buffer, and a copy of
+ *   what was read, in glibc's main arena. Those that outlive a scavenge wait for a full GC, which
+ *   V8 runs only once external memory has grown by tens of MiB; the arena grows to that peak and,
+ *   with small long-lived allocations left between the freed buffers, never gives it back. At
+ *   32 KiB such buffers get mappings of their own, returned to the system when freed; setting the
+ *   variable also stops glibc from raising the threshold by itself after the first large free.
+ *   An mmap and munmap per read is not measurable per request (62.1 against 62.9 µs in
+ *   `npm run bench`, same build, access log off).
  * - `MALLOC_ARENA_MAX=2`: each thread that mallocs (V8's GC helpers, libuv's pool) would get an
  *   arena of its own, up to 8 per core, each holding its own free memory; 2 is enough for a
  *   process whose allocations nearly all happen on the main thread.
- *
- * Not set by default, and documented instead: `MALLOC_MMAP_THRESHOLD_=32768` serves socket
- * reads' 64 KiB buffers with their own mappings, returned when freed, which keeps glibc's main
- * arena from growing to the peak of buffers awaiting a full GC (160 MiB instead of 236 under the
- * soak's mix) — but an mmap and munmap per read cost about 27 µs of CPU per request, a third of
- * the whole request's cost today.
  *
  * A value the user set (in the environment, or a flag in `NODE_OPTIONS` or on the command line)
  * is left as it is. The glibc variables are ignored by other C libraries (musl), harmlessly.
@@ -25,7 +27,8 @@
 
 /** Environment variables read by glibc's allocator when the process starts. */
 export const mallocSettings: Readonly<Record<string, string>> = {
-  MALLOC_ARENA_MAX: "2"
+  MALLOC_ARENA_MAX: "2",
+  MALLOC_MMAP_THRESHOLD_: "32768"
 }
 
 /** V8's young generation: the size of one semi-space, in MiB. */

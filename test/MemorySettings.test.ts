@@ -37,8 +37,13 @@ describe("memory settings", () => {
   })
 
   it("a value the user set is kept, in the environment, NODE_OPTIONS or the node command line", () => {
-    const user = { MALLOC_ARENA_MAX: "8", NODE_OPTIONS: "--max-semi-space-size=64" }
-    assert.isUndefined(relaunchFor(facts(["serve"], user)))
-    assert.isUndefined(relaunchFor(facts(["serve"], { MALLOC_ARENA_MAX: "8" }, ["--max_semi_space_size=2"])))
+    const allocator = { MALLOC_ARENA_MAX: "8", MALLOC_MMAP_THRESHOLD_: "131072" }
+    assert.isUndefined(relaunchFor(facts(["serve"], { ...allocator, NODE_OPTIONS: "--max-semi-space-size=64" })))
+    assert.isUndefined(relaunchFor(facts(["serve"], allocator, ["--max_semi_space_size=2"])))
+    // Only what is missing is added, around what the user set.
+    assert.deepStrictEqual(relaunchFor(facts(["serve"], { MALLOC_ARENA_MAX: "8" }, ["--max-semi-space-size=2"])), {
+      execArgv: ["--max-semi-space-size=2"],
+      env: { MALLOC_ARENA_MAX: "8", MALLOC_MMAP_THRESHOLD_: "32768" }
+    })
   })
 })
