@@ -178,3 +178,22 @@ export const findExecutable = (name: string, extraDirs: ReadonlyArray<string> = 
   }
   return undefined
 }
+
+/**
+ * Runs a benchmark's `main` as every bench script does: cleans up on signals and at the end,
+ * reports a failure as `<label> failed: …` with exit code 1 (but not the failures of children
+ * being stopped after Ctrl-C, which the signal handler reports).
+ */
+export const runBench = async (label: string, main: () => Promise<void>): Promise<void> => {
+  cleanUpOnExit()
+  try {
+    await main()
+  } catch (error) {
+    if (!isInterrupted()) {
+      process.stderr.write(`${label} failed: ${error instanceof Error ? error.message : String(error)}\n`)
+      process.exitCode = 1
+    }
+  } finally {
+    if (!isInterrupted()) await cleanUp()
+  }
+}

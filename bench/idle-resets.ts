@@ -26,7 +26,7 @@ import type { IncomingMessage, ServerResponse } from "node:http"
 import type { Socket } from "node:net"
 import { join } from "node:path"
 import { performance } from "node:perf_hooks"
-import { cleanUp, cleanUpOnExit, makeTempDir, spawnChild } from "./children.ts"
+import { makeTempDir, runBench, spawnChild } from "./children.ts"
 
 const setting = (name: string, fallback: number): number => {
   const value = Number(process.env[name] ?? fallback)
@@ -114,7 +114,6 @@ const send = (agent: Agent, origin: string, method: string, body: string | undef
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 const main = async () => {
-  cleanUpOnExit()
   const tally: BackendTally = { dropped: 0, processed: 0, posts: new Map() }
   const origin = await startProxy(await startBackend(tally))
   // The clients keep their connections to the proxy: only the proxy's upstream reuse is tested.
@@ -149,10 +148,4 @@ const main = async () => {
   )
 }
 
-main().then(
-  () => cleanUp().then(() => process.exit(0)),
-  (error: unknown) => {
-    process.stderr.write(`${error instanceof Error ? error.stack ?? error.message : String(error)}\n`)
-    void cleanUp().then(() => process.exit(1))
-  }
-)
+await runBench("idle-resets", main)

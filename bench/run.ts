@@ -46,7 +46,7 @@ import { cpus, loadavg } from "node:os"
 import { join } from "node:path"
 import { startBackends } from "./backends.ts"
 import type { Child } from "./children.ts"
-import { cleanUp, cleanUpOnExit, findExecutable, isInterrupted, makeTempDir, spawnChild } from "./children.ts"
+import { findExecutable, makeTempDir, runBench, spawnChild } from "./children.ts"
 import { treeCpuMicros } from "./cpu.ts"
 import { responseBytes } from "./fixture.ts"
 import { waitServing } from "./http.ts"
@@ -341,15 +341,4 @@ const main = async (): Promise<void> => {
   console.log(`written to ${file}`)
 }
 
-cleanUpOnExit()
-try {
-  await main()
-} catch (error) {
-  // After Ctrl-C the failures are only the children being stopped; the signal handler reports.
-  if (!isInterrupted()) {
-    process.stderr.write(`bench failed: ${error instanceof Error ? error.message : String(error)}\n`)
-    process.exitCode = 1
-  }
-} finally {
-  if (!isInterrupted()) await cleanUp()
-}
+await runBench("bench", main)

@@ -30,7 +30,7 @@ import { cpus, loadavg } from "node:os"
 import { join } from "node:path"
 import { startNodeBackend } from "./backends.ts"
 import type { Child } from "./children.ts"
-import { cleanUp, cleanUpOnExit, isInterrupted, makeTempDir, spawnChild, stopChild } from "./children.ts"
+import { makeTempDir, runBench, spawnChild, stopChild } from "./children.ts"
 import { waitServing } from "./http.ts"
 import type { Server } from "./nginx.ts"
 
@@ -394,15 +394,4 @@ const main = async (): Promise<void> => {
   console.log(`written to ${file}`)
 }
 
-cleanUpOnExit()
-try {
-  await main()
-} catch (error) {
-  // After Ctrl-C the failures are only the children being stopped; the signal handler reports.
-  if (!isInterrupted()) {
-    process.stderr.write(`soak failed: ${error instanceof Error ? error.message : String(error)}\n`)
-    process.exitCode = 1
-  }
-} finally {
-  if (!isInterrupted()) await cleanUp()
-}
+await runBench("soak", main)
