@@ -10,7 +10,7 @@ import { Effect } from "effect"
 import { writeFileSync } from "node:fs"
 import type { Socket } from "node:net"
 import { performance } from "node:perf_hooks"
-import { startBackend } from "../support/Backends.ts"
+import { dropsReusedConnections, startBackend } from "../support/Backends.ts"
 import type { Handler } from "../support/Backends.ts"
 import { writeConfig } from "../support/Cli.ts"
 import { send } from "../support/Http.ts"
@@ -127,16 +127,7 @@ describe("connection reuse", () => {
   it.live("a bodiless POST whose reused connection was reset is not sent again", () =>
     Effect.gen(function*() {
       // The backend answers the first request on each connection and drops any later one.
-      const used = new WeakSet<Socket>()
-      const backend = yield* startBackend("a", (request, response) => {
-        if (used.has(request.socket)) {
-          request.socket.destroy()
-          return
-        }
-        used.add(request.socket)
-        request.resume()
-        response.end("fresh")
-      })
+      const backend = yield* startBackend("a", dropsReusedConnections())
       const proxy = yield* startProxy({
         retry: { attempts: 3, baseDelay: "5ms", maxDelay: "10ms" },
         backends: [{ url: backend.url }]

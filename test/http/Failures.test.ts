@@ -4,9 +4,8 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Fiber } from "effect"
-import type { Socket } from "node:net"
 import { Readable } from "node:stream"
-import { closedPort, startBackend } from "../support/Backends.ts"
+import { closedPort, dropsReusedConnections, startBackend } from "../support/Backends.ts"
 import { send, sendRaw, statusOf } from "../support/Http.ts"
 import { startProxy } from "../support/Proxy.ts"
 import { waitUntil } from "../support/Wait.ts"
@@ -152,16 +151,7 @@ describe("failures", () => {
     Effect.gen(function*() {
       // The backend answers the first request on each connection and silently drops any later
       // one: a keep-alive race on every reuse.
-      const used = new WeakSet<Socket>()
-      const backend = yield* startBackend("a", (request, response) => {
-        if (used.has(request.socket)) {
-          request.socket.destroy()
-          return
-        }
-        used.add(request.socket)
-        request.resume()
-        response.end("fresh")
-      })
+      const backend = yield* startBackend("a", dropsReusedConnections())
       const proxy = yield* startProxy({ backends: [{ url: backend.url }] })
       for (let i = 0; i < 5; i++) {
         const reply = yield* send(proxy.url)

@@ -44,6 +44,23 @@ export const echoName: Handler = (request, response, backend) => {
   })
 }
 
+/**
+ * Answers the first request on each connection and drops the connection on any later one, without
+ * a word: the keep-alive race of a backend closing an idle connection just as it is reused.
+ */
+export const dropsReusedConnections = (): Handler => {
+  const used = new WeakSet<Socket>()
+  return (request, response) => {
+    if (used.has(request.socket)) {
+      request.socket.destroy()
+      return
+    }
+    used.add(request.socket)
+    request.resume()
+    response.end("fresh")
+  }
+}
+
 const record = (request: IncomingMessage, deliveries: Array<Delivery>) => {
   const hash = createHash("sha256")
   let bytes = 0
