@@ -7,8 +7,8 @@
  * - `/poll`: the fixed body after 2 s, as a long poll answers when something happens.
  * It binds an ephemeral port and prints `listening on <port>`.
  */
-import { createServer } from "node:http"
 import type { ServerResponse } from "node:http"
+import { serveBackend } from "./backend-process.ts"
 import { responseBody, responseBytes } from "./fixture.ts"
 import { downloadBytes, pollMs } from "./soak-mix.ts"
 
@@ -36,7 +36,7 @@ const download = (response: ServerResponse): void => {
   more()
 }
 
-const server = createServer((request, response) => {
+serveBackend((request, response) => {
   switch (request.url) {
     case "/upload": {
       let bytes = 0
@@ -67,16 +67,4 @@ const server = createServer((request, response) => {
       response.writeHead(200, small)
       response.end(body)
   }
-})
-// Proxies keep pooled connections idle for a while; Node's 5 s default would close them mid-run.
-server.keepAliveTimeout = 75_000
-
-server.listen(0, "127.0.0.1", () => {
-  const address = server.address()
-  process.stdout.write(`listening on ${typeof address === "object" && address !== null ? address.port : 0}\n`)
-})
-
-process.on("SIGTERM", () => {
-  server.closeAllConnections()
-  server.close(() => process.exit(0))
 })
