@@ -1,21 +1,38 @@
 /**
- * The access log: records queue in a bounded, dropping queue; a fiber takes them in batches and
- * logs each as one line, the record itself as the message (`logging.format: json` gives one flat
- * JSON object per line). With `logging.access: false` records are not even queued.
+ * The access log: with `logging.format: json`, each record becomes its JSON line at once
+ * (`AccessLogLine`), appended to a pending batch; a fiber writes the batch to stdout every 50 ms,
+ * cut into line-aligned writes that a shared pipe keeps whole (several workers may write to one).
+ * A line per request would otherwise be a write per request, or a logger's general formatting
+ * per record. With `logging.format: pretty` (a terminal) each record is logged through Effect's
+ * logger when its request ends. With `logging.access: false`, or a level above `info`, nothing is logged.
  *
- * When the queue is full (a burst larger than it, faster than the logger writes) new records
- * are dropped rather than requests delayed; the number dropped is logged as a warning.
+ * When the pending batch is full (a burst larger than it, faster than stdout takes it) new
+ * records are dropped rather than requests delayed; the number dropped is logged as a warning.
+ * At shutdown (after the listeners drained) what is pending is written before the scope ends.
  */
-import { Effect, Fiber, Layer, Queue } from "effect"
+import { Effect, Layer, Schedule } from "effect"
+import { fstatSync } from "node:fs"
+import { accessLogLine, atomicPipeWriteBytes, lineAlignedWrites } from "../domain/AccessLogLine.ts"
 import type { RequestRecord } from "../domain/RequestRecord.ts"
 import { AccessLog } from "../services/AccessLog.ts"
 import { ProxyConfig } from "../services/ProxyConfig.ts"
 
-const capacity = 16_384
+/** Characters pending before records are dropped (about 16k lines). */
+const capacityChars = 4 * 1024 * 1024
 
-/** The line's fields, in the order a person reads them; `time` is when the request arrived. */
-export const accessLogEntry = (record: RequestRecord) => ({
-  time: new Date(record.at).toISOString(),
+const flushEvery = "50 millis"
+
+/** Whether stdout is a regular file, which takes a batch in one write without interleaving lines. */
+const stdoutIsFile = (): boolean => {
+  try {
+    return fstatSync(1).isFile()
+  } catch {
+    return false
+  }
+}
+
+/** The line's fields, for the pretty logger. */
+const prettyEntry = (record: RequestRecord) => ({
   message: "request",
   requestId: record.requestId,
   client: record.client,
@@ -33,30 +50,33 @@ export const AccessLogLive = Layer.effect(
   AccessLog,
   Effect.gen(function*() {
     const { logging } = yield* ProxyConfig
-    if (!logging.access) return AccessLog.of({ append: () => undefined })
-    const queue = yield* Queue.dropping<RequestRecord>(capacity)
+    const noop = AccessLog.of({ append: () => undefined })
+    if (!logging.access || logging.level === "warn" || logging.level === "error") return noop
+    if (logging.format === "pretty") {
+      // A terminal: a line as each request ends, through the logger that formats every other line.
+      const logNow = Effect.runSyncWith(yield* Effect.context())
+      return AccessLog.of({ append: (record) => logNow(Effect.logInfo(prettyEntry(record))) })
+    }
+    const writeLimit = stdoutIsFile() ? Number.POSITIVE_INFINITY : atomicPipeWriteBytes
+    let pending = ""
     let dropped = 0
-    const logBatch = (batch: ReadonlyArray<RequestRecord>) =>
-      Effect.forEach(batch, (record) => Effect.logInfo(accessLogEntry(record)), { discard: true }).pipe(
-        Effect.andThen(Effect.suspend(() => {
-          if (dropped === 0) return Effect.void
-          const count = dropped
-          dropped = 0
-          return Effect.logWarning(`access log: ${count} records dropped (the log could not keep up)`)
-        }))
-      )
-    const writer = yield* Queue.takeAll(queue).pipe(
-      Effect.flatMap((batch) => Effect.uninterruptible(logBatch(batch))),
-      Effect.forever,
-      Effect.forkScoped
-    )
-    // At shutdown (after the listeners drained) what is still queued is logged before the scope ends.
-    yield* Effect.addFinalizer(() =>
-      Fiber.interrupt(writer).pipe(Effect.andThen(Queue.clear(queue)), Effect.flatMap(logBatch))
-    )
+    const flush = Effect.suspend(() => {
+      if (pending !== "") {
+        const batch = Buffer.from(pending, "utf8")
+        pending = ""
+        for (const piece of lineAlignedWrites(batch, writeLimit)) process.stdout.write(piece)
+      }
+      if (dropped === 0) return Effect.void
+      const count = dropped
+      dropped = 0
+      return Effect.logWarning(`access log: ${count} records dropped (the log could not keep up)`)
+    })
+    yield* flush.pipe(Effect.repeat(Schedule.spaced(flushEvery)), Effect.forkScoped)
+    yield* Effect.addFinalizer(() => flush)
     return AccessLog.of({
       append: (record) => {
-        if (!Queue.offerUnsafe(queue, record)) dropped++
+        if (pending.length < capacityChars) pending += accessLogLine(record)
+        else dropped++
       }
     })
   })

@@ -1,0 +1,48 @@
+/**
+ * The access log's line, and how a batch of lines is cut into writes.
+ *
+ * A line is the same flat JSON object every JSON log line is (`time`, `level`, `message`, then the
+ * fields; docs/observability.md), built here directly rather than through Effect's logger: the
+ * logger's general path (an object per record, its annotations merged in, `JSON.stringify` of the
+ * whole) cost more than a proxied request's own header work.
+ *
+ * Writes: several worker processes may share one stdout pipe, and a write to a pipe is atomic only
+ * up to `PIPE_BUF` (4096 bytes on Linux); a longer one can be interleaved with another process's
+ * in the middle of a line. So a batch going to a pipe is cut at line ends into writes of at most
+ * that size; a regular file (appended to) takes the batch in one write.
+ */
+import type { RequestRecord } from "./RequestRecord.ts"
+
+/** The largest write to a pipe that the kernel keeps whole (`PIPE_BUF` on Linux). */
+export const atomicPipeWriteBytes = 4096
+
+const text = (value: string | undefined): string => value === undefined ? "null" : JSON.stringify(value)
+
+/** One access-log line, newline included; `time` is when the request arrived. */
+export const accessLogLine = (record: RequestRecord): string =>
+  `{"time":"${new Date(record.at).toISOString()}","level":"INFO","message":"request","requestId":${
+    text(record.requestId)
+  },"client":${text(record.client)},"method":${text(record.method)},"path":${
+    text(record.path)
+  },"status":${record.status},"backend":${text(record.backend)},"durationMs":${
+    Math.round(record.durationMs * 1000) / 1000
+  },"bytes":${record.bytes},"retries":${record.retries},"cache":${text(record.cache)}}\n`
+
+/**
+ * `batch` (whole lines, each ending in `\n`) cut into consecutive pieces of at most `limit` bytes,
+ * each ending at a line end; a single line longer than `limit` is a piece of its own (cutting it
+ * would break it for sure, sending it whole only may).
+ */
+export const lineAlignedWrites = (batch: Uint8Array, limit: number): Array<Uint8Array> => {
+  const writes: Array<Uint8Array> = []
+  let start = 0
+  while (batch.length - start > limit) {
+    const lastEnd = batch.lastIndexOf(0x0a, start + limit - 1)
+    const end = lastEnd >= start ? lastEnd + 1 : batch.indexOf(0x0a, start + limit) + 1
+    if (end <= 0) break
+    writes.push(batch.subarray(start, end))
+    start = end
+  }
+  if (start < batch.length) writes.push(batch.subarray(start))
+  return writes
+}

@@ -1,0 +1,87 @@
+import { assert, describe, it } from "@effect/vitest"
+import fc from "fast-check"
+import { accessLogLine, lineAlignedWrites } from "../../src/domain/AccessLogLine.ts"
+import type { RequestRecord } from "../../src/domain/RequestRecord.ts"
+
+const record: fc.Arbitrary<RequestRecord> = fc.record({
+  at: fc.integer({ min: 0, max: 4_102_444_800_000 }),
+  requestId: fc.string({ unit: "binary" }),
+  client: fc.string(),
+  method: fc.string(),
+  path: fc.string({ unit: "binary" }),
+  status: fc.integer({ min: 100, max: 599 }),
+  backend: fc.option(fc.string(), { nil: undefined }),
+  durationMs: fc.double({ min: 0, max: 1e6, noNaN: true }),
+  bytes: fc.nat(),
+  retries: fc.nat({ max: 10 }),
+  cache: fc.constantFrom("HIT" as const, "MISS" as const, undefined)
+})
+
+const decoder = new TextDecoder()
+
+describe("access log line", () => {
+  it("is one flat JSON object, in the order a person reads it", () => {
+    const line = accessLogLine({
+      at: Date.UTC(2026, 10, 23, 0, 31, 7, 212),
+      requestId: "trace-me",
+      client: "127.0.0.1",
+      method: "GET",
+      path: "/orders?page=2",
+      status: 200,
+      backend: "api",
+      durationMs: 1.92049,
+      bytes: 38,
+      retries: 0,
+      cache: undefined
+    })
+    assert.strictEqual(
+      line,
+      `{"time":"2026-11-23T00:31:07.212Z","level":"INFO","message":"request","requestId":"trace-me",` +
+        `"client":"127.0.0.1","method":"GET","path":"/orders?page=2","status":200,"backend":"api",` +
+        `"durationMs":1.92,"bytes":38,"retries":0,"cache":null}\n`
+    )
+  })
+
+  it("property: whatever the strings, the line parses back to the record's facts", () =>
+    fc.assert(fc.property(record, (r) => {
+      const line = accessLogLine(r)
+      assert.isTrue(line.endsWith("}\n"))
+      assert.strictEqual(line.indexOf("\n"), line.length - 1, "one line")
+      assert.deepStrictEqual(JSON.parse(line), {
+        time: new Date(r.at).toISOString(),
+        level: "INFO",
+        message: "request",
+        requestId: r.requestId,
+        client: r.client,
+        method: r.method,
+        path: r.path,
+        status: r.status,
+        backend: r.backend ?? null,
+        durationMs: Math.round(r.durationMs * 1000) / 1000,
+        bytes: r.bytes,
+        retries: r.retries,
+        cache: r.cache ?? null
+      })
+    })))
+
+  it("property: writes are whole lines of at most the limit, and together the batch in order", () =>
+    fc.assert(fc.property(
+      fc.array(fc.string({ unit: "binary", maxLength: 300 }).map((s) => s.replaceAll("\n", "") + "\n")),
+      fc.integer({ min: 1, max: 600 }),
+      (lines, limit) => {
+        const batch = Buffer.from(lines.join(""), "utf8")
+        const writes = lineAlignedWrites(batch, limit)
+        assert.strictEqual(writes.map((w) => decoder.decode(w)).join(""), lines.join(""))
+        for (const write of writes) {
+          assert.strictEqual(write[write.length - 1], 0x0a, "ends at a line end")
+          const single = write.indexOf(0x0a) === write.length - 1
+          assert.isTrue(write.length <= limit || single, "over the limit only when one line is")
+        }
+      }
+    )))
+
+  it("a regular file's batch is one write", () => {
+    const batch = Buffer.from("a\n".repeat(10_000))
+    assert.strictEqual(lineAlignedWrites(batch, Number.POSITIVE_INFINITY).length, 1)
+  })
+})
