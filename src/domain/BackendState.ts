@@ -169,6 +169,30 @@ const judge = (
 }
 
 /**
+ * A finished request's counts and latency, without its verdict on the circuit (`judge`): what
+ * every holder of the state learns from it. `undefined` once a removed backend has nothing left
+ * in flight.
+ */
+export const countFinished = (
+  state: BackendState,
+  event: Extract<BackendEvent, { _tag: "RequestFinished" }>
+): BackendState | undefined => {
+  const inFlight = Math.max(0, state.inFlight - 1)
+  if (state.removed && inFlight === 0) return undefined
+  return {
+    ...state,
+    inFlight,
+    requests: state.requests + 1,
+    failures: isFailure(event.outcome) ? state.failures + 1 : state.failures,
+    lastLatencyMs: event.outcome === "aborted" ? state.lastLatencyMs : event.latencyMs,
+    latency: measuresLatency(event.outcome)
+      ? observeAverage(state.latency, event.latencyMs, event.at, state.policy.ewmaDecayMs)
+      : state.latency,
+    peakLatency: peakOf(state, event.outcome, event.latencyMs, event.at)
+  }
+}
+
+/**
  * Applies one event to the state of the backend it names. `undefined` means "not in the
  * registry": only `BackendAdded` brings a backend into existence, and a removed backend's state
  * disappears (returns `undefined`) once nothing is in flight any more. `pool` is what the one rule
@@ -209,21 +233,8 @@ export const evolve = (
     }
 
     case "RequestFinished": {
-      const inFlight = Math.max(0, state.inFlight - 1)
-      if (state.removed && inFlight === 0) return undefined
-      const failed = isFailure(event.outcome)
-      const finished: BackendState = {
-        ...state,
-        inFlight,
-        requests: state.requests + 1,
-        failures: failed ? state.failures + 1 : state.failures,
-        lastLatencyMs: event.outcome === "aborted" ? state.lastLatencyMs : event.latencyMs,
-        latency: measuresLatency(event.outcome)
-          ? observeAverage(state.latency, event.latencyMs, event.at, state.policy.ewmaDecayMs)
-          : state.latency,
-        peakLatency: peakOf(state, event.outcome, event.latencyMs, event.at)
-      }
-      if (event.epoch !== state.epoch || event.outcome === "aborted") return finished
+      const finished = countFinished(state, event)
+      if (finished === undefined || event.epoch !== state.epoch || event.outcome === "aborted") return finished
       return judge(finished, event, pool)
     }
 

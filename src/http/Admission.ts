@@ -18,7 +18,7 @@ import type { BackendState } from "../domain/BackendState.ts"
 import type { Answer } from "../domain/exchange/Statuses.ts"
 import { noBackendAnswer, rateLimitedAnswer } from "../domain/exchange/Statuses.ts"
 import type { RequestFacts } from "../domain/selection/Strategy.ts"
-import type { RateLimiterShape } from "../services/RateLimiter.ts"
+import type { RateLimiterShape, Verdict } from "../services/RateLimiter.ts"
 import { receive } from "./Reception.ts"
 import type { Reception, ReceptionEnv } from "./Reception.ts"
 import { checkRequest, isRejection } from "./RequestChecks.ts"
@@ -50,18 +50,32 @@ export interface Admitted {
   readonly checked: CheckedRequest
 }
 
+/**
+ * Admission waiting on the rate limiter (a worker asking the supervisor for the client's tokens):
+ * `wait` calls back with the outcome.
+ */
+export interface Deferred {
+  readonly _tag: "Deferred"
+  readonly wait: (then: (admission: Admitted | Refusal) => void) => void
+}
+
+const judged = (reception: Reception, checked: CheckedRequest, verdict: Verdict): Admitted | Refusal =>
+  verdict.allowed
+    ? { _tag: "Admitted", reception, checked }
+    : { _tag: "Refused", reception, answer: rateLimitedAnswer, retryAfter: verdict.retryAfterSeconds }
+
 /** Steps 1–3: received, checked, and within the client's rate limit — or the answer refusing it. */
-export const admit = (env: AdmissionEnv, request: IncomingMessage): Admitted | Refusal => {
+export const admit = (env: AdmissionEnv, request: IncomingMessage): Admitted | Refusal | Deferred => {
   const reception = receive(env, request)
   const checked = checkRequest(request.url ?? "", reception.head, env.maxBodySize)
   if (isRejection(checked)) {
     return { _tag: "Refused", reception, answer: checked, retryAfter: undefined }
   }
   const admission = env.admit(reception.client)
-  if (!admission.allowed) {
-    return { _tag: "Refused", reception, answer: rateLimitedAnswer, retryAfter: admission.retryAfterSeconds }
+  if (admission.allowed === "later") {
+    return { _tag: "Deferred", wait: (then) => admission.wait((verdict) => then(judged(reception, checked, verdict))) }
   }
-  return { _tag: "Admitted", reception, checked }
+  return judged(reception, checked, admission)
 }
 
 export interface Placement {

@@ -50,6 +50,7 @@ import { honouredPauseMs, retryAfterMs } from "../domain/retry/RetryAfter.ts"
 import type { RequestFacts } from "../domain/selection/Strategy.ts"
 import type { BackendRegistryShape } from "../services/BackendRegistry.ts"
 import { admit, noBackend, place } from "./Admission.ts"
+import type { Admitted, Refusal } from "./Admission.ts"
 import type { AdmissionEnv } from "./Admission.ts"
 import { classifyUpstreamError, sendRawReply } from "./Failures.ts"
 import { forwardUpgradeHeaders, responseHeaders, switchingProtocolsHeaders } from "./HeaderRules.ts"
@@ -82,6 +83,21 @@ export const handleUpgrade = (env: TunnelEnv, request: IncomingMessage, socket: 
   // `error` (a client resetting) would crash the process.
   socket.on("error", ignore)
   const admission = admit(env, request)
+  if (admission._tag !== "Deferred") return tunnel(env, request, socket, head, admission)
+  admission.wait((settled) =>
+    socket.destroyed
+      ? settled.reception.answered(clientClosedStatus, 0, undefined)
+      : tunnel(env, request, socket, head, settled)
+  )
+}
+
+const tunnel = (
+  env: TunnelEnv,
+  request: IncomingMessage,
+  socket: Duplex,
+  head: Buffer,
+  admission: Admitted | Refusal
+): void => {
   const { answered, client, head: scanned, peer, receivedAt, requestId } = admission.reception
   const refuse = (answer: Answer, retryAfter: number | undefined) =>
     answered(

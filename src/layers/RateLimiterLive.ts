@@ -1,56 +1,65 @@
 /**
- * The per-IP limiter: one token bucket per client address, in a map kept in least-recently-used
- * order. Memory stays bounded two ways: a sweeper fiber on Effect's `Clock` forgets buckets that
- * have refilled completely (they are the same as new ones), and at `maxClients` the least recently
- * seen client is forgotten first. Without `rateLimit` in the config every request is admitted.
+ * The per-IP limiter of a single process: one token bucket per client address
+ * (`ClientBuckets`: bounded, least recently seen forgotten first), swept by a fiber on Effect's
+ * `Clock`. Without `rateLimit` in the config every request is admitted. With workers, the
+ * supervisor holds the buckets and workers spend leases of them (`LeasedRateLimiterLive`).
  */
 import { Clock, Duration, Effect, Layer, Schedule } from "effect"
-import { full, isIdle, take } from "../domain/ratelimit/TokenBucket.ts"
-import type { Bucket, Limits } from "../domain/ratelimit/TokenBucket.ts"
+import { makeClientBuckets, sweepIntervalMs } from "../domain/ratelimit/ClientBuckets.ts"
+import type { ClientBuckets } from "../domain/ratelimit/ClientBuckets.ts"
+import { take } from "../domain/ratelimit/TokenBucket.ts"
+import type { Limits } from "../domain/ratelimit/TokenBucket.ts"
 import { ProxyConfig } from "../services/ProxyConfig.ts"
 import { RateLimiter } from "../services/RateLimiter.ts"
+import type { RateLimiterShape } from "../services/RateLimiter.ts"
 
-/** Clients tracked at once; beyond it the least recently seen is forgotten (it gets a full bucket). */
-export const maxClients = 100_000
+/** What every limiter allows when no `rateLimit` is configured. */
+export const unlimited: RateLimiterShape = { admit: () => allowed, rejected: () => 0, tracked: () => 0 }
+
+export const allowed = { allowed: true } as const
+
+/** Whole seconds for `Retry-After`, at least one. */
+export const retryAfterSeconds = (ms: number): number => Math.max(1, Math.ceil(ms / 1000))
+
+/** The client buckets for the config's limits, swept on the `Clock` for the scope's lifetime. */
+export const sweptBuckets = (limits: Limits) =>
+  Effect.gen(function*() {
+    const clock = yield* Clock.Clock
+    const buckets = makeClientBuckets(limits)
+    const every = Duration.millis(sweepIntervalMs(limits))
+    yield* Effect.sync(() => buckets.sweep(clock.currentTimeMillisUnsafe())).pipe(
+      Effect.repeat(Schedule.spaced(every)),
+      Effect.delay(every),
+      Effect.forkScoped
+    )
+    return buckets satisfies ClientBuckets
+  })
+
+export const limitsOf = (rateLimit: { readonly requestsPerSecond: number; readonly burst: number }): Limits => ({
+  ratePerSecond: rateLimit.requestsPerSecond,
+  burst: rateLimit.burst
+})
 
 export const RateLimiterLive = Layer.effect(
   RateLimiter,
   Effect.gen(function*() {
     const { rateLimit } = yield* ProxyConfig
-    if (rateLimit === undefined) {
-      return RateLimiter.of({ admit: () => ({ allowed: true }), rejected: () => 0, tracked: () => 0 })
-    }
+    if (rateLimit === undefined) return RateLimiter.of(unlimited)
     const clock = yield* Clock.Clock
-    const limits: Limits = { ratePerSecond: rateLimit.requestsPerSecond, burst: rateLimit.burst }
-    const buckets = new Map<string, Bucket>()
+    const limits = limitsOf(rateLimit)
+    const buckets = yield* sweptBuckets(limits)
     let rejected = 0
-
-    // A bucket refills from empty in burst / rate seconds; sweeping that often forgets every
-    // client that has been quiet that long.
-    const sweepEvery = Duration.millis(Math.max(1_000, (limits.burst / limits.ratePerSecond) * 1000))
-    yield* Effect.sync(() => {
-      const now = clock.currentTimeMillisUnsafe()
-      for (const [client, bucket] of buckets) if (isIdle(bucket, now, limits)) buckets.delete(client)
-    }).pipe(Effect.repeat(Schedule.spaced(sweepEvery)), Effect.delay(sweepEvery), Effect.forkScoped)
-
     return RateLimiter.of({
       admit: (client) => {
         const now = clock.currentTimeMillisUnsafe()
-        const bucket = buckets.get(client)
-        const decision = take(bucket ?? full(limits, now), now, limits)
-        // Re-inserting keeps the map in least-recently-used order.
-        if (bucket !== undefined) buckets.delete(client)
-        else if (buckets.size >= maxClients) {
-          const oldest = buckets.keys().next()
-          if (oldest.done !== true) buckets.delete(oldest.value)
-        }
+        const decision = take(buckets.get(client, now), now, limits)
         buckets.set(client, decision.bucket)
-        if (decision.allowed) return { allowed: true }
+        if (decision.allowed) return allowed
         rejected++
-        return { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil(decision.retryAfterMs / 1000)) }
+        return { allowed: false, retryAfterSeconds: retryAfterSeconds(decision.retryAfterMs) }
       },
       rejected: () => rejected,
-      tracked: () => buckets.size
+      tracked: buckets.size
     })
   })
 )

@@ -4,10 +4,19 @@
  */
 import { Context } from "effect"
 
-export type Admission = { readonly allowed: true } | { readonly allowed: false; readonly retryAfterSeconds: number }
+export type Verdict = { readonly allowed: true } | { readonly allowed: false; readonly retryAfterSeconds: number }
+
+/**
+ * A verdict, or (with workers, when the worker holds none of the client's tokens yet) the promise
+ * of one: `wait` calls back once the supervisor has answered, a fraction of a millisecond later.
+ */
+export type Admission = Verdict | {
+  readonly allowed: "later"
+  readonly wait: (then: (verdict: Verdict) => void) => void
+}
 
 export interface RateLimiterShape {
-  /** Synchronous: the data path asks once per request. Always allows when no limit is set. */
+  /** The data path asks once per request; synchronous but for a worker's first sight of a client. Always allows when no limit is set. */
   readonly admit: (client: string) => Admission
   /** Requests refused so far (`lb_rate_limited_requests_total`). */
   readonly rejected: () => number

@@ -88,7 +88,8 @@ export const appliedBy: {
   metrics: "restart",
   logging: "restart",
   tracing: "restart",
-  journal: "restart"
+  journal: "restart",
+  workers: "restart"
 }
 
 const rules = new Map<string, AppliedBy | Readonly<Record<string, AppliedBy>>>(Object.entries(appliedBy))
@@ -181,6 +182,7 @@ export const applyReload = (inForce: Config, next: Config): Config => {
     trustProxy: inForce.trustProxy,
     metrics: inForce.metrics,
     logging: inForce.logging,
+    workers: inForce.workers,
     retry: { ...inForce.retry, honorRetryAfter: next.retry.honorRetryAfter },
     ...(inForce.cache === undefined ? {} : { cache: inForce.cache }),
     ...(inForce.journal === undefined ? {} : { journal: inForce.journal }),

@@ -252,7 +252,12 @@ export const ConfigSchema = Schema.Struct({
   tracing: Schema.optionalKey(TracingConfig),
   /** A file to append every lifecycle event to, one JSON object per line (`switchyard replay`). */
   journal: Schema.optionalKey(Schema.String.check(Schema.isNonEmpty({ message: "Expected a file path" }))),
-  trustProxy: Schema.Boolean.pipe(withDefault(false))
+  trustProxy: Schema.Boolean.pipe(withDefault(false)),
+  /** Proxy worker processes (`auto`: one per available CPU); 1 serves from the one process. */
+  workers: Schema.Union([
+    Schema.Literal("auto"),
+    PositiveInt.check(Schema.isLessThanOrEqualTo(256, { message: "Expected at most 256 workers" }))
+  ]).pipe(withDefault(1))
 })
 
 /** The file as decoded: defaults applied, durations and sizes typed. */

@@ -59,3 +59,61 @@ export const cumulativeBuckets = (histogram: Histogram): Array<[number, number]>
     return [boundary, running]
   })
 }
+
+/**
+ * Seconds the event loop was late, sampled (not per request). 20 ms is a boundary of its own, so
+ * "stalls over 20 ms" is the count less the `le="0.02"` bucket.
+ */
+export const eventLoopDelayBoundaries: ReadonlyArray<number> = [
+  0.001,
+  0.0025,
+  0.005,
+  0.01,
+  0.02,
+  0.05,
+  0.1,
+  0.25,
+  0.5,
+  1,
+  2.5
+]
+
+/** Seconds of one garbage collection pause: scavenges take well under a millisecond, full GCs more. */
+export const gcPauseBoundaries: ReadonlyArray<number> = [
+  0.0005,
+  0.001,
+  0.0025,
+  0.005,
+  0.01,
+  0.02,
+  0.05,
+  0.1,
+  0.25,
+  0.5,
+  1
+]
+
+/**
+ * Prometheus' cumulative buckets of a histogram that can only say which value has a given rank,
+ * such as Node's `monitorEventLoopDelay` (an HDR histogram answering percentiles). For each
+ * boundary, a binary search finds the highest rank whose value is at or below it: about
+ * log2(count) reads per boundary, so it suits a scrape, not the data path.
+ *
+ * `valueAtRank(k)` is the k-th smallest observation, for k from 1 to `count`; it must not
+ * decrease as k grows.
+ */
+export const cumulativeBucketsOfRanks = (
+  boundaries: ReadonlyArray<number>,
+  count: number,
+  valueAtRank: (rank: number) => number
+): Array<[number, number]> =>
+  boundaries.map((boundary) => {
+    let atOrBelow = 0
+    let above = count + 1
+    while (above - atOrBelow > 1) {
+      const middle = Math.floor((atOrBelow + above) / 2)
+      if (valueAtRank(middle) <= boundary) atOrBelow = middle
+      else above = middle
+    }
+    return [boundary, atOrBelow]
+  })
