@@ -23,3 +23,6 @@ export interface RequestRecord {
   /** For requests the cache could answer: whether it did. */
   readonly cache: "HIT" | "MISS" | undefined
 }
+
+/** What the metrics need of a finished client request (a worker sends only this to its supervisor). */
+export type CountedRequest = Pick<RequestRecord, "backend" | "method" | "status" | "durationMs" | "cache">

@@ -294,17 +294,22 @@ export const makeProxyListener = (
   return { server, active: () => active, tunnels: () => tunnels.size, idle, closeTunnels }
 }
 
+/**
+ * Binds and listens. With `reusePort` (workers, Linux) each process has its own listening socket
+ * on the same address (`SO_REUSEPORT`) and the kernel spreads new connections over them.
+ */
 export const listen = (
   server: Server,
   name: string,
   host: string,
-  port: number
+  port: number,
+  reusePort = false
 ): Effect.Effect<ListenAddress, ListenError> =>
   Effect.callback<ListenAddress, ListenError>((resume) => {
     const onError = (error: Error) =>
       resume(Effect.fail(new ListenError({ listener: name, host, port, message: error.message })))
     server.once("error", onError)
-    server.listen(port, host, () => {
+    server.listen({ port, host, reusePort }, () => {
       server.off("error", onError)
       const address = server.address()
       resume(Effect.succeed({ host, port: typeof address === "object" && address !== null ? address.port : port }))

@@ -294,7 +294,7 @@ class Tunnel {
       status,
       mayAskForPause(status) ? retryAfterMs(response.headers["retry-after"], this.env.now()) : undefined
     )
-    const headers = responseHeaders(response.headers, this.facts.requestId, status)
+    const headers = responseHeaders(response.rawHeaders, this.facts.requestId, status)
     headers.push("Connection", "close")
     const reason = response.statusMessage || STATUS_CODES[status] || ""
     this.client.write(`HTTP/1.1 ${status} ${reason}\r\n${headerLines(headers)}\r\n`)

@@ -8,8 +8,13 @@
  * journal and the access log, then closes upstream pools.
  */
 import { Layer } from "effect"
+import type { Config } from "../domain/config/ConfigLoader.ts"
+import type { BackendRegistry } from "../services/BackendRegistry.ts"
 import type { ConfigSource } from "../services/ConfigSource.ts"
-import type { ProxyConfig } from "../services/ProxyConfig.ts"
+import type { Metrics } from "../services/Metrics.ts"
+import { ProxyConfig } from "../services/ProxyConfig.ts"
+import type { RateLimiter } from "../services/RateLimiter.ts"
+import type { SupervisorLinkShape } from "../services/SupervisorLink.ts"
 import type { Tracing } from "../services/Tracing.ts"
 import { AccessLogLive } from "./AccessLogLive.ts"
 import { AdminServerLive } from "./AdminServerLive.ts"
@@ -18,30 +23,45 @@ import { CircuitBreakerLive } from "./CircuitBreakerLive.ts"
 import { EventJournalLive } from "./EventJournalLive.ts"
 import { HealthProbeLive } from "./HealthProbeLive.ts"
 import { HealthSupervisorLive } from "./HealthSupervisorLive.ts"
+import { LeasedRateLimiterLive } from "./LeasedRateLimiterLive.ts"
 import { LoggingLive } from "./LoggingLive.ts"
 import { MetricsLive } from "./MetricsLive.ts"
-import { ProxyServerLive } from "./ProxyServerLive.ts"
+import { proxyServerLayer, ProxyServerLive } from "./ProxyServerLive.ts"
 import { RateLimiterLive } from "./RateLimiterLive.ts"
 import { ReloaderLive } from "./ReloaderLive.ts"
+import { ReloadTargetLive } from "./ReloadTargetLive.ts"
+import { ReplicaRegistryLive } from "./ReplicaRegistryLive.ts"
 import { ResponseCacheLive } from "./ResponseCacheLive.ts"
 import { RetryBackoffLive } from "./RetryBackoffLive.ts"
 import { RetryBudgetLive } from "./RetryBudgetLive.ts"
 import { RouterLive } from "./RouterLive.ts"
 import { SlowStartLive } from "./SlowStartLive.ts"
+import { SupervisorLinkLive } from "./SupervisorLinkLive.ts"
 import { TracingLive } from "./TracingLive.ts"
 import { UpstreamLive } from "./UpstreamLive.ts"
+import { WorkerReadyLive, WorkersLaunchLive } from "./WorkerLaunch.ts"
+import { WorkerMetricsLive } from "./WorkerMetricsLive.ts"
+import { WorkerPoolLive } from "./WorkerPoolLive.ts"
+import { WorkerSyncLive } from "./WorkerSyncLive.ts"
 
 /** Where spans go: the config's OTLP endpoint by default, or a pipeline of the caller's. */
 type TracingLayer = Layer.Layer<Tracing, never, ProxyConfig>
 
-const coreWith = (tracing: TracingLayer) =>
+/** The data path's services: what a process serving requests needs, whatever else it runs. */
+const dataPath = <RegistryIn, RateIn, Observers extends Metrics, ObserversE, ObserversIn>(parts: {
+  readonly registry: Layer.Layer<BackendRegistry, never, RegistryIn>
+  readonly rateLimiter: Layer.Layer<RateLimiter, never, RateIn>
+  /** Metrics, and in the process that keeps the registry's truth, the journal. */
+  readonly observers: Layer.Layer<Observers, ObserversE, ObserversIn>
+  readonly tracing: TracingLayer
+}) =>
   RouterLive.pipe(
-    Layer.provideMerge(Layer.mergeAll(EventJournalLive, MetricsLive, AccessLogLive, tracing)),
+    Layer.provideMerge(Layer.mergeAll(parts.observers, AccessLogLive, parts.tracing)),
     Layer.provideMerge(
       Layer.mergeAll(
-        BackendRegistryLive,
+        parts.registry,
         UpstreamLive,
-        RateLimiterLive,
+        parts.rateLimiter,
         RetryBudgetLive,
         RetryBackoffLive,
         ResponseCacheLive
@@ -49,18 +69,25 @@ const coreWith = (tracing: TracingLayer) =>
     )
   )
 
+const coreWith = (tracing: TracingLayer) =>
+  dataPath({
+    registry: BackendRegistryLive,
+    rateLimiter: RateLimiterLive,
+    observers: Layer.merge(EventJournalLive, MetricsLive),
+    tracing
+  })
+
 /**
  * The proxy without listeners: router, registry, upstream pools, metrics, journal. For programs
  * that mount `Router.handle` in a server of their own.
  */
 export const ProxyCoreLive = coreWith(TracingLive)
 
-/** Work beside the data path: health probes, the breaker's and slow start's timers, reloads. */
-const SupervisionLive = Layer.mergeAll(
+/** Work beside the data path: health probes, the breaker's and slow start's timers. */
+export const SupervisionLive = Layer.mergeAll(
   HealthSupervisorLive.pipe(Layer.provide(HealthProbeLive)),
   CircuitBreakerLive,
-  SlowStartLive,
-  ReloaderLive
+  SlowStartLive
 )
 
 /**
@@ -69,12 +96,45 @@ const SupervisionLive = Layer.mergeAll(
  */
 const switchyardWith = (tracing: TracingLayer) =>
   Layer.merge(ProxyServerLive, AdminServerLive).pipe(
-    Layer.provideMerge(SupervisionLive),
+    Layer.provideMerge(Layer.merge(SupervisionLive, ReloaderLive.pipe(Layer.provide(ReloadTargetLive)))),
     Layer.provideMerge(coreWith(tracing)),
     Layer.provide(LoggingLive)
   )
 
 export const SwitchyardLive = switchyardWith(TracingLive)
+
+/**
+ * A worker process (`workers: N`): the proxy listener and the data path over a replica of the
+ * supervisor's registry, in step with it through `link`. No probes, timers, journal or admin
+ * listener: those are the supervisor's.
+ */
+export const WorkerLive = (link: SupervisorLinkShape, config: Config) =>
+  WorkerReadyLive.pipe(
+    Layer.provideMerge(Layer.merge(proxyServerLayer({ reusePort: true }), WorkerSyncLive)),
+    Layer.provideMerge(
+      dataPath({
+        registry: ReplicaRegistryLive,
+        rateLimiter: LeasedRateLimiterLive,
+        observers: WorkerMetricsLive,
+        tracing: TracingLive
+      })
+    ),
+    Layer.provideMerge(SupervisorLinkLive(link)),
+    Layer.provide(LoggingLive),
+    Layer.provideMerge(Layer.succeed(ProxyConfig, config))
+  )
+
+/**
+ * The supervisor of `workers: N`: the one registry, probes, breaker and slow-start timers,
+ * journal, metrics, reloads and the admin listener; the workers it launches serve the traffic.
+ */
+export const SupervisorLive = Layer.merge(AdminServerLive, WorkersLaunchLive).pipe(
+  Layer.provideMerge(Layer.merge(SupervisionLive, ReloaderLive)),
+  Layer.provideMerge(Layer.mergeAll(EventJournalLive, MetricsLive)),
+  Layer.provideMerge(WorkerPoolLive),
+  Layer.provideMerge(BackendRegistryLive),
+  Layer.provide(LoggingLive)
+)
 
 /**
  * The whole proxy from a config layer. `options.tracing` replaces the tracing pipeline (see

@@ -18,7 +18,7 @@ import type { Histogram } from "../domain/metrics/Histogram.ts"
 import { makeRing, push, toArray } from "../domain/metrics/History.ts"
 import type { HistorySample } from "../domain/metrics/Sample.ts"
 import { sampleOf } from "../domain/metrics/Sample.ts"
-import type { RequestRecord } from "../domain/RequestRecord.ts"
+import type { CountedRequest } from "../domain/RequestRecord.ts"
 import { BackendRegistry } from "../services/BackendRegistry.ts"
 import {
   activeConnections,
@@ -103,7 +103,7 @@ export const MetricsLive = Layer.effect(
     const requestCounts = new Map<string, { count: number }>()
     const durations = new Map<string, Histogram>()
 
-    const recordRequest = (record: RequestRecord): void => {
+    const recordRequest = (record: CountedRequest): void => {
       // A cache hit is answered by the proxy, but by design: it gets a label of its own.
       const backend = record.cache === "HIT" ? "cache" : record.backend ?? "none"
       const method = knownMethods.has(record.method) ? record.method : "OTHER"

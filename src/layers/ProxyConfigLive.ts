@@ -7,7 +7,7 @@
  * certificate and key must be readable PEM and belong together, so that `check` and `serve`
  * report a bad file as a config problem, at its line, before anything is bound.
  */
-import { Effect, Layer } from "effect"
+import { Context, Effect, Layer } from "effect"
 import { createPrivateKey, X509Certificate } from "node:crypto"
 import type { KeyObject } from "node:crypto"
 import { readFile } from "node:fs/promises"
@@ -18,6 +18,7 @@ import type { ConfigPath } from "../domain/config/YamlSource.ts"
 import type { ConfigProblem } from "../domain/Errors.ts"
 import { ConfigError } from "../domain/Errors.ts"
 import { ConfigSource } from "../services/ConfigSource.ts"
+import type { LoadedConfig } from "../services/ConfigSource.ts"
 import { ProxyConfig } from "../services/ProxyConfig.ts"
 
 type Env = Readonly<Record<string, string | undefined>>
@@ -86,6 +87,10 @@ const checkFiles = (config: Config, file: string, locate: () => Locate): Effect.
 }
 
 export const readConfigFile = (file: string, env: Env): Effect.Effect<Config, ConfigError> =>
+  readConfigText(file, env).pipe(Effect.map((loaded) => loaded.config))
+
+/** The config in `file`, validated, with the text it was read from (which a worker decodes again). */
+export const readConfigText = (file: string, env: Env): Effect.Effect<LoadedConfig, ConfigError> =>
   Effect.tryPromise({
     try: () => readFile(file, "utf8"),
     catch: (error) =>
@@ -97,7 +102,8 @@ export const readConfigFile = (file: string, env: Env): Effect.Effect<Config, Co
     Effect.flatMap((text) =>
       Effect.fromResult(loadConfig({ file, text, env })).pipe(
         // Positions are found again only when there is a problem to place.
-        Effect.flatMap((config) => checkFiles(config, file, () => parseYamlSource(text, env).locate))
+        Effect.flatMap((config) => checkFiles(config, file, () => parseYamlSource(text, env).locate)),
+        Effect.map((config) => ({ config, text }))
       )
     )
   )
@@ -107,9 +113,12 @@ const nowhere: Locate = () => undefined
 export const ProxyConfigLive = {
   /** The config in `file`, which a reload reads again. */
   fromFile: (file: string, env: Env = process.env): Layer.Layer<ProxyConfig | ConfigSource, ConfigError> =>
-    Layer.merge(
-      Layer.effect(ProxyConfig, readConfigFile(file, env)),
-      Layer.succeed(ConfigSource, ConfigSource.of({ file, load: readConfigFile(file, env) }))
+    Layer.effectContext(
+      readConfigText(file, env).pipe(Effect.map(({ config, text }) =>
+        Context.make(ProxyConfig, config).pipe(
+          Context.add(ConfigSource, ConfigSource.of({ file, text, load: readConfigText(file, env) }))
+        )
+      ))
     ),
   /** `value` is written as in the file (`"5s"`, `"10MiB"`); `name` labels any problem found. */
   fromObject: (
@@ -124,7 +133,7 @@ export const ProxyConfigLive = {
           Effect.flatMap((config) => checkFiles(config, name, () => nowhere))
         )
       ),
-      Layer.succeed(ConfigSource, ConfigSource.of({ file: undefined, load: undefined }))
+      Layer.succeed(ConfigSource, ConfigSource.of({ file: undefined, text: undefined, load: undefined }))
     )
   }
 }

@@ -13,36 +13,44 @@ import { ProxyConfig } from "../services/ProxyConfig.ts"
 import { ProxyServer } from "../services/ProxyServer.ts"
 import { Router } from "../services/Router.ts"
 
-export const ProxyServerLive = Layer.effect(
-  ProxyServer,
-  Effect.gen(function*() {
-    const { server, timeouts } = yield* ProxyConfig
-    const router = yield* Router
-    const tls = server.tls === undefined ? undefined : yield* readPems(server.tls, server.host, server.port)
-    const listener = makeProxyListener(
-      {
-        maxHeaderSize: server.maxHeaderSize,
-        headersTimeoutMs: Duration.toMillis(timeouts.headers),
-        idleTimeoutMs: Duration.toMillis(timeouts.idle),
-        ...(tls === undefined ? {} : { tls })
-      },
-      router.handle,
-      router.upgrade
-    )
-    const address = yield* Effect.acquireRelease(
-      listen(listener.server, "proxy", server.host, server.port),
-      () =>
-        Effect.sync(router.startDraining).pipe(
-          Effect.andThen(drain(listener, server.gracePeriod)),
-          Effect.andThen(Effect.logInfo("proxy listener closed"))
-        )
-    )
-    yield* Effect.logInfo(
-      `proxy listening on ${tls === undefined ? "http" : "https"}://${address.host}:${address.port}`
-    )
-    return ProxyServer.of({ address })
-  })
-)
+export interface ProxyServerOptions {
+  /** One of several workers' listeners on the same port (`SO_REUSEPORT`). */
+  readonly reusePort: boolean
+}
+
+export const proxyServerLayer = (options: ProxyServerOptions) =>
+  Layer.effect(
+    ProxyServer,
+    Effect.gen(function*() {
+      const { server, timeouts } = yield* ProxyConfig
+      const router = yield* Router
+      const tls = server.tls === undefined ? undefined : yield* readPems(server.tls, server.host, server.port)
+      const listener = makeProxyListener(
+        {
+          maxHeaderSize: server.maxHeaderSize,
+          headersTimeoutMs: Duration.toMillis(timeouts.headers),
+          idleTimeoutMs: Duration.toMillis(timeouts.idle),
+          ...(tls === undefined ? {} : { tls })
+        },
+        router.handle,
+        router.upgrade
+      )
+      const address = yield* Effect.acquireRelease(
+        listen(listener.server, "proxy", server.host, server.port, options.reusePort),
+        () =>
+          Effect.sync(router.startDraining).pipe(
+            Effect.andThen(drain(listener, server.gracePeriod)),
+            Effect.andThen(Effect.logInfo("proxy listener closed"))
+          )
+      )
+      yield* Effect.logInfo(
+        `proxy listening on ${tls === undefined ? "http" : "https"}://${address.host}:${address.port}`
+      )
+      return ProxyServer.of({ address })
+    })
+  )
+
+export const ProxyServerLive = proxyServerLayer({ reusePort: false })
 
 /** The certificate and key files; checked when the config was read, so failing here means they changed since. */
 const readPems = (files: { readonly cert: string; readonly key: string }, host: string, port: number) =>

@@ -1,12 +1,10 @@
 /**
  * Hot reload, on `POST /reload` or SIGHUP: the file is read and validated like at start-up; an
  * invalid one is logged problem by problem and changes nothing. A valid one is applied in one
- * synchronous step, so no request ever sees half of it:
- *
- * 1. new and changed backends join (`BackendAdded`: spec and policy, health checks included);
- * 2. routes, pools and strategies switch to the new ones;
- * 3. backends no longer in the config leave (`BackendRemoved`): they take no new requests, finish
- *    those in flight, and their connection pools close once idle.
+ * synchronous step (`ReloadTarget`: this process's data path, or every worker's), so no request
+ * ever sees half of it: new and changed backends join (`BackendAdded`: spec and policy, health
+ * checks included), routes, pools and strategies switch, and backends no longer in the config
+ * leave (`BackendRemoved`): they take no new requests and finish those in flight.
  *
  * Every other setting that changed is reported, in the answer and the log line: those applied
  * (strategies, routes, health checks, breaker, ...) and those only a restart can apply (listeners,
@@ -21,16 +19,14 @@ import { ConfigSource } from "../services/ConfigSource.ts"
 import { ProxyConfig } from "../services/ProxyConfig.ts"
 import { NotReloadable, Reloader } from "../services/Reloader.ts"
 import type { ReloadReport } from "../services/Reloader.ts"
-import { Router } from "../services/Router.ts"
-import { Upstream } from "../services/Upstream.ts"
+import { ReloadTarget } from "../services/ReloadTarget.ts"
 
 export const ReloaderLive = Layer.effect(
   Reloader,
   Effect.gen(function*() {
     const source = yield* ConfigSource
     const registry = yield* BackendRegistry
-    const router = yield* Router
-    const upstream = yield* Upstream
+    const target = yield* ReloadTarget
     let inForce = yield* ProxyConfig
     const oneAtATime = yield* Semaphore.make(1)
     const load = source.load
@@ -49,24 +45,11 @@ export const ReloaderLive = Layer.effect(
             )
           )
         )
-        const settings = diffSettings(inForce, file)
-        const next = applyReload(inForce, file)
+        const settings = diffSettings(inForce, file.config)
+        const next = applyReload(inForce, file.config)
         const at = yield* Clock.currentTimeMillis
         const changes = diffBackends(registry.all(), next, at)
-        for (const event of changes.events) {
-          if (event._tag === "BackendAdded") {
-            // A backend moved to another address gets a fresh connection pool.
-            if (registry.get(event.spec.name)?.spec.url !== event.spec.url) upstream.release(event.spec.name)
-            registry.emit(event)
-          }
-        }
-        router.reconfigure(next)
-        for (const event of changes.events) {
-          if (event._tag === "BackendRemoved") {
-            registry.emit(event)
-            upstream.release(event.backend)
-          }
-        }
+        target.apply({ next, text: file.text, events: changes.events })
         inForce = next
         const report: ReloadReport = {
           added: changes.added,

@@ -9,7 +9,7 @@
 import { Context, Metric } from "effect"
 import { proxyLatencyBoundaries } from "../domain/metrics/Histogram.ts"
 import type { HistorySample } from "../domain/metrics/Sample.ts"
-import type { RequestRecord } from "../domain/RequestRecord.ts"
+import type { CountedRequest } from "../domain/RequestRecord.ts"
 
 export const requestsTotal = Metric.counter("lb_requests_total", {
   description: "Client requests, by the backend that answered (none: the proxy answered), method and status",
@@ -73,7 +73,7 @@ export const arrayBuffersMemory = Metric.gauge("nodejs_array_buffers_bytes", {
 
 export interface MetricsShape {
   /** Counts a finished client request: exact and synchronous (a map lookup, a bucket). */
-  readonly recordRequest: (record: RequestRecord) => void
+  readonly recordRequest: (record: CountedRequest) => void
   /** The Prometheus text exposition of every metric, as of now. */
   readonly prometheus: () => string
   /** The trend buffer, oldest sample first. */

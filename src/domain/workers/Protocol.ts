@@ -6,10 +6,9 @@
  */
 import type { BackendEvent } from "../BackendEvent.ts"
 import type { BackendState } from "../BackendState.ts"
-import type { RequestRecord } from "../RequestRecord.ts"
+import type { CountedRequest } from "../RequestRecord.ts"
 
-/** What the supervisor's metrics need of a finished client request. */
-export type CountedRequest = Pick<RequestRecord, "backend" | "method" | "status" | "durationMs" | "cache">
+export type { CountedRequest }
 
 export type ToWorker =
   /** The first message: who the worker is, the config (as the file's text) and the pool as it stands. */
@@ -19,6 +18,8 @@ export type ToWorker =
     readonly workers: number
     readonly file: string
     readonly text: string
+    /** The text of the last reload, if any: the config in force is it applied over `text` (`applyReload`). */
+    readonly reloaded: string | undefined
     /** The port every worker listens on; `undefined` for the first worker when the config says 0. */
     readonly port: number | undefined
     readonly states: ReadonlyArray<BackendState>

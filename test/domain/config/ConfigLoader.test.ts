@@ -108,7 +108,7 @@ backends: [{ url: "http://a:1" }]
       `config.yaml:11:12: timeouts.connect: Expected a duration such as "250ms", "5s", "1m" or "1h", got "5 parsecs"`,
       "config.yaml:12:9: timeouts.idle: Expected a duration greater than 0",
       `config.yaml:13:13: trustProxy: Expected boolean, got "yes"`,
-      "config.yaml:14:1: extra: Unknown key; expected one of: server, admin, circuitBreaker, retry, timeouts, ewma, consistentHash, metrics, logging, strategy, backends, healthCheck, pools, routes, outlierDetection, slowStart, cache, rateLimit, tracing, journal, trustProxy"
+      "config.yaml:14:1: extra: Unknown key; expected one of: server, admin, circuitBreaker, retry, timeouts, ewma, consistentHash, metrics, logging, strategy, backends, healthCheck, pools, routes, outlierDetection, slowStart, cache, rateLimit, tracing, journal, trustProxy, workers"
     ])
   })
 
