@@ -1,5 +1,5 @@
 /**
- * Failures on the HTTP/1 data path as undici and Node report them: which outcome an upstream
+ * Failures on the HTTP/1 data path as the upstream client and Node report them: which outcome an upstream
  * error is (`classifyUpstreamError`), the errors the proxy raises itself to cut a request short,
  * and how an answer of the proxy's own is written. Which status an outcome becomes is not chosen
  * here but in the one table, `domain/exchange/Statuses.ts`.
@@ -33,36 +33,40 @@ export class ResponseTimeout extends Error {
   readonly code = "SWITCHYARD_RESPONSE_TIMEOUT"
 }
 
+/** No TCP (or TLS) connection to the backend within `timeouts.connect`. */
+export class ConnectTimeout extends Error {
+  readonly code = "SWITCHYARD_CONNECT_TIMEOUT"
+}
+
+/** Nothing arrived from the backend for `timeouts.idle` in the middle of a response body. */
+export class BodyTimeout extends Error {
+  readonly code = "SWITCHYARD_BODY_TIMEOUT"
+}
+
+/** The backend closed the connection before the response was complete (or before it began). */
+export class ConnectionClosed extends Error {
+  readonly code = "SWITCHYARD_CONNECTION_CLOSED"
+}
+
 const codeOf = (error: Error): string | undefined =>
   Predicate.hasProperty(error, "code") && typeof error.code === "string" ? error.code : undefined
 
 /**
  * What an upstream error says about the backend. `beforeSend` is true when the error came before
- * undici started writing the request (`onRequestStart`): no byte reached the backend, so the
+ * the client started writing the request (`onRequestStart`): no byte reached the backend, so the
  * connection itself failed.
  */
 export const classifyUpstreamError = (error: Error, beforeSend: boolean): RequestOutcome | "body-too-large" => {
   if (error instanceof BodyTooLarge) return "body-too-large"
   if (error instanceof ClientGone) return "aborted"
-  if (error instanceof ResponseTimeout) return "timeout"
+  if (error instanceof ResponseTimeout || error instanceof ConnectTimeout || error instanceof BodyTimeout) {
+    return "timeout"
+  }
   if (error instanceof BadFraming) return "bad-response"
   const code = codeOf(error) ?? ""
-  switch (code) {
-    case "UND_ERR_CONNECT_TIMEOUT":
-    case "UND_ERR_HEADERS_TIMEOUT":
-    case "UND_ERR_BODY_TIMEOUT":
-    case "ETIMEDOUT":
-      return "timeout"
-    case "UND_ERR_ABORTED":
-    case "UND_ERR_ABORT":
-    case "UND_ERR_REQ_CONTENT_LENGTH_MISMATCH":
-      return "aborted"
-    case "UND_ERR_RES_CONTENT_LENGTH_MISMATCH":
-    case "UND_ERR_HEADERS_OVERFLOW":
-    case "UND_ERR_RES_EXCEEDED_MAX_SIZE":
-      return "bad-response"
-  }
+  // llhttp's parse errors: the backend's bytes are not HTTP/1 (header overflow included).
   if (code.startsWith("HPE_")) return "bad-response"
+  if (code === "ETIMEDOUT") return "timeout"
   return beforeSend ? "connect-failed" : "reset"
 }
 

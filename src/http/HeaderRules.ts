@@ -16,11 +16,9 @@
  * - An upgrade (WebSocket, h2c) keeps `Connection: Upgrade` and `Upgrade` both ways: they are what
  *   it asks for and what the backend agrees to.
  *
- * Headers travel as flat `[name, value, name, value, ...]` arrays, the form both Node and undici
- * take without building intermediate objects.
+ * Headers travel as flat `[name, value, name, value, ...]` arrays, the form Node's parser hands
+ * over and `writeHead` takes, without building intermediate objects.
  */
-import type { IncomingHttpHeaders } from "node:http"
-
 const hopByHop: ReadonlySet<string> = new Set([
   "connection",
   "keep-alive",
@@ -257,31 +255,43 @@ export const switchingProtocolsHeaders = (raw: ReadonlyArray<string>, requestId:
 export const isBodiless = (status: number): boolean => status === 204 || status === 304
 
 /**
- * The response headers to send the client, from the backend's (undici's parsed object) for a
- * response of `status`.
+ * A header's value in a raw `[name, value, ...]` list: repeated lines joined with `, ` (RFC 9110
+ * §5.3), `undefined` when absent. `name` is lowercase.
  */
-export const responseHeaders = (headers: IncomingHttpHeaders, requestId: string, status: number): Array<string> => {
+export const rawHeaderValue = (raw: ReadonlyArray<string>, name: string): string | undefined => {
+  let value: string | undefined
+  for (let i = 0; i < raw.length; i += 2) {
+    const each = raw[i] ?? ""
+    if (each.length === name.length && each.toLowerCase() === name) value = join(value, raw[i + 1] ?? "")
+  }
+  return value
+}
+
+/**
+ * The response headers to send the client, from the backend's raw list (case, order and repeats
+ * kept) for a response of `status`.
+ */
+export const responseHeaders = (raw: ReadonlyArray<string>, requestId: string, status: number): Array<string> => {
   const out: Array<string> = []
-  const named = connectionTokens(headers["connection"])
+  const named = connectionTokens(rawHeaderValue(raw, "connection"))
   const bodiless = isBodiless(status)
-  for (const name in headers) {
+  for (let i = 0; i < raw.length; i += 2) {
+    const rawName = raw[i] ?? ""
+    const name = rawName.toLowerCase()
     if (name === "x-request-id" || !crosses(name, named) || (bodiless && name === "content-length")) continue
-    const value = headers[name]
-    if (value === undefined) continue
-    if (typeof value === "string") out.push(name, value)
-    else for (const each of value) out.push(name, each)
+    out.push(rawName, raw[i + 1] ?? "")
   }
   out.push("x-request-id", requestId)
   return out
 }
 
 /**
- * Whether a response's `Transfer-Encoding` can be relayed: absent, or `chunked` alone. Chunked
- * applied twice is forbidden (RFC 9112 §7), and any other coding would reach the client de-chunked
- * by undici with nothing left to say how the rest is coded.
+ * Whether a response's `Transfer-Encoding` (its lines joined) can be relayed: absent, or
+ * `chunked` alone. Chunked applied twice is forbidden (RFC 9112 §7), and any other coding would
+ * reach the client de-chunked with nothing left to say how the rest is coded.
  */
-export const isRelayableTransferEncoding = (value: string | ReadonlyArray<string> | undefined): boolean =>
-  value === undefined || (typeof value === "string" && value.trim().toLowerCase() === "chunked")
+export const isRelayableTransferEncoding = (value: string | undefined): boolean =>
+  value === undefined || value.trim().toLowerCase() === "chunked"
 
 /**
  * The first `X-Forwarded-For` hop: the original client as an earlier proxy saw it. Only

@@ -1,9 +1,10 @@
 /**
  * The HTTP/1 driver of the attempt rules (`domain/exchange/Attempt.ts`): one proxied request,
- * from admission to its outcome, doing only the I/O. The exchange is its own undici handler:
- * response head, body chunks and errors arrive as method calls and go straight to the client's
- * `ServerResponse`, with backpressure both ways (undici pauses reading from the backend while the
- * client's socket is full; it reads the request body as the backend's socket drains).
+ * from admission to its outcome, doing only the I/O. The exchange is its own upstream handler
+ * (`UpstreamHandler`): response head, body chunks and errors arrive as method calls and go
+ * straight to the client's `ServerResponse`, with backpressure both ways (reading from the backend
+ * pauses while the client's socket is full; the request body is read as the backend's socket
+ * drains).
  *
  * Which events an attempt emits, when it is replayed, retried or given up, and with which status,
  * are the rules' to say; the exchange reports what the backend did (the request written, the head,
@@ -13,7 +14,6 @@ import { STATUS_CODES } from "node:http"
 import type { IncomingMessage, ServerResponse } from "node:http"
 import { Transform } from "node:stream"
 import type { Readable, TransformCallback } from "node:stream"
-import type { Dispatcher } from "undici"
 import type { RequestOutcome } from "../domain/BackendEvent.ts"
 import type { BackendState } from "../domain/BackendState.ts"
 import { isCacheableRequest } from "../domain/cache/CachePolicy.ts"
@@ -42,12 +42,12 @@ import type { BackendRegistryShape } from "../services/BackendRegistry.ts"
 import type { CacheFill, ResponseCacheShape } from "../services/ResponseCache.ts"
 import type { RetryBudgetShape } from "../services/RetryBudget.ts"
 import type { AttemptTrace, RequestTrace, TracingShape } from "../services/Tracing.ts"
-import type { UpstreamShape } from "../services/Upstream.ts"
+import type { UpstreamControl, UpstreamHandler, UpstreamShape } from "../services/Upstream.ts"
 import { admit, noBackend, place } from "./Admission.ts"
-import type { AdmissionEnv } from "./Admission.ts"
+import type { AdmissionEnv, Admitted, Refusal } from "./Admission.ts"
 import { serveFromCache } from "./CacheReplies.ts"
 import { BadFraming, BodyTooLarge, classifyUpstreamError, ClientGone, ResponseTimeout, sendReply } from "./Failures.ts"
-import { forwardHeaders, isRelayableTransferEncoding, responseHeaders } from "./HeaderRules.ts"
+import { forwardHeaders, isRelayableTransferEncoding, rawHeaderValue, responseHeaders } from "./HeaderRules.ts"
 import type { Reception } from "./Reception.ts"
 import type { CheckedRequest } from "./RequestChecks.ts"
 
@@ -78,6 +78,21 @@ export interface CacheMiss {
 
 export const handleRequest = (env: ExchangeEnv, request: IncomingMessage, response: ServerResponse): void => {
   const admission = admit(env, request)
+  if (admission._tag !== "Deferred") return proceed(env, request, response, admission)
+  admission.wait((settled) =>
+    // The client may have gone while the worker asked for its tokens.
+    response.destroyed
+      ? settled.reception.answered(clientClosedStatus, 0, undefined)
+      : proceed(env, request, response, settled)
+  )
+}
+
+const proceed = (
+  env: ExchangeEnv,
+  request: IncomingMessage,
+  response: ServerResponse,
+  admission: Admitted | Refusal
+): void => {
   const { answered, requestId } = admission.reception
   if (admission._tag === "Refused") {
     const { answer, retryAfter } = admission
@@ -124,7 +139,7 @@ export const handleRequest = (env: ExchangeEnv, request: IncomingMessage, respon
   step()
 }
 
-class ProxyExchange implements Dispatcher.DispatchHandler, RequestFacts {
+class ProxyExchange implements UpstreamHandler, RequestFacts {
   readonly clientAddress: string
   readonly path: string
   private readonly env: ExchangeEnv
@@ -142,7 +157,7 @@ class ProxyExchange implements Dispatcher.DispatchHandler, RequestFacts {
   private attemptTrace: AttemptTrace | undefined
   /** Response body bytes sent to the client. */
   private bytes = 0
-  /** The body as undici reads it, made once so that a retry after a failed connect can reuse it. */
+  /** The body as the upstream client reads it, made once so that a retry after a failed connect can reuse it. */
   private bodyStream: Readable | undefined
   /** The current attempt's backend (its spec, and its policy's honoured `Retry-After`). */
   private backend: BackendState | undefined
@@ -150,7 +165,7 @@ class ProxyExchange implements Dispatcher.DispatchHandler, RequestFacts {
   private tried: Set<string> | undefined
   private backoff: Backoff | undefined
   private cancelBackoff: (() => void) | undefined
-  private controller: Dispatcher.DispatchController | undefined
+  private controller: UpstreamControl | undefined
   /** `timeouts.request`, from the request sent in full to its response head (`onRequestSent`). */
   private deadline: ReturnType<typeof setTimeout> | undefined
   private clientGone = false
@@ -231,17 +246,18 @@ class ProxyExchange implements Dispatcher.DispatchHandler, RequestFacts {
       method: this.traits.method,
       path: this.path,
       headers: traceparent === undefined ? this.headers : [...this.headers, "traceparent", traceparent],
+      framing: this.chunked ? "chunked" : this.checked.contentLength === undefined ? "none" : "length",
       body: this.traits.hasBody ? this.body() : null
     }, this)
   }
 
-  /** The request body as undici reads it; a chunked body is counted against `maxBodySize`. */
+  /** The request body as the upstream client reads it; a chunked body is counted against `maxBodySize`. */
   private body(): Readable {
     this.bodyStream ??= this.chunked ? this.request.pipe(new BodyLimit(this.env.maxBodySize)) : this.request
     return this.bodyStream
   }
 
-  onRequestStart(controller: Dispatcher.DispatchController): void {
+  onRequestStart(controller: UpstreamControl): void {
     this.controller = controller
     if (this.attempt !== undefined) this.attempt = sending(this.attempt)
     if (this.clientGone) controller.abort(new ClientGone("the client went away"))
@@ -249,9 +265,7 @@ class ProxyExchange implements Dispatcher.DispatchHandler, RequestFacts {
 
   /**
    * The request is sent in full: the backend now has `timeouts.request` to answer. The deadline
-   * is a Node timer of our own (precise to a few ms), not undici's `headersTimeout` (its timers
-   * tick every ~500 ms, so 2 s fired at 2.0-2.5 s, many requests at once). It starts here, not
-   * at `begin`: a slow upload is not the backend being slow, and connecting has its own timeout.
+   * is a Node timer of our own (precise to a few ms). It starts here, not at `begin`: a slow upload is not the backend being slow, and connecting has its own timeout.
    * One timer per attempt, its callback shared by every exchange.
    */
   onRequestSent(): void {
@@ -272,26 +286,22 @@ class ProxyExchange implements Dispatcher.DispatchHandler, RequestFacts {
     this.deadline = undefined
   }
 
-  onResponseStart(
-    controller: Dispatcher.DispatchController,
-    status: number,
-    headers: Record<string, string | Array<string> | undefined>,
-    statusMessage?: string
-  ): void {
+  onResponseStart(controller: UpstreamControl, status: number, headers: Array<string>, statusMessage: string): void {
     // A 1xx says the backend is at work (what 102 Processing is for): the final head gets a fresh deadline.
     if (status < 200) {
       this.deadline?.refresh()
       return this.interim(status, headers)
     }
     this.clearDeadline()
-    if (!isRelayableTransferEncoding(headers["transfer-encoding"])) {
-      controller.abort(new BadFraming(`the backend sent Transfer-Encoding: ${String(headers["transfer-encoding"])}`))
+    const transferEncoding = rawHeaderValue(headers, "transfer-encoding")
+    if (!isRelayableTransferEncoding(transferEncoding)) {
+      controller.abort(new BadFraming(`the backend sent Transfer-Encoding: ${String(transferEncoding)}`))
       return
     }
     const attempt = this.attempt
     if (attempt === undefined) return
     const at = this.env.now()
-    const waitMs = mayAskForPause(status) ? retryAfterMs(headers["retry-after"], at) : undefined
+    const waitMs = mayAskForPause(status) ? retryAfterMs(rawHeaderValue(headers, "retry-after"), at) : undefined
     this.attempt = responded(attempt, {
       status,
       at,
@@ -305,23 +315,31 @@ class ProxyExchange implements Dispatcher.DispatchHandler, RequestFacts {
     const cache = this.cache
     if (cache !== undefined) {
       // What is stored is what went out, minus this request's own id.
-      cache.fill?.head(status, statusMessage, (name) => headers[name], outgoing.slice(0, -2), attempt.backend)
+      cache.fill?.head(
+        status,
+        statusMessage,
+        (name) => rawHeaderValue(headers, name),
+        outgoing.slice(0, -2),
+        attempt.backend
+      )
       outgoing.push("x-cache", "MISS")
     }
-    if (statusMessage === undefined || statusMessage === "") response.writeHead(status, outgoing)
+    if (statusMessage === "") response.writeHead(status, outgoing)
     else response.writeHead(status, statusMessage, outgoing)
     // A response of unknown length may be a stream (SSE, long poll): let its head go out now
     // rather than with the first chunk, which may be a long time coming.
-    if (headers["content-length"] === undefined) response.flushHeaders()
+    if (transferEncoding !== undefined || rawHeaderValue(headers, "content-length") === undefined) {
+      response.flushHeaders()
+    }
   }
 
   /**
    * A `1xx` before the final response. `103 Early Hints` and `102 Processing` are passed on to an
    * HTTP/1.1 client (an HTTP/1.0 one may not be sent any, RFC 9110 §15.2), with the same header
    * rules as a final response; other codes are for this hop alone. The final response follows
-   * through `onResponseStart` again. (undici never hands over a `100`: see `UnsolicitedContinue`.)
+   * through `onResponseStart` again. (A `100` is never handed over: see `Http1Connection`.)
    */
-  private interim(status: number, headers: Record<string, string | Array<string> | undefined>): void {
+  private interim(status: number, headers: Array<string>): void {
     const response = this.response
     const socket = response.socket
     if ((status !== 102 && status !== 103) || this.clientGone || response.headersSent || socket === null) return
@@ -332,7 +350,7 @@ class ProxyExchange implements Dispatcher.DispatchHandler, RequestFacts {
     socket.write(`${head}\r\n`)
   }
 
-  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+  onResponseData(controller: UpstreamControl, chunk: Buffer): void {
     if (this.clientGone) return
     this.bytes += chunk.length
     this.cache?.fill?.chunk(chunk)
@@ -351,7 +369,7 @@ class ProxyExchange implements Dispatcher.DispatchHandler, RequestFacts {
     if (head !== undefined) this.close(answerOutcome(head))
   }
 
-  onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
+  onResponseError(error: Error): void {
     this.clearDeadline()
     const attempt = this.attempt
     const backend = this.backend
@@ -365,8 +383,7 @@ class ProxyExchange implements Dispatcher.DispatchHandler, RequestFacts {
     const next = afterFailure(this.traits, attempt, failure)
     if (next === "replay") {
       this.attempt = replaying(attempt)
-      // On the next turn: undici is still tearing the dead connection down in this callback, and a
-      // request dispatched now could be written to it again.
+      // On the next turn: the dead connection is still being torn down in this callback.
       setImmediate(() => this.clientGone ? this.close("aborted") : this.dispatch(backend))
       return
     }

@@ -31,7 +31,7 @@ describe("backend responses", () => {
       const raw = yield* sendRaw(proxy.port, twoRequests("/hints"))
       const heads = [...raw.matchAll(/HTTP\/1\.1 (\d{3})/g)].map((match) => Number(match[1]))
       assert.deepStrictEqual(heads, [103, 102, 200, 200])
-      assert.match(raw, /^HTTP\/1\.1 103 Early Hints\r\nlink: <\/style\.css>; rel=preload\r\n/)
+      assert.match(raw, /^HTTP\/1\.1 103 Early Hints\r\nLink: <\/style\.css>; rel=preload\r\n/)
       assert.match(raw, /\r\n\r\nfirst/)
       assert.match(raw, /\r\n\r\nsecond$/)
     }))

@@ -122,22 +122,31 @@ describe("header rules", () => {
 
   it("answers the client without hop-by-hop headers, repeated headers repeated, the request id echoed", () => {
     const out = responseHeaders(
-      {
-        "content-type": "text/plain",
-        connection: "x-internal",
-        "x-internal": "1",
-        "keep-alive": "timeout=5",
-        "transfer-encoding": "chunked",
-        "set-cookie": ["a=1", "b=2"],
-        "x-request-id": "from-backend"
-      },
+      [
+        "Content-Type",
+        "text/plain",
+        "Connection",
+        "X-Internal",
+        "x-internal",
+        "1",
+        "Keep-Alive",
+        "timeout=5",
+        "Transfer-Encoding",
+        "chunked",
+        "Set-Cookie",
+        "a=1",
+        "Set-Cookie",
+        "b=2",
+        "X-Request-Id",
+        "from-backend"
+      ],
       "req-1",
       200
     )
     assert.deepStrictEqual(pairs(out), [
-      "content-type: text/plain",
-      "set-cookie: a=1",
-      "set-cookie: b=2",
+      "Content-Type: text/plain",
+      "Set-Cookie: a=1",
+      "Set-Cookie: b=2",
       "x-request-id: req-1"
     ])
   })
@@ -183,19 +192,18 @@ describe("header rules", () => {
 
   it("never gives a 204 or 304 a Content-Length, whatever the backend sent", () => {
     for (const status of [204, 304]) {
-      assert.deepStrictEqual(pairs(responseHeaders({ "content-length": "76", etag: "x" }, "r", status)), [
-        "etag: x",
+      assert.deepStrictEqual(pairs(responseHeaders(["Content-Length", "76", "ETag", "x"], "r", status)), [
+        "ETag: x",
         "x-request-id: r"
       ])
     }
-    assert.include(pairs(responseHeaders({ "content-length": "76" }, "r", 200)), "content-length: 76")
+    assert.include(pairs(responseHeaders(["Content-Length", "76"], "r", 200)), "Content-Length: 76")
   })
 
   it("relays a response Transfer-Encoding only when it is chunked alone", () => {
     assert.isTrue(isRelayableTransferEncoding(undefined))
     assert.isTrue(isRelayableTransferEncoding("Chunked"))
     assert.isFalse(isRelayableTransferEncoding("chunked, chunked"))
-    assert.isFalse(isRelayableTransferEncoding(["chunked", "chunked"]))
     assert.isFalse(isRelayableTransferEncoding("gzip, chunked"))
   })
 

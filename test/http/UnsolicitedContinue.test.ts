@@ -1,16 +1,13 @@
 /**
- * An unsolicited `100 Continue` from a backend is swallowed and the final response delivered:
- * through the proxy against a raw backend that writes exactly the bytes given, and as a property
- * of the byte filter that hides the `100` from undici, for any way the bytes are cut into reads.
+ * An unsolicited `100 Continue` from a backend is swallowed and the final response delivered,
+ * through the proxy against a raw backend that writes exactly the bytes given, however they are
+ * cut into writes.
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import type { Scope } from "effect"
-import fc from "fast-check"
 import { createServer } from "node:net"
 import type { Socket } from "node:net"
-import { stripContinue } from "../../src/http/UnsolicitedContinue.ts"
-import type { ContinueScan } from "../../src/http/UnsolicitedContinue.ts"
 import { send } from "../support/Http.ts"
 import { startProxy } from "../support/Proxy.ts"
 
@@ -101,67 +98,4 @@ describe("an unsolicited 100 Continue from a backend", () => {
     deliversTheFinalResponse([
       `HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\nHTTP/1.1 100 Continue\r\n\r\n${ok}`
     ]))
-})
-
-/** What undici's reads see: `chunks` read one by one, each filtered while a response head is due. */
-const readThrough = (chunks: ReadonlyArray<Buffer>): Buffer => {
-  const scan: ContinueScan = { atHead: true, held: undefined }
-  const seen: Array<Buffer> = []
-  for (const chunk of chunks) {
-    const passed = scan.atHead ? stripContinue(scan, chunk) : chunk
-    if (passed !== null) seen.push(passed)
-  }
-  return Buffer.concat(seen)
-}
-
-const token = fc.stringMatching(/^[A-Za-z][A-Za-z0-9-]{0,11}$/)
-const fieldValue = fc.stringMatching(/^[ -~]{0,20}$/).map((value) => value.trim())
-const headerLines = fc.array(fc.tuple(token, fieldValue), { maxLength: 4 }).map((fields) =>
-  fields.map(([name, value]) => `${name}: ${value}\r\n`).join("")
-)
-const minor = fc.constantFrom("0", "1")
-const continueHead = fc.tuple(minor, fc.constantFrom(" Continue", "", " "), headerLines).map(([v, reason, fields]) =>
-  `HTTP/1.${v} 100${reason}\r\n${fields}\r\n`
-)
-const otherInterimHead = fc.tuple(fc.constantFrom("102 Processing", "103 Early Hints"), headerLines).map((
-  [status, fields]
-) => `HTTP/1.1 ${status}\r\n${fields}\r\n`)
-const interimHead = fc.oneof(
-  continueHead.map((text) => ({ text, cut: true })),
-  otherInterimHead.map((text) => ({ text, cut: false }))
-)
-/** A final response whose body may itself look like a 100 head: it is body, never cut. */
-const finalResponse = fc.tuple(
-  fc.constantFrom("200 OK", "204 No Content", "404 Not Found", "500 Internal Server Error"),
-  fc.oneof(fc.stringMatching(/^[ -~]{0,40}$/), fc.constant("HTTP/1.1 100 Continue\r\n\r\n"))
-).map(([status, body]) => `HTTP/1.1 ${status}\r\nContent-Length: ${body.length}\r\n\r\n${body}`)
-
-/** `bytes` cut at the given points into the reads a socket might return. */
-const cutInto = (bytes: Buffer, points: ReadonlyArray<number>): Array<Buffer> => {
-  const cuts = [...new Set(points.map((point) => point % (bytes.length + 1)))].sort((a, b) => a - b)
-  const edges = [0, ...cuts.filter((cut) => cut > 0 && cut < bytes.length), bytes.length]
-  return edges.slice(1).map((end, i) => bytes.subarray(edges[i] ?? 0, end))
-}
-
-describe("the 100 Continue filter", () => {
-  it("property: whatever the reads, undici sees the response with exactly its 100 heads removed", () =>
-    fc.assert(
-      fc.property(
-        fc.array(interimHead, { maxLength: 4 }),
-        finalResponse,
-        fc.array(fc.nat(), { maxLength: 8 }),
-        (interims, final, points) => {
-          const sent = Buffer.from(interims.map((h) => h.text).join("") + final, "latin1")
-          const expected = interims.filter((h) => !h.cut).map((h) => h.text).join("") + final
-          assert.strictEqual(readThrough(cutInto(sent, points)).toString("latin1"), expected)
-        }
-      )
-    ))
-
-  it("a response that starts with its final head passes as the very buffer read, and ends the watch", () => {
-    const chunk = Buffer.from(ok, "latin1")
-    const scan: ContinueScan = { atHead: true, held: undefined }
-    assert.strictEqual(stripContinue(scan, chunk), chunk)
-    assert.deepStrictEqual(scan, { atHead: false, held: undefined })
-  })
 })
