@@ -3,7 +3,7 @@
  * so is the dashboard page at `/`, which holds no data of its own; every other route needs the
  * bearer token when `admin.token` is set.
  */
-import { Clock, Duration, Effect, Schema, Stream } from "effect"
+import { Clock, Duration, Effect, Option, Schema, Stream } from "effect"
 import { HttpRouter, HttpServerRequest, HttpServerResponse } from "effect/http"
 import { readFileSync } from "node:fs"
 import { isAvailable } from "../domain/Availability.ts"
@@ -14,6 +14,7 @@ import { BackendRegistry } from "../services/BackendRegistry.ts"
 import { Metrics } from "../services/Metrics.ts"
 import { ProxyConfig } from "../services/ProxyConfig.ts"
 import { Reloader } from "../services/Reloader.ts"
+import { WorkerPool } from "../services/WorkerPool.ts"
 import { version } from "../version.ts"
 import { makeTokenCheck } from "./Authorization.ts"
 import { metricsDocument, statusDocument } from "./StatusDocument.ts"
@@ -52,6 +53,7 @@ export const AdminRoutes = HttpRouter.use(Effect.fnUntraced(function*(router) {
   const registry = yield* BackendRegistry
   const metrics = yield* Metrics
   const reloader = yield* Reloader
+  const workers = yield* Effect.serviceOption(WorkerPool)
   const clock = yield* Clock.Clock
   const startedAt = clock.currentTimeMillisUnsafe()
   const authorized = makeTokenCheck(config.admin.token)
@@ -78,6 +80,7 @@ export const AdminRoutes = HttpRouter.use(Effect.fnUntraced(function*(router) {
       strategy: inForce.strategy,
       pools: poolsOf(inForce),
       backends: registry.all(),
+      workers: Option.match(workers, { onNone: () => [], onSome: (pool) => pool.status() }),
       now
     })
   }

@@ -8,6 +8,7 @@ import type { BackendState } from "../domain/BackendState.ts"
 import type { Circuit } from "../domain/breaker/Circuit.ts"
 import { standingEjections } from "../domain/breaker/Ejection.ts"
 import type { BackendSample, HistorySample } from "../domain/metrics/Sample.ts"
+import type { WorkerStatus } from "../services/WorkerPool.ts"
 
 export interface CircuitStatus {
   readonly state: "closed" | "open" | "half-open"
@@ -59,6 +60,8 @@ export interface StatusDocument {
     readonly available: number
     readonly list: ReadonlyArray<BackendStatus>
   }
+  /** With `workers` above 1, each worker process; empty when this one process serves. */
+  readonly workers: ReadonlyArray<WorkerStatus>
 }
 
 const roundMs = (ms: number): number => Math.round(ms * 1000) / 1000
@@ -101,6 +104,7 @@ export const statusDocument = (facts: {
   readonly strategy: string
   readonly pools: ReadonlyArray<PoolStatus>
   readonly backends: ReadonlyArray<BackendState>
+  readonly workers: ReadonlyArray<WorkerStatus>
   /** Epoch ms: the moment of the answer, which standing ejections are counted at. */
   readonly now: number
 }): StatusDocument => {
@@ -110,7 +114,8 @@ export const statusDocument = (facts: {
     uptimeSeconds: Math.floor(facts.uptimeSeconds),
     strategy: facts.strategy,
     pools: facts.pools.map(({ name, strategy }) => ({ name, strategy })),
-    backends: { total: list.length, available: list.filter((b) => b.available).length, list }
+    backends: { total: list.length, available: list.filter((b) => b.available).length, list },
+    workers: facts.workers
   }
 }
 

@@ -7,13 +7,14 @@
  * A sampler fiber on Effect's `Clock` fills the trend buffer every `metrics.historyInterval`.
  *
  * Process memory (RSS, V8 heap, external) is read once per scrape, not kept: RSS growing while the
- * heap stays flat is native memory, and only a series over time shows which.
+ * heap stays flat is native memory, and only a series over time shows which. Event-loop delay and
+ * GC pauses are watched for the layer's life (`RuntimePauses.ts`) and read at the scrape too.
  */
-import { Clock, Context, Effect, Layer, Metric, Schedule, Stream } from "effect"
+import { Clock, Context, Effect, Layer, Metric, Option, Schedule, Stream } from "effect"
 import { PrometheusMetrics } from "effect/observability"
 import { isAvailable } from "../domain/Availability.ts"
 import type { BackendState } from "../domain/BackendState.ts"
-import { cumulativeBuckets, makeHistogram, observe, proxyLatencyBoundaries } from "../domain/metrics/Histogram.ts"
+import { exported, makeHistogram, observe, proxyLatencyBoundaries } from "../domain/metrics/Histogram.ts"
 import type { Histogram } from "../domain/metrics/Histogram.ts"
 import { makeRing, push, toArray } from "../domain/metrics/History.ts"
 import type { HistorySample } from "../domain/metrics/Sample.ts"
@@ -26,8 +27,10 @@ import {
   backendUp,
   circuitBreakerState,
   ejectionsDeclinedTotal,
+  eventLoopDelay,
   ewmaLatency,
   externalMemory,
+  gcPause,
   heapTotal,
   heapUsed,
   Metrics,
@@ -36,11 +39,14 @@ import {
   requestsTotal,
   residentMemory,
   retriesTotal,
-  retryBudgetExhaustedTotal
+  retryBudgetExhaustedTotal,
+  workerRestartsTotal
 } from "../services/Metrics.ts"
 import { ProxyConfig } from "../services/ProxyConfig.ts"
 import { RateLimiter } from "../services/RateLimiter.ts"
 import { RetryBudget } from "../services/RetryBudget.ts"
+import { WorkerPool } from "../services/WorkerPool.ts"
+import { watchRuntimePauses } from "./RuntimePauses.ts"
 
 /** Methods kept as labels; any other becomes `OTHER`, so clients cannot grow the label set. */
 const knownMethods: ReadonlySet<string> = new Set([
@@ -82,6 +88,10 @@ export const MetricsLive = Layer.effect(
     register(retryBudgetExhaustedTotal, {}, () => ({ count: retryBudget.exhausted(), incremental: true }))
     let ejectionsDeclined = 0
     register(ejectionsDeclinedTotal, {}, () => ({ count: ejectionsDeclined, incremental: true }))
+    const workers = yield* Effect.serviceOption(WorkerPool)
+    if (Option.isSome(workers)) {
+      register(workerRestartsTotal, {}, () => ({ count: workers.value.restarts(), incremental: true }))
+    }
     yield* Stream.fromSubscription(yield* registry.subscribe()).pipe(
       Stream.runForEach((event) =>
         Effect.sync(() => {
@@ -99,6 +109,10 @@ export const MetricsLive = Layer.effect(
     register(heapUsed, {}, () => ({ value: memory.heapUsed }))
     register(externalMemory, {}, () => ({ value: memory.external }))
     register(arrayBuffersMemory, {}, () => ({ value: memory.arrayBuffers }))
+
+    const pauses = yield* watchRuntimePauses
+    register(eventLoopDelay, {}, pauses.eventLoopDelay)
+    for (const [kind, read] of pauses.gcPauses) register(gcPause, { kind }, read)
 
     const requestCounts = new Map<string, { count: number }>()
     const durations = new Map<string, Histogram>()
@@ -124,13 +138,7 @@ export const MetricsLive = Layer.effect(
         const series = makeHistogram(proxyLatencyBoundaries)
         histogram = series
         durations.set(backend, series)
-        register(requestDuration, { backend }, () => ({
-          buckets: cumulativeBuckets(series),
-          count: series.count,
-          min: series.count === 0 ? 0 : series.min,
-          max: series.count === 0 ? 0 : series.max,
-          sum: series.sum
-        }))
+        register(requestDuration, { backend }, () => exported(series))
       }
       observe(histogram, record.durationMs / 1000)
     }

@@ -21,10 +21,10 @@ import { extname } from "node:path"
 import { fileURLToPath } from "node:url"
 import { giveBack, grant } from "../domain/ratelimit/Lease.ts"
 import { take } from "../domain/ratelimit/TokenBucket.ts"
-import { restartDelayMs, settledAfterMs } from "../domain/workers/Restart.ts"
 import type { FromWorker, ToWorker } from "../domain/workers/Protocol.ts"
 import { isFromWorker } from "../domain/workers/Protocol.ts"
 import { isReplicated } from "../domain/workers/Replica.ts"
+import { restartDelayMs, settledAfterMs } from "../domain/workers/Restart.ts"
 import { workerCount } from "../domain/workers/WorkerCount.ts"
 import { BackendRegistry } from "../services/BackendRegistry.ts"
 import { ConfigSource } from "../services/ConfigSource.ts"
@@ -144,7 +144,7 @@ export const WorkerPoolLive = Layer.effectContext(Effect.gen(function*() {
     restarts: () => restartsTotal,
     launch: (counted) =>
       Effect.gen(function*() {
-        const run = Effect.runForkWith(yield* Effect.context<never>())
+        const run = Effect.runForkWith(yield* Effect.context())
         const log = (level: "info" | "warning", message: string) =>
           run(level === "info" ? Effect.logInfo(message) : Effect.logWarning(message))
         const allListening = yield* Deferred.make<void, Error>()
@@ -201,16 +201,18 @@ export const WorkerPoolLive = Layer.effectContext(Effect.gen(function*() {
           // A worker dying mid-send closes the channel under us: that is its exit's business.
           child.on("error", () => undefined)
           child.once("exit", (code, signal) => onExit(worker, child, code, signal))
-          child.send({
-            _tag: "Start",
-            id: worker.id,
-            workers: count,
-            file,
-            text: startText,
-            reloaded: reloadedText,
-            port,
-            states: registry.all()
-          } satisfies ToWorker)
+          child.send(
+            {
+              _tag: "Start",
+              id: worker.id,
+              workers: count,
+              file,
+              text: startText,
+              reloaded: reloadedText,
+              port,
+              states: registry.all()
+            } satisfies ToWorker
+          )
         }
 
         const onExit = (worker: Worker, child: ChildProcess, code: number | null, signal: string | null) => {
@@ -278,7 +280,8 @@ export const WorkerPoolLive = Layer.effectContext(Effect.gen(function*() {
         yield* Deferred.await(allListening).pipe(
           Effect.timeoutOrElse({
             duration: listenTimeout,
-            orElse: () => Effect.fail(new Error(`the workers did not all listen within ${Duration.format(listenTimeout)}`))
+            orElse: () =>
+              Effect.fail(new Error(`the workers did not all listen within ${Duration.format(listenTimeout)}`))
           })
         )
         const scheme = config.server.tls === undefined ? "http" : "https"

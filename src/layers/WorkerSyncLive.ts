@@ -24,7 +24,9 @@ import { applyToDataPath } from "./ReloadTargetLive.ts"
 export const workerConfig = (file: string, text: string, reloaded: string | undefined): Config => {
   const decode = (source: string) => {
     const result = loadConfig({ file, text: source, env: process.env })
-    if (result._tag === "Failure") throw new Error(`a worker could not decode the config its supervisor validated: ${result.failure.message}`)
+    if (result._tag === "Failure") {
+      throw new Error(`a worker could not decode the config its supervisor validated: ${result.failure.message}`)
+    }
     return result.success
   }
   const startUp = decode(text)

@@ -7,7 +7,7 @@
  * registry's states at scrape time, so they can never disagree with what the router sees.
  */
 import { Context, Metric } from "effect"
-import { proxyLatencyBoundaries } from "../domain/metrics/Histogram.ts"
+import { eventLoopDelayBoundaries, gcPauseBoundaries, proxyLatencyBoundaries } from "../domain/metrics/Histogram.ts"
 import type { HistorySample } from "../domain/metrics/Sample.ts"
 import type { CountedRequest } from "../domain/RequestRecord.ts"
 
@@ -46,6 +46,11 @@ export const ejectionsDeclinedTotal = Metric.counter("lb_ejections_declined_tota
   incremental: true
 })
 
+export const workerRestartsTotal = Metric.counter("lb_worker_restarts_total", {
+  description: "Worker processes restarted after dying (workers above 1)",
+  incremental: true
+})
+
 export const rateLimitedTotal = Metric.counter("lb_rate_limited_requests_total", {
   description: "Requests refused with 429 because their client was over rateLimit",
   incremental: true
@@ -69,6 +74,19 @@ export const externalMemory = Metric.gauge("nodejs_external_memory_bytes", {
 })
 export const arrayBuffersMemory = Metric.gauge("nodejs_array_buffers_bytes", {
   description: "The part of the external memory held by ArrayBuffers and Buffers"
+})
+
+/**
+ * Pauses of the process itself, sampled beside the data path (not per request): how late the
+ * event loop ran its timers, and how long each garbage collection stopped it.
+ */
+export const eventLoopDelay = Metric.histogram("lb_event_loop_delay_seconds", {
+  description: "How late the event loop ran a timer sampled every 10 ms: time it was kept busy, GC pauses included",
+  boundaries: eventLoopDelayBoundaries
+})
+export const gcPause = Metric.histogram("lb_gc_pause_seconds", {
+  description: "Garbage collection pauses of the main thread, by kind (minor, major, incremental, weakcb)",
+  boundaries: gcPauseBoundaries
 })
 
 export interface MetricsShape {
