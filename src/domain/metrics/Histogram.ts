@@ -60,6 +60,24 @@ export const cumulativeBuckets = (histogram: Histogram): Array<[number, number]>
   })
 }
 
+/** A histogram in the shape of Effect's `HistogramState`, what a metric's `get` hook returns. */
+export interface ExportedHistogram {
+  readonly buckets: ReadonlyArray<[number, number]>
+  readonly count: number
+  readonly min: number
+  readonly max: number
+  readonly sum: number
+}
+
+/** The export of `histogram` as of now (min and max 0 while it is empty). */
+export const exported = (histogram: Histogram): ExportedHistogram => ({
+  buckets: cumulativeBuckets(histogram),
+  count: histogram.count,
+  min: histogram.count === 0 ? 0 : histogram.min,
+  max: histogram.count === 0 ? 0 : histogram.max,
+  sum: histogram.sum
+})
+
 /**
  * Seconds the event loop was late, sampled (not per request). 20 ms is a boundary of its own, so
  * "stalls over 20 ms" is the count less the `le="0.02"` bucket.
