@@ -47,10 +47,23 @@ export interface Ending {
   readonly durationMs?: number
 }
 
+/**
+ * The ids the proxy generates: UUID-shaped, a random prefix drawn once per process (so workers and
+ * restarts never repeat each other's) and a counter. Unique is all an id must be; drawing 122
+ * random bits per request cost more than the rest of its reception.
+ */
+const idPrefix = randomUUID().slice(0, 24)
+let idCounter = 0
+
+export const nextRequestId = (): string => {
+  idCounter = (idCounter + 1) % 0x1000000000000
+  return idPrefix + idCounter.toString(16).padStart(12, "0")
+}
+
 export const receive = (env: ReceptionEnv, request: IncomingMessage): Reception => {
   const receivedAt = env.now()
   const head = scanRequestHead(request.rawHeaders)
-  const requestId = head.requestId ?? randomUUID()
+  const requestId = head.requestId ?? nextRequestId()
   const peer = plainAddress(request.socket.remoteAddress ?? "")
   const client = env.trustProxy ? firstForwardedFor(head.forwardedFor) ?? peer : peer
   const record = (ending: Ending) =>
