@@ -34,7 +34,9 @@
  * BENCH_WARMUP_SECONDS before each run (1), BENCH_ROUNDS (3), BENCH_CONNECTIONS (50),
  * BENCH_LOADER=autocannon to use autocannon although wrk is installed, BENCH_NGINX=off to run as if
  * nginx were not installed, BENCH_BASELINE=/path/to/other/dist/main.js to run another build beside
- * this one (`baseline-quiet`, access log off) for an A/B in the same minutes.
+ * this one (`baseline-quiet`, access log off) for an A/B in the same minutes, BENCH_WORKERS=N (or
+`--workers N`) to add `switchyard-workers-N`: the defaults with `workers: N`, a supervisor and N
+worker processes, whose CPU is counted with the supervisor's (the process tree).
  *
  * CPU per request is the CPU (user + system) the target's processes spent during the measured run
  * divided by the requests answered: the figure that barely moves on a shared machine, where req/s
@@ -109,12 +111,18 @@ const median = (values: ReadonlyArray<number>): number => {
   return sorted.length % 2 === 1 ? upper : ((sorted[middle - 1] ?? Number.NaN) + upper) / 2
 }
 
-const startSwitchyard = async (
-  backends: ReadonlyArray<Server>,
-  accessLog: boolean,
-  build?: { readonly name: string; readonly mainJs: string }
-): Promise<Target> => {
-  const name = build?.name ?? (accessLog ? "switchyard" : "switchyard-quiet")
+interface SwitchyardRun {
+  readonly accessLog: boolean
+  /** Another build's `dist/main.js`, under another name. */
+  readonly build?: { readonly name: string; readonly mainJs: string }
+  /** `workers:` in the config; absent for the default (one process). */
+  readonly workers?: number
+}
+
+const startSwitchyard = async (backends: ReadonlyArray<Server>, run: SwitchyardRun): Promise<Target> => {
+  const { accessLog, build, workers } = run
+  const name = build?.name ??
+    (workers === undefined ? (accessLog ? "switchyard" : "switchyard-quiet") : `switchyard-workers-${workers}`)
   const dir = makeTempDir(`${name}-bench-proxy-`)
   const config = join(dir, "switchyard.yaml")
   // Port 0 and log level info: the proxy binds a port nobody holds and logs which one it got.
@@ -127,6 +135,7 @@ const startSwitchyard = async (
       "backends:",
       ...backends.map((backend) => `  - url: http://127.0.0.1:${backend.port}`),
       `logging: { level: info, access: ${accessLog} }`,
+      ...(workers === undefined ? [] : [`workers: ${workers}`]),
       ""
     ].join("\n")
   )
@@ -136,7 +145,7 @@ const startSwitchyard = async (
   const url = `${origin}/`
   await waitServing(url, child, startTimeoutMs)
   const about = `Switchyard${build === undefined ? "" : ` (${build.mainJs})`}, round robin over ${backends.length}` +
-    ` backends, access log ${accessLog ? "on" : "off"}`
+    ` backends, access log ${accessLog ? "on" : "off"}${workers === undefined ? "" : `, ${workers} workers`}`
   return { name, about, url, child }
 }
 
@@ -168,6 +177,14 @@ const main = async (): Promise<void> => {
   const baseline = process.env["BENCH_BASELINE"] === undefined || process.env["BENCH_BASELINE"] === ""
     ? undefined
     : process.env["BENCH_BASELINE"]
+  const workersFlag = process.argv.indexOf("--workers")
+  const workersText = workersFlag === -1 ? process.env["BENCH_WORKERS"] : process.argv[workersFlag + 1]
+  const workers = workersText === undefined || workersText === "" ? undefined : Number(workersText)
+  if (workers !== undefined && !(Number.isInteger(workers) && workers >= 1)) {
+    throw new Error(
+      `--workers (BENCH_WORKERS) must be a whole number of at least 1, got ${JSON.stringify(workersText)}`
+    )
+  }
   const wrk = process.env["BENCH_LOADER"] === "autocannon" ? undefined : findExecutable("wrk")
   const loader: Loader = wrk === undefined ? autocannonLoader(connections) : wrkLoader(wrk, connections)
   const cores = cpus()
@@ -192,11 +209,12 @@ const main = async (): Promise<void> => {
   const first = backends[0]
   if (first === undefined) throw new Error("no backend started")
   const targets: Array<Target> = [
-    await startSwitchyard(backends, true),
-    await startSwitchyard(backends, false),
+    await startSwitchyard(backends, { accessLog: true }),
+    await startSwitchyard(backends, { accessLog: false }),
+    ...(workers === undefined ? [] : [await startSwitchyard(backends, { accessLog: true, workers })]),
     ...(baseline === undefined
       ? []
-      : [await startSwitchyard(backends, false, { name: "baseline-quiet", mainJs: baseline })]),
+      : [await startSwitchyard(backends, { accessLog: false, build: { name: "baseline-quiet", mainJs: baseline } })]),
     { name: "direct", about: `${first.child.name} alone, no proxy`, url: first.url, child: first.child }
   ]
   if (nginx !== undefined) {
