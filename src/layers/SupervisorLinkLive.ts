@@ -5,8 +5,9 @@
  * reaches every worker well within the 100 ms the contract allows.
  */
 import { Layer } from "effect"
-import type { BackendEvent } from "../domain/BackendEvent.ts"
-import type { CountedRequest, FromWorker, ToWorker } from "../domain/workers/Protocol.ts"
+import { appendCounted, appendEvent } from "../domain/workers/OutcomeBatch.ts"
+import type { OutcomeBatch } from "../domain/workers/OutcomeBatch.ts"
+import type { FromWorker, ToWorker } from "../domain/workers/Protocol.ts"
 import { isToWorker } from "../domain/workers/Protocol.ts"
 import { SupervisorLink } from "../services/SupervisorLink.ts"
 import type { StartMessage, SupervisorLinkShape, WorkerTotals } from "../services/SupervisorLink.ts"
@@ -18,8 +19,8 @@ const noTotals = (): WorkerTotals => ({ rateLimited: 0, retryBudgetExhausted: 0,
 
 /** The channel over `process` (the IPC channel `child_process.fork` opened), for a worker started with `start`. */
 export const makeSupervisorLink = (start: StartMessage): SupervisorLinkShape => {
-  let events: Array<BackendEvent> = []
-  let requests: Array<CountedRequest> = []
+  let batch: OutcomeBatch = []
+  let requests = 0
   let timer: ReturnType<typeof setTimeout> | undefined
   let totals = noTotals
   const handlers = new Map<string, (message: ToWorker) => void>()
@@ -32,10 +33,10 @@ export const makeSupervisorLink = (start: StartMessage): SupervisorLinkShape => 
   const flush = () => {
     if (timer !== undefined) clearTimeout(timer)
     timer = undefined
-    if (events.length === 0 && requests.length === 0) return
-    send({ _tag: "Outcomes", events, requests, ...totals() })
-    events = []
-    requests = []
+    if (batch.length === 0) return
+    send({ _tag: "Outcomes", batch, requests, ...totals() })
+    batch = []
+    requests = 0
   }
   const queued = () => {
     timer ??= setTimeout(flush, batchIntervalMs).unref()
@@ -49,11 +50,12 @@ export const makeSupervisorLink = (start: StartMessage): SupervisorLinkShape => 
   return {
     start,
     requestEvent: (event) => {
-      events.push(event)
+      appendEvent(batch, event)
       queued()
     },
     counted: (request) => {
-      requests.push(request)
+      appendCounted(batch, request)
+      requests++
       queued()
     },
     send,

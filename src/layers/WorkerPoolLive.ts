@@ -21,6 +21,7 @@ import { extname } from "node:path"
 import { fileURLToPath } from "node:url"
 import { giveBack, grant } from "../domain/ratelimit/Lease.ts"
 import { take } from "../domain/ratelimit/TokenBucket.ts"
+import { readBatch } from "../domain/workers/OutcomeBatch.ts"
 import type { FromWorker, ToWorker } from "../domain/workers/Protocol.ts"
 import { isFromWorker } from "../domain/workers/Protocol.ts"
 import { isReplicated } from "../domain/workers/Replica.ts"
@@ -164,16 +165,18 @@ export const WorkerPoolLive = Layer.effectContext(Effect.gen(function*() {
             }
             case "Outcomes": {
               const outstanding = worker.outstanding
-              for (const event of message.events) {
-                if (event._tag === "RequestStarted") {
-                  outstanding.set(event.backend, (outstanding.get(event.backend) ?? 0) + 1)
-                } else if (event._tag === "RequestFinished") {
-                  outstanding.set(event.backend, (outstanding.get(event.backend) ?? 1) - 1)
-                }
-                registry.emit(event)
-              }
-              for (const request of message.requests) counted(request)
-              worker.requests += message.requests.length
+              readBatch(message.batch, {
+                event: (event) => {
+                  if (event._tag === "RequestStarted") {
+                    outstanding.set(event.backend, (outstanding.get(event.backend) ?? 0) + 1)
+                  } else if (event._tag === "RequestFinished") {
+                    outstanding.set(event.backend, (outstanding.get(event.backend) ?? 1) - 1)
+                  }
+                  registry.emit(event)
+                },
+                counted
+              })
+              worker.requests += message.requests
               worker.inFlight = message.inFlight
               worker.rateLimited = message.rateLimited
               worker.retryBudgetExhausted = message.retryBudgetExhausted

@@ -6,9 +6,9 @@
  */
 import type { BackendEvent } from "../BackendEvent.ts"
 import type { BackendState } from "../BackendState.ts"
-import type { CountedRequest } from "../RequestRecord.ts"
+import type { OutcomeBatch } from "./OutcomeBatch.ts"
 
-export type { CountedRequest }
+export type { CountedRequest } from "../RequestRecord.ts"
 
 export type ToWorker =
   /** The first message: who the worker is, the config (as the file's text) and the pool as it stands. */
@@ -41,8 +41,10 @@ export type FromWorker =
    */
   | {
     readonly _tag: "Outcomes"
-    readonly events: ReadonlyArray<BackendEvent>
-    readonly requests: ReadonlyArray<CountedRequest>
+    /** Request events and counted requests, in order (`OutcomeBatch.ts`). */
+    readonly batch: OutcomeBatch
+    /** Client requests answered in this batch. */
+    readonly requests: number
     readonly rateLimited: number
     readonly retryBudgetExhausted: number
     readonly inFlight: number
