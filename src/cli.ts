@@ -10,12 +10,14 @@ import type { Runtime } from "effect"
 import { Argument, CliError, Command, Flag } from "effect/cli"
 import { ServeError } from "effect/http/HttpServerError"
 import { ConfigError, JournalError, ListenError, ScenarioError, SimulateError } from "./domain/Errors.ts"
-import { check } from "./programs/Check.ts"
-import { demo } from "./programs/Demo.ts"
-import { replayJournal } from "./programs/Replay.ts"
-import { serve } from "./programs/Serve.ts"
-import { simulate } from "./programs/Simulate.ts"
 import { version } from "./version.ts"
+
+/**
+ * Runs a program from a module loaded only when its command runs: a proxy started with `serve`
+ * never holds the strategy lab, the demo's backends or the journal reader in memory.
+ */
+const loaded = <Module, A, E, R>(load: () => Promise<Module>, run: (module: Module) => Effect.Effect<A, E, R>) =>
+  Effect.promise(load).pipe(Effect.flatMap(run))
 
 const configFlag = Flag.String("config").pipe(
   Flag.withAlias("c"),
@@ -23,58 +25,75 @@ const configFlag = Flag.String("config").pipe(
   Flag.withDefault("./config.yaml")
 )
 
-const serveCommand = Command.make("serve", { config: configFlag }, ({ config }) => serve(config)).pipe(
+const serveCommand = Command.make(
+  "serve",
+  { config: configFlag },
+  ({ config }) => loaded(() => import("./programs/Serve.ts"), ({ serve }) => serve(config))
+).pipe(
   Command.withDescription("Run the proxy with a config file until SIGTERM or SIGINT")
 )
 
-const checkCommand = Command.make("check", { config: configFlag }, ({ config }) => check(config)).pipe(
+const checkCommand = Command.make(
+  "check",
+  { config: configFlag },
+  ({ config }) => loaded(() => import("./programs/Check.ts"), ({ check }) => check(config))
+).pipe(
   Command.withDescription("Validate a config file: print it normalised (exit 0) or every problem (exit 1)")
 )
 
-const demoCommand = Command.make("demo", {}, () => demo).pipe(
+const demoCommand = Command.make("demo", {}, () => loaded(() => import("./programs/Demo.ts"), ({ demo }) => demo)).pipe(
   Command.withDescription("Start three demo backends, the proxy on :8080 and the admin API on :9090")
 )
 
-const replayCommand = Command.make("replay", {
-  file: Argument.String("file").pipe(Argument.withDescription("an event journal (the config's `journal` file)")),
-  format: Flag.Literals("format", ["text", "json"]).pipe(
-    Flag.withDescription("text for people, json for tools"),
-    Flag.withDefault("text")
-  )
-}, ({ file, format }) => replayJournal(file, format)).pipe(
+const replayCommand = Command.make(
+  "replay",
+  {
+    file: Argument.String("file").pipe(Argument.withDescription("an event journal (the config's `journal` file)")),
+    format: Flag.Literals("format", ["text", "json"]).pipe(
+      Flag.withDescription("text for people, json for tools"),
+      Flag.withDefault("text")
+    )
+  },
+  ({ file, format }) => loaded(() => import("./programs/Replay.ts"), ({ replayJournal }) => replayJournal(file, format))
+).pipe(
   Command.withDescription("Fold an event journal and print each backend's health and circuit timeline")
 )
 
-const simulateCommand = Command.make("simulate", {
-  scenario: Flag.String("scenario").pipe(
-    Flag.withDescription("the scenario file (YAML): simulated backends, traffic, proxy settings")
-  ),
-  strategies: Flag.String("strategies").pipe(
-    Flag.withDescription("strategies to compare, comma-separated (default: the scenario's list, or all)"),
-    Flag.optional
-  ),
-  seed: Flag.Int("seed").pipe(
-    Flag.withDescription("the random seed: the same seed, the same output"),
-    Flag.withDefault(1)
-  ),
-  format: Flag.Literals("format", ["table", "json"]).pipe(
-    Flag.withDescription("table for people, json for tools"),
-    Flag.withDefault("table")
-  ),
-  chart: Flag.String("chart").pipe(
-    Flag.withDescription("also draw latency over time per strategy into this .svg or .html file"),
-    Flag.optional
-  )
-}, ({ chart, format, scenario, seed, strategies }) =>
-  simulate({
-    scenario,
-    strategies: Option.getOrUndefined(strategies),
-    seed,
-    format,
-    chart: Option.getOrUndefined(chart)
-  })).pipe(
-    Command.withDescription("Compare strategies on simulated backends under a virtual clock, deterministically")
-  )
+const simulateCommand = Command.make(
+  "simulate",
+  {
+    scenario: Flag.String("scenario").pipe(
+      Flag.withDescription("the scenario file (YAML): simulated backends, traffic, proxy settings")
+    ),
+    strategies: Flag.String("strategies").pipe(
+      Flag.withDescription("strategies to compare, comma-separated (default: the scenario's list, or all)"),
+      Flag.optional
+    ),
+    seed: Flag.Int("seed").pipe(
+      Flag.withDescription("the random seed: the same seed, the same output"),
+      Flag.withDefault(1)
+    ),
+    format: Flag.Literals("format", ["table", "json"]).pipe(
+      Flag.withDescription("table for people, json for tools"),
+      Flag.withDefault("table")
+    ),
+    chart: Flag.String("chart").pipe(
+      Flag.withDescription("also draw latency over time per strategy into this .svg or .html file"),
+      Flag.optional
+    )
+  },
+  ({ chart, format, scenario, seed, strategies }) =>
+    loaded(() => import("./programs/Simulate.ts"), ({ simulate }) =>
+      simulate({
+        scenario,
+        strategies: Option.getOrUndefined(strategies),
+        seed,
+        format,
+        chart: Option.getOrUndefined(chart)
+      }))
+).pipe(
+  Command.withDescription("Compare strategies on simulated backends under a virtual clock, deterministically")
+)
 
 const switchyard = Command.make("switchyard").pipe(
   Command.withDescription("An event-sourced HTTP reverse proxy and load balancer"),
