@@ -65,7 +65,9 @@ export const spend = (lease: Lease, now: number, size: number): Spend => {
     const ask = size > 1 && !lease.asking && tokens <= size / 2
     return { _tag: "Spent", lease: { ...lease, tokens, asking: lease.asking || ask, usedAt: now }, ask }
   }
-  if (now < lease.emptyUntil) return { _tag: "Empty", lease: { ...lease, usedAt: now }, retryAfterMs: lease.emptyUntil - now }
+  if (now < lease.emptyUntil) {
+    return { _tag: "Empty", lease: { ...lease, usedAt: now }, retryAfterMs: lease.emptyUntil - now }
+  }
   return { _tag: "Wait", lease: { ...lease, asking: true, usedAt: now }, ask: !lease.asking }
 }
 
