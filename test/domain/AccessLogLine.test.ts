@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import fc from "fast-check"
-import { accessLogLine, lineAlignedWrites } from "../../src/domain/AccessLogLine.ts"
+import { accessLogLine, isoTime, lineAlignedWrites } from "../../src/domain/AccessLogLine.ts"
 import type { RequestRecord } from "../../src/domain/RequestRecord.ts"
 
 const record: fc.Arbitrary<RequestRecord> = fc.record({
@@ -62,6 +62,11 @@ describe("access log line", () => {
         retries: r.retries,
         cache: r.cache ?? null
       })
+    })))
+
+  it("property: the time is toISOString's, from any instant (sub-millisecond ones included)", () =>
+    fc.assert(fc.property(fc.double({ min: 0, max: 4_102_444_800_000, noNaN: true }), (at) => {
+      assert.strictEqual(isoTime(at), new Date(at).toISOString())
     })))
 
   it("property: writes are whole lines of at most the limit, and together the batch in order", () =>
