@@ -3,12 +3,14 @@
  * this process must be started again to have them. `main.ts` applies it before loading anything
  * else: settings read once, when the process starts, cannot be changed from JavaScript later.
  *
- * What they fix (measured with `npm run soak`, see docs/performance.md, "Memory"):
+ * What they fix (measured with `npm run soak` and `npm run bench:tail`, see docs/performance.md,
+ * "Tail and memory"):
  * - `--max-semi-space-size=16`: V8 grows the young generation to 2 × 32 MiB on a machine with this
  *   much memory, and already does so at start-up (loading the modules allocates fast); most of
  *   it is garbage waiting for the next scavenge, and its pages stay resident once touched. 16 MiB
  *   costs no measurable CPU per request; smaller ones do (4 MiB: 1.25× the CPU per small request
- *   in `npm run bench`, for about 15 MiB less RSS), so they are left to the user.
+ *   in `npm run bench`, for about 15 MiB less RSS; 8 MiB: 14 MiB less idle RSS for 2.5× the
+ *   scavenge time at a fixed rate in `npm run bench:tail`), so they are left to the user.
  * - `MALLOC_MMAP_THRESHOLD_=32768`: every socket read allocates a 64 KiB buffer, and a copy of
  *   what was read, in glibc's main arena. Those that outlive a scavenge wait for a full GC, which
  *   V8 runs only once external memory has grown by tens of MiB; the arena grows to that peak and,
