@@ -1,6 +1,6 @@
 /**
  * The access log: with `logging.format: json`, each record becomes its JSON line at once
- * (`AccessLogLine`), appended to a pending batch; a fiber writes the batch to stdout every 50 ms,
+ * (`AccessLogLine`), appended to a pending batch, written to stdout 50 ms after its first line,
  * cut into line-aligned writes that a shared pipe keeps whole (several workers may write to one).
  * A line per request would otherwise be a write per request, or a logger's general formatting
  * per record. With `logging.format: pretty` (a terminal) each record is logged through Effect's
@@ -10,7 +10,7 @@
  * records are dropped rather than requests delayed; the number dropped is logged as a warning.
  * At shutdown (after the listeners drained) what is pending is written before the scope ends.
  */
-import { Effect, Layer, Schedule } from "effect"
+import { Effect, Layer } from "effect"
 import { fstatSync } from "node:fs"
 import { accessLogLine, atomicPipeWriteBytes, lineAlignedWrites } from "../domain/AccessLogLine.ts"
 import type { RequestRecord } from "../domain/RequestRecord.ts"
@@ -20,7 +20,7 @@ import { ProxyConfig } from "../services/ProxyConfig.ts"
 /** Characters pending before records are dropped (about 16k lines). */
 const capacityChars = 4 * 1024 * 1024
 
-const flushEvery = "50 millis"
+const flushEveryMs = 50
 
 /** Whether stdout is a regular file, which takes a batch in one write without interleaving lines. */
 const stdoutIsFile = (): boolean => {
@@ -58,25 +58,36 @@ export const AccessLogLive = Layer.effect(
       return AccessLog.of({ append: (record) => logNow(Effect.logInfo(prettyEntry(record))) })
     }
     const writeLimit = stdoutIsFile() ? Number.POSITIVE_INFINITY : atomicPipeWriteBytes
+    const warn = Effect.runForkWith(yield* Effect.context())
     let pending = ""
     let dropped = 0
-    const flush = Effect.suspend(() => {
-      if (pending !== "") {
-        const batch = Buffer.from(pending, "utf8")
-        pending = ""
-        for (const piece of lineAlignedWrites(batch, writeLimit)) process.stdout.write(piece)
-      }
-      if (dropped === 0) return Effect.void
-      const count = dropped
+    let timer: ReturnType<typeof setTimeout> | undefined
+    /** A batch that fits one write whatever its characters (3 UTF-8 bytes each at most) goes as it is. */
+    const write = (batch: string) => {
+      if (batch.length * 3 <= writeLimit) process.stdout.write(batch)
+      else for (const piece of lineAlignedWrites(Buffer.from(batch, "utf8"), writeLimit)) process.stdout.write(piece)
+    }
+    const flush = () => {
+      timer = undefined
+      if (pending !== "") write(pending)
+      pending = ""
+      if (dropped === 0) return
+      warn(Effect.logWarning(`access log: ${dropped} records dropped (the log could not keep up)`))
       dropped = 0
-      return Effect.logWarning(`access log: ${count} records dropped (the log could not keep up)`)
-    })
-    yield* flush.pipe(Effect.repeat(Schedule.spaced(flushEvery)), Effect.forkScoped)
-    yield* Effect.addFinalizer(() => flush)
+    }
+    // At shutdown (after the listeners drained) what is pending is written before the scope ends.
+    yield* Effect.addFinalizer(() =>
+      Effect.sync(() => {
+        clearTimeout(timer)
+        flush()
+      })
+    )
     return AccessLog.of({
       append: (record) => {
         if (pending.length < capacityChars) pending += accessLogLine(record)
         else dropped++
+        // A timer only while lines wait: an idle proxy wakes for nothing.
+        timer ??= setTimeout(flush, flushEveryMs).unref()
       }
     })
   })

@@ -51,6 +51,8 @@ describe("process metrics", () => {
       const before = sample((yield* send(proxy.adminUrl, { path: "/metrics" })).text, "nodejs_array_buffers_bytes")
       const held = Buffer.alloc(64 * 1024 * 1024, 1)
       const after = sample((yield* send(proxy.adminUrl, { path: "/metrics" })).text, "nodejs_array_buffers_bytes")
-      assert.isAtLeast(after - before, held.length)
+      // Garbage buffers counted by the first scrape may be collected before the second (a GC the
+      // 64 MiB allocation itself can start), so the rise is the held buffer less a few MiB at most.
+      assert.isAtLeast(after - before, held.length - 8 * 1024 * 1024)
     }))
 })
