@@ -73,12 +73,13 @@ export const makeRegistry = (options: RegistryOptions): Effect.Effect<BackendReg
       version++
     }
 
+    for (const state of options.initial ?? []) states.set(state.spec.name, state)
+    rebuildPools()
+
     // The sync publish refuses when a lagging subscriber has filled the buffer; only then is the
     // effectful publish run, whose sliding strategy drops that subscriber's oldest events.
-    for (const state of options.initial ?? []) states.set(state.spec.name, state)
-  rebuildPools()
 
-  const publishTo = (observers: PubSub.PubSub<BackendEvent>, event: BackendEvent) => {
+    const publishTo = (observers: PubSub.PubSub<BackendEvent>, event: BackendEvent) => {
       if (!PubSub.publishUnsafe(observers, event)) Effect.runSync(PubSub.publish(observers, event))
     }
     const publish = (event: BackendEvent) => {
