@@ -149,6 +149,12 @@ const startSwitchyard = async (backends: ReadonlyArray<Server>, run: SwitchyardR
   return { name, about, url, child }
 }
 
+/** Names the process that ended (before a load run, which would only say "connection refused"). */
+const failIfOneEnded = async (children: ReadonlyArray<Child>): Promise<void> => {
+  const dead = children.find((child) => !child.isRunning())
+  if (dead !== undefined) throw new Error(`${dead.name} ended (${await dead.exited}):\n${dead.output()}`)
+}
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 const formatRps = (rps: number): string => Math.round(rps).toLocaleString("en-US")
@@ -229,6 +235,7 @@ const main = async (): Promise<void> => {
     for (const target of [...targets.slice(shift), ...targets.slice(0, shift)]) {
       // A target's first warm-up is longer: JIT and connection pools settle there, not in round 1.
       const warmup = round === 0 ? firstWarmupFactor * warmupSeconds : warmupSeconds
+      await failIfOneEnded(everyone)
       if (warmup > 0) await loader.run(target.url, warmup)
       await sleep(pauseBetweenRunsMs)
       const cpuBefore = treeCpuMicros(target.child.process.pid)
@@ -241,10 +248,7 @@ const main = async (): Promise<void> => {
           : (cpuAfter - cpuBefore) / run.requests
       }
       await sleep(pauseBetweenRunsMs)
-      const dead = everyone.find((child) => !child.isRunning())
-      if (dead !== undefined) {
-        throw new Error(`${dead.name} ended during the run (${await dead.exited}):\n${dead.output()}`)
-      }
+      await failIfOneEnded(everyone)
       samples.get(target.name)?.push(sample)
       process.stderr.write(
         `round ${round + 1}/${rounds}  ${target.name.padEnd(10)} ${formatRps(sample.rps).padStart(7)} req/s` +
