@@ -1,8 +1,9 @@
 /**
  * A worker process, as its supervisor forks it (`workers: N`). It waits for its `Start`
  * message, serves until told to drain (or its supervisor is gone, or it gets SIGTERM), then
- * exits. SIGINT is left to the supervisor: a Ctrl-C in a terminal reaches the whole process
- * group, and it is the supervisor that drains every worker in order.
+ * exits. SIGINT and SIGHUP are left to the supervisor: a Ctrl-C or a terminal's hang-up reaches the
+ * whole process group, and it is the supervisor that drains every worker in order, or reloads
+ * them all.
  */
 import { Cause, Effect, Exit, Fiber, Layer } from "effect"
 import type { ToWorker } from "../domain/workers/Protocol.ts"
@@ -31,6 +32,7 @@ export const runWorker = async (): Promise<void> => {
     process.exit(2)
   }
   process.on("SIGINT", () => undefined)
+  process.on("SIGHUP", () => undefined)
   const start = await startMessage()
   const link = makeSupervisorLink(start)
   const loaded = workerConfig(start.file, start.text, start.reloaded)
