@@ -143,6 +143,34 @@ describe("proxy listener", () => {
       }))
   }
 
+  it.live("a keep-alive connection stays open while it is used and closes once idle for timeouts.idle", () =>
+    Effect.gen(function*() {
+      const listener = makeProxyListener({ ...options, idleTimeoutMs: 400 }, (request, response) => {
+        request.resume()
+        response.end("ok")
+      })
+      const { port } = yield* listen(listener.server, "proxy", "127.0.0.1", 0)
+      yield* Effect.addFinalizer(() => Effect.sync(() => listener.server.closeAllConnections()))
+      const client = yield* rawClient(port)
+      const get = "GET / HTTP/1.1\r\nHost: a\r\n\r\n"
+      for (let i = 1; i <= 4; i++) {
+        client.write(get)
+        yield* waitUntil(() => statusLines(client.received()).length === i)
+        // Each pause is shorter than the idle timeout, four of them longer.
+        yield* Effect.sleep("250 millis")
+      }
+      assert.isFalse(client.closed(), "a connection in use is not idle")
+      const lastAnswer = Date.now()
+      yield* waitUntil(client.closed)
+      assert.isBelow(Date.now() - lastAnswer, 400 + 600)
+      assert.deepStrictEqual(statusLines(client.received()).map((line) => line.slice(9, 12)), [
+        "200",
+        "200",
+        "200",
+        "200"
+      ])
+    }))
+
   it.live("bytes of a body are never read again as a request line on an HTTP/1.2 connection", () =>
     Effect.gen(function*() {
       const { port, requests } = yield* countingListener(10_000)
