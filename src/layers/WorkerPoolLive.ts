@@ -19,6 +19,7 @@ import type { ChildProcess } from "node:child_process"
 import { availableParallelism } from "node:os"
 import { extname } from "node:path"
 import { fileURLToPath } from "node:url"
+import { ListenError } from "../domain/Errors.ts"
 import { giveBack, grant } from "../domain/ratelimit/Lease.ts"
 import { take } from "../domain/ratelimit/TokenBucket.ts"
 import { readBatch } from "../domain/workers/OutcomeBatch.ts"
@@ -148,7 +149,10 @@ export const WorkerPoolLive = Layer.effectContext(Effect.gen(function*() {
         const run = Effect.runForkWith(yield* Effect.context())
         const log = (level: "info" | "warning", message: string) =>
           run(level === "info" ? Effect.logInfo(message) : Effect.logWarning(message))
-        const allListening = yield* Deferred.make<void, Error>()
+        const allListening = yield* Deferred.make<void, ListenError>()
+        const { host } = config.server
+        const cannotListen = (message: string) =>
+          new ListenError({ listener: "proxy", host, port: port ?? config.server.port, message })
         const settleIfAllListening = () => {
           if (workers.every((worker) => worker.listening)) Deferred.doneUnsafe(allListening, Effect.void)
         }
@@ -229,7 +233,7 @@ export const WorkerPoolLive = Layer.effectContext(Effect.gen(function*() {
           if (!Deferred.isDoneUnsafe(allListening)) {
             Deferred.doneUnsafe(
               allListening,
-              Effect.fail(new Error(`worker ${worker.id} (pid ${child.pid}) ended (${how}) before it was listening`))
+              Effect.fail(cannotListen(`worker ${worker.id} (pid ${child.pid}) ended (${how}) before it was listening`))
             )
             return
           }
@@ -284,7 +288,7 @@ export const WorkerPoolLive = Layer.effectContext(Effect.gen(function*() {
           Effect.timeoutOrElse({
             duration: listenTimeout,
             orElse: () =>
-              Effect.fail(new Error(`the workers did not all listen within ${Duration.format(listenTimeout)}`))
+              Effect.fail(cannotListen(`the workers did not all listen within ${Duration.format(listenTimeout)}`))
           })
         )
         const scheme = config.server.tls === undefined ? "http" : "https"

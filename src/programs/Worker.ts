@@ -6,6 +6,7 @@
  * them all.
  */
 import { Cause, Effect, Exit, Fiber, Layer } from "effect"
+import { ListenError } from "../domain/Errors.ts"
 import type { ToWorker } from "../domain/workers/Protocol.ts"
 import { isToWorker } from "../domain/workers/Protocol.ts"
 import { WorkerLive } from "../layers/AppLive.ts"
@@ -22,6 +23,15 @@ const startMessage = (): Promise<StartMessage> =>
     }
     process.on("message", onMessage)
   })
+
+/** One line for a listener that cannot bind (the supervisor says so too); a stack only for bugs. */
+const describe = (cause: Cause.Cause<unknown>): string => {
+  const found = Cause.findErrorOption(cause)
+  const error: unknown = found._tag === "Some" ? found.value : undefined
+  return error instanceof ListenError
+    ? `cannot start the proxy listener on ${error.host}:${error.port}: ${error.message}`
+    : Cause.pretty(cause)
+}
 
 const isDrain = (message: unknown): message is Extract<ToWorker, { readonly _tag: "Drain" }> =>
   isToWorker(message) && message._tag === "Drain"
@@ -49,7 +59,7 @@ export const runWorker = async (): Promise<void> => {
   const exit = await Effect.runPromise(Fiber.await(fiber))
   link.flush()
   if (Exit.isFailure(exit) && !Cause.hasInterruptsOnly(exit.cause)) {
-    process.stderr.write(`switchyard worker ${start.id}: ${Cause.pretty(exit.cause)}\n`)
+    process.stderr.write(`switchyard worker ${start.id}: ${describe(exit.cause)}\n`)
     process.exitCode = 1
   }
   process.disconnect?.()

@@ -5,6 +5,7 @@
  */
 import { Context } from "effect"
 import type { Effect, Scope } from "effect"
+import type { ListenError } from "../domain/Errors.ts"
 import type { CountedRequest } from "../domain/workers/Protocol.ts"
 
 export interface WorkerStatus {
@@ -27,7 +28,7 @@ export interface WorkerPoolShape {
    * finished client request a worker reports is handed to `counted`. Succeeds once every worker
    * listens; closing the scope drains them all.
    */
-  readonly launch: (counted: (request: CountedRequest) => void) => Effect.Effect<void, Error, Scope.Scope>
+  readonly launch: (counted: (request: CountedRequest) => void) => Effect.Effect<void, ListenError, Scope.Scope>
 }
 
 export class WorkerPool extends Context.Service<WorkerPool, WorkerPoolShape>()("switchyard/services/WorkerPool") {}

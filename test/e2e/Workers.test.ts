@@ -204,6 +204,21 @@ describe("workers", () => {
       assert.strictEqual(yield* stop(cli), 0)
     }), 30_000)
 
+  it.live("a proxy port already taken: one line saying so, and exit 1", () =>
+    Effect.gen(function*() {
+      const a = yield* startBackend("a")
+      const file = writeConfig(
+        header(2).replace("port: 0, gracePeriod", `port: ${a.port}, gracePeriod`) + backendsYaml([a])
+      )
+      const cli = yield* startCli(["serve", "--config", file])
+      assert.strictEqual(yield* cli.exitCode, 1)
+      assert.match(
+        cli.stderr(),
+        new RegExp(`cannot start the proxy listener on 127\\.0\\.0\\.1:${a.port}: .*EADDRINUSE`)
+      )
+      assert.notMatch(cli.stderr(), /\n\s+at /, "no stack trace for a user's mistake")
+    }), 30_000)
+
   it.live("rateLimit holds per client across workers, not per worker", () =>
     Effect.gen(function*() {
       const a = yield* startBackend("a")
