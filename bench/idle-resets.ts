@@ -38,7 +38,7 @@ const requests = setting("IDLE_REQUESTS", 100)
 const clients = Math.max(1, setting("IDLE_CLIENTS", 2))
 const maxGapMs = setting("IDLE_MAX_GAP_MS", 2_500)
 const limitMs = setting("IDLE_LIMIT_MS", 1_200)
-const mainJs = process.env["IDLE_MAIN"] ?? new URL("../dist/main.js", import.meta.url).pathname
+const mainJs = process.env["IDLE_MAIN"] ?? new URL("../dist/bundle/switchyard.js", import.meta.url).pathname
 
 interface BackendTally {
   dropped: number

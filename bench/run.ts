@@ -57,7 +57,7 @@ import { autocannonLoader, wrkLoader } from "./load.ts"
 import type { Server } from "./nginx.ts"
 import { findNginx, startNginxProxy } from "./nginx.ts"
 
-const mainJs = new URL("../dist/main.js", import.meta.url).pathname
+const mainJs = new URL("../dist/bundle/switchyard.js", import.meta.url).pathname
 const resultsDir = new URL("./results/", import.meta.url).pathname
 
 const backendCount = 3

@@ -34,7 +34,7 @@ import { makeTempDir, runBench, spawnChild, stopChild } from "./children.ts"
 import { waitServing } from "./http.ts"
 import type { Server } from "./nginx.ts"
 
-const mainJs = new URL("../dist/main.js", import.meta.url).pathname
+const mainJs = new URL("../dist/bundle/switchyard.js", import.meta.url).pathname
 const soakBackendTs = new URL("./soak-backend.ts", import.meta.url).pathname
 const soakLoadTs = new URL("./soak-load.ts", import.meta.url).pathname
 const resultsDir = new URL("./results/soak/", import.meta.url).pathname

@@ -37,7 +37,7 @@ import type { Server } from "./nginx.ts"
 import { findNginx, startNginxProxy } from "./nginx.ts"
 import { quantile, runOpenLoop } from "./open-loop.ts"
 
-const mainJs = new URL("../dist/main.js", import.meta.url).pathname
+const mainJs = new URL("../dist/bundle/switchyard.js", import.meta.url).pathname
 const resultsDir = new URL("./results/", import.meta.url).pathname
 const startTimeoutMs = 15_000
 const pauseBetweenRunsMs = 500

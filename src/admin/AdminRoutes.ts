@@ -10,6 +10,7 @@ import { isAvailable } from "../domain/Availability.ts"
 import { BackendEvent } from "../domain/BackendEvent.ts"
 import { poolsOf } from "../domain/config/ConfigLoader.ts"
 import { formatProblem } from "../domain/Errors.ts"
+import { packagePath } from "../PackageRoot.ts"
 import { BackendRegistry } from "../services/BackendRegistry.ts"
 import { Metrics } from "../services/Metrics.ts"
 import { ProxyConfig } from "../services/ProxyConfig.ts"
@@ -26,8 +27,7 @@ const unauthorized = HttpServerResponse.jsonUnsafe(
 
 const encodeEvent = Schema.encodeSync(BackendEvent)
 
-/** The same relative path from `src/admin` and `dist/admin`: `assets/` sits at the package root. */
-const dashboardFile = new URL("../../assets/dashboard.html", import.meta.url)
+const dashboardFile = packagePath("assets", "dashboard.html")
 
 /**
  * The page handles a bearer token, so it may only talk to its own origin and run its own inline

@@ -16,8 +16,9 @@
 import { Clock, Context, Deferred, Duration, Effect, Layer, PubSub } from "effect"
 import { fork } from "node:child_process"
 import type { ChildProcess } from "node:child_process"
+import { existsSync } from "node:fs"
 import { availableParallelism } from "node:os"
-import { extname } from "node:path"
+import { dirname, extname, join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { ListenError } from "../domain/Errors.ts"
 import { giveBack, grant } from "../domain/ratelimit/Lease.ts"
@@ -28,6 +29,7 @@ import { isFromWorker } from "../domain/workers/Protocol.ts"
 import { isReplicated } from "../domain/workers/Replica.ts"
 import { restartDelayMs, settledAfterMs } from "../domain/workers/Restart.ts"
 import { workerCount } from "../domain/workers/WorkerCount.ts"
+import { packageRoot } from "../PackageRoot.ts"
 import { BackendRegistry } from "../services/BackendRegistry.ts"
 import { ConfigSource } from "../services/ConfigSource.ts"
 import { ProxyConfig } from "../services/ProxyConfig.ts"
@@ -38,8 +40,20 @@ import { WorkerPool } from "../services/WorkerPool.ts"
 import type { WorkerStatus } from "../services/WorkerPool.ts"
 import { allowed, limitsOf, retryAfterSeconds, sweptBuckets, unlimited } from "./RateLimiterLive.ts"
 
-/** The worker entry beside this module: `worker.js` when built, `worker.ts` from the sources. */
-const workerEntry = fileURLToPath(new URL(`../worker${extname(fileURLToPath(import.meta.url))}`, import.meta.url))
+/**
+ * The worker entry: beside the running executable when it has one (`dist/worker.js` beside
+ * `dist/main.js`, `dist/bundle/worker.js` beside the bundle), else beside this module's own
+ * directory (`worker.ts` when run from the sources).
+ */
+const workerEntry = ((): string => {
+  const script = process.argv[1]
+  // Only Switchyard's own executables: a program embedding it may have a `worker.js` of its own.
+  const besideScript = script === undefined || !script.startsWith(packageRoot)
+    ? undefined
+    : join(dirname(script), `worker${extname(script)}`)
+  if (besideScript !== undefined && existsSync(besideScript)) return besideScript
+  return fileURLToPath(new URL(`../worker${extname(fileURLToPath(import.meta.url))}`, import.meta.url))
+})()
 
 /** How long a starting worker may take to listen before the start is given up. */
 const listenTimeout = Duration.seconds(30)

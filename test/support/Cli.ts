@@ -1,5 +1,5 @@
 /**
- * Runs the built `switchyard` CLI (dist/main.js) as a user would: a child process with its own
+ * Runs the built `switchyard` executable (the bundle the bin points to, dist/bundle/switchyard.js) as a user would: a child process with its own
  * environment, its output collected, signals sent for real.
  */
 import { Effect } from "effect"
@@ -10,7 +10,7 @@ import { mkdtempSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 
-export const mainJs = new URL("../../dist/main.js", import.meta.url).pathname
+export const mainJs = new URL("../../dist/bundle/switchyard.js", import.meta.url).pathname
 
 export interface CliProcess {
   readonly child: ChildProcess
