@@ -9,7 +9,14 @@ import { Cause, Console, Effect, Exit, Option } from "effect"
 import type { Runtime } from "effect"
 import { Argument, CliError, Command, Flag } from "effect/cli"
 import { ServeError } from "effect/http/HttpServerError"
-import { ConfigError, JournalError, ListenError, ScenarioError, SimulateError } from "./domain/Errors.ts"
+import {
+  ConfigError,
+  describeListenError,
+  JournalError,
+  ListenError,
+  ScenarioError,
+  SimulateError
+} from "./domain/Errors.ts"
 import { version } from "./version.ts"
 
 /**
@@ -107,9 +114,7 @@ const describe = (cause: Cause.Cause<unknown>): string | undefined => {
   const error: unknown = found._tag === "Some" ? found.value : undefined
   if (CliError.isCliError(error)) return undefined
   if (error instanceof ConfigError) return error.message
-  if (error instanceof ListenError) {
-    return `cannot start the ${error.listener} listener on ${error.host}:${error.port}: ${error.message}`
-  }
+  if (error instanceof ListenError) return describeListenError(error)
   if (error instanceof ServeError) return `cannot start the admin listener: ${String(error.cause)}`
   if (error instanceof JournalError) return `journal ${error.path}: ${error.message}`
   if (error instanceof ScenarioError) return error.message

@@ -50,6 +50,10 @@ export class ListenError extends Schema.TaggedError<ListenError>()("ListenError"
   message: Schema.String
 }) {}
 
+/** What a user reads when a listener cannot start. */
+export const describeListenError = (error: ListenError): string =>
+  `cannot start the ${error.listener} listener on ${error.host}:${error.port}: ${error.message}`
+
 /** The event journal's file could not be opened or written. */
 export class JournalError extends Schema.TaggedError<JournalError>()("JournalError", {
   path: Schema.String,

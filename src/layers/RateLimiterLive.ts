@@ -11,7 +11,7 @@ import { take } from "../domain/ratelimit/TokenBucket.ts"
 import type { Limits } from "../domain/ratelimit/TokenBucket.ts"
 import { ProxyConfig } from "../services/ProxyConfig.ts"
 import { RateLimiter } from "../services/RateLimiter.ts"
-import type { RateLimiterShape } from "../services/RateLimiter.ts"
+import type { RateLimiterShape, Verdict } from "../services/RateLimiter.ts"
 
 /** What every limiter allows when no `rateLimit` is configured. */
 export const unlimited: RateLimiterShape = { admit: () => allowed, rejected: () => 0, tracked: () => 0 }
@@ -35,6 +35,13 @@ export const sweptBuckets = (limits: Limits) =>
     return buckets satisfies ClientBuckets
   })
 
+/** One request's admission against its client's bucket, the bucket updated. */
+export const takeToken = (buckets: ClientBuckets, limits: Limits, client: string, now: number): Verdict => {
+  const decision = take(buckets.get(client, now), now, limits)
+  buckets.set(client, decision.bucket)
+  return decision.allowed ? allowed : { allowed: false, retryAfterSeconds: retryAfterSeconds(decision.retryAfterMs) }
+}
+
 export const limitsOf = (rateLimit: { readonly requestsPerSecond: number; readonly burst: number }): Limits => ({
   ratePerSecond: rateLimit.requestsPerSecond,
   burst: rateLimit.burst
@@ -51,12 +58,9 @@ export const RateLimiterLive = Layer.effect(
     let rejected = 0
     return RateLimiter.of({
       admit: (client) => {
-        const now = clock.currentTimeMillisUnsafe()
-        const decision = take(buckets.get(client, now), now, limits)
-        buckets.set(client, decision.bucket)
-        if (decision.allowed) return allowed
-        rejected++
-        return { allowed: false, retryAfterSeconds: retryAfterSeconds(decision.retryAfterMs) }
+        const verdict = takeToken(buckets, limits, client, clock.currentTimeMillisUnsafe())
+        if (!verdict.allowed) rejected++
+        return verdict
       },
       rejected: () => rejected,
       tracked: buckets.size

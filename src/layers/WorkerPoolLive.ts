@@ -22,7 +22,6 @@ import { dirname, extname, join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { ListenError } from "../domain/Errors.ts"
 import { giveBack, grant } from "../domain/ratelimit/Lease.ts"
-import { take } from "../domain/ratelimit/TokenBucket.ts"
 import { readBatch } from "../domain/workers/OutcomeBatch.ts"
 import type { FromWorker, ToWorker } from "../domain/workers/Protocol.ts"
 import { isFromWorker } from "../domain/workers/Protocol.ts"
@@ -38,7 +37,7 @@ import { ReloadTarget } from "../services/ReloadTarget.ts"
 import { RetryBudget } from "../services/RetryBudget.ts"
 import { WorkerPool } from "../services/WorkerPool.ts"
 import type { WorkerStatus } from "../services/WorkerPool.ts"
-import { allowed, limitsOf, retryAfterSeconds, sweptBuckets, unlimited } from "./RateLimiterLive.ts"
+import { limitsOf, sweptBuckets, takeToken, unlimited } from "./RateLimiterLive.ts"
 
 /**
  * The worker entry: beside the running executable when it has one (`dist/worker.js` beside
@@ -313,14 +312,7 @@ export const WorkerPoolLive = Layer.effectContext(Effect.gen(function*() {
   const rateLimiter = RateLimiter.of(
     limits === undefined || buckets === undefined ? unlimited : {
       // The supervisor answers no client itself; this is the same bucket the leases come from.
-      admit: (client) => {
-        const now = clock.currentTimeMillisUnsafe()
-        const decision = take(buckets.get(client, now), now, limits)
-        buckets.set(client, decision.bucket)
-        return decision.allowed
-          ? allowed
-          : { allowed: false, retryAfterSeconds: retryAfterSeconds(decision.retryAfterMs) }
-      },
+      admit: (client) => takeToken(buckets, limits, client, clock.currentTimeMillisUnsafe()),
       rejected: () => workers.reduce((sum, worker) => sum + worker.rateLimited, retired.rateLimited),
       tracked: buckets.size
     }

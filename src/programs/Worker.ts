@@ -6,7 +6,7 @@
  * them all.
  */
 import { Cause, Effect, Exit, Fiber, Layer } from "effect"
-import { ListenError } from "../domain/Errors.ts"
+import { describeListenError, ListenError } from "../domain/Errors.ts"
 import type { ToWorker } from "../domain/workers/Protocol.ts"
 import { isToWorker } from "../domain/workers/Protocol.ts"
 import { WorkerLive } from "../layers/AppLive.ts"
@@ -28,9 +28,7 @@ const startMessage = (): Promise<StartMessage> =>
 const describe = (cause: Cause.Cause<unknown>): string => {
   const found = Cause.findErrorOption(cause)
   const error: unknown = found._tag === "Some" ? found.value : undefined
-  return error instanceof ListenError
-    ? `cannot start the proxy listener on ${error.host}:${error.port}: ${error.message}`
-    : Cause.pretty(cause)
+  return error instanceof ListenError ? describeListenError(error) : Cause.pretty(cause)
 }
 
 const isDrain = (message: unknown): message is Extract<ToWorker, { readonly _tag: "Drain" }> =>

@@ -8,22 +8,14 @@
  * - finished: `1, backend, epoch, outcome index, latencyMs, at, retryAfterMs or -1`
  * - counted:  `2, backend or "", method, status, durationMs, cache index`
  */
-import type { BackendEvent, RequestOutcome } from "../BackendEvent.ts"
+import { RequestOutcome } from "../BackendEvent.ts"
+import type { BackendEvent } from "../BackendEvent.ts"
 import type { CountedRequest } from "../RequestRecord.ts"
 
 export type OutcomeBatch = Array<string | number>
 
-const outcomes: ReadonlyArray<RequestOutcome> = [
-  "success",
-  "server-error",
-  "overloaded",
-  "throttled",
-  "connect-failed",
-  "reset",
-  "timeout",
-  "bad-response",
-  "aborted"
-]
+/** An outcome travels as its index in the schema's own list. */
+const outcomes: ReadonlyArray<RequestOutcome> = RequestOutcome.literals
 const outcomeIndex = new Map(outcomes.map((outcome, index) => [outcome, index]))
 const caches: ReadonlyArray<CountedRequest["cache"]> = [undefined, "HIT", "MISS"]
 
