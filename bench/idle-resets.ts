@@ -27,6 +27,7 @@ import type { Socket } from "node:net"
 import { join } from "node:path"
 import { performance } from "node:perf_hooks"
 import { makeTempDir, runBench, spawnChild } from "./children.ts"
+import { switchyardMainJs } from "./switchyard.ts"
 
 const setting = (name: string, fallback: number): number => {
   const value = Number(process.env[name] ?? fallback)
@@ -38,7 +39,7 @@ const requests = setting("IDLE_REQUESTS", 100)
 const clients = Math.max(1, setting("IDLE_CLIENTS", 2))
 const maxGapMs = setting("IDLE_MAX_GAP_MS", 2_500)
 const limitMs = setting("IDLE_LIMIT_MS", 1_200)
-const mainJs = process.env["IDLE_MAIN"] ?? new URL("../dist/bundle/switchyard.js", import.meta.url).pathname
+const mainJs = process.env["IDLE_MAIN"] ?? switchyardMainJs
 
 interface BackendTally {
   dropped: number

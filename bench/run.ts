@@ -48,16 +48,15 @@ import { cpus, loadavg } from "node:os"
 import { join } from "node:path"
 import { startBackends } from "./backends.ts"
 import type { Child } from "./children.ts"
-import { findExecutable, makeTempDir, runBench, spawnChild } from "./children.ts"
+import { findExecutable, runBench } from "./children.ts"
 import { treeCpuMicros } from "./cpu.ts"
 import { responseBytes } from "./fixture.ts"
-import { waitServing } from "./http.ts"
 import type { Loader, Sample } from "./load.ts"
 import { autocannonLoader, wrkLoader } from "./load.ts"
 import type { Server } from "./nginx.ts"
 import { findNginx, startNginxProxy } from "./nginx.ts"
+import { startSwitchyard, switchyardMainJs, wholeNumberSetting } from "./switchyard.ts"
 
-const mainJs = new URL("../dist/bundle/switchyard.js", import.meta.url).pathname
 const resultsDir = new URL("./results/", import.meta.url).pathname
 
 const backendCount = 3
@@ -67,15 +66,7 @@ const firstWarmupFactor = 3
 /** Lets sockets of the last run close before the next begins. */
 const pauseBetweenRunsMs = 250
 
-const setting = (name: string, fallback: number): number => {
-  const text = process.env[name]
-  if (text === undefined || text === "") return fallback
-  const value = Number(text)
-  if (!Number.isInteger(value) || value < 0) {
-    throw new Error(`${name} must be a whole number of at least 0, got ${JSON.stringify(text)}`)
-  }
-  return value
-}
+const setting = (name: string, fallback: number): number => wholeNumberSetting(name, fallback, 0)
 
 interface Target {
   readonly name: string
@@ -119,31 +110,18 @@ interface SwitchyardRun {
   readonly workers?: number
 }
 
-const startSwitchyard = async (backends: ReadonlyArray<Server>, run: SwitchyardRun): Promise<Target> => {
+const startTarget = async (backends: ReadonlyArray<Server>, run: SwitchyardRun): Promise<Target> => {
   const { accessLog, build, workers } = run
   const name = build?.name ??
     (workers === undefined ? (accessLog ? "switchyard" : "switchyard-quiet") : `switchyard-workers-${workers}`)
-  const dir = makeTempDir(`${name}-bench-proxy-`)
-  const config = join(dir, "switchyard.yaml")
-  // Port 0 and log level info: the proxy binds a port nobody holds and logs which one it got.
-  writeFileSync(
-    config,
-    [
-      "server: { host: 127.0.0.1, port: 0, gracePeriod: 2s }",
-      "admin: { host: 127.0.0.1, port: 0 }",
-      "strategy: round-robin",
-      "backends:",
-      ...backends.map((backend) => `  - url: http://127.0.0.1:${backend.port}`),
-      `logging: { level: info, access: ${accessLog} }`,
-      ...(workers === undefined ? [] : [`workers: ${workers}`]),
-      ""
-    ].join("\n")
-  )
-  const child = spawnChild(name, process.execPath, [build?.mainJs ?? mainJs, "serve", "--config", config])
-  const origin = (await child.waitFor(/proxy listening on (http:\/\/[^\s"]+)/, startTimeoutMs))[1]
-  if (origin === undefined) throw new Error("switchyard logged no listening address")
-  const url = `${origin}/`
-  await waitServing(url, child, startTimeoutMs)
+  const { child, url } = await startSwitchyard({
+    name,
+    backendPorts: backends.map((backend) => backend.port),
+    accessLog,
+    config: () => workers === undefined ? [] : [`workers: ${workers}`],
+    ...(build === undefined ? {} : { mainJs: build.mainJs }),
+    timeoutMs: startTimeoutMs
+  })
   const about = `Switchyard${build === undefined ? "" : ` (${build.mainJs})`}, round robin over ${backends.length}` +
     ` backends, access log ${accessLog ? "on" : "off"}${workers === undefined ? "" : `, ${workers} workers`}`
   return { name, about, url, child }
@@ -176,7 +154,9 @@ const main = async (): Promise<void> => {
   if (seconds < 1 || rounds < 1 || connections < 1) {
     throw new Error("BENCH_SECONDS, BENCH_ROUNDS and BENCH_CONNECTIONS must be at least 1")
   }
-  if (!existsSync(mainJs)) throw new Error(`${mainJs} is missing: run \`npm run build\` first`)
+  if (!existsSync(switchyardMainJs)) {
+    throw new Error(`${switchyardMainJs} is missing: run \`npm run build\` first`)
+  }
 
   const nginx = process.env["BENCH_NGINX"] === "off" ? undefined : findNginx()
   // Another build's dist/main.js, run beside this one (access log off) for an A/B in the same minutes.
@@ -215,12 +195,12 @@ const main = async (): Promise<void> => {
   const first = backends[0]
   if (first === undefined) throw new Error("no backend started")
   const targets: Array<Target> = [
-    await startSwitchyard(backends, { accessLog: true }),
-    await startSwitchyard(backends, { accessLog: false }),
-    ...(workers === undefined ? [] : [await startSwitchyard(backends, { accessLog: true, workers })]),
+    await startTarget(backends, { accessLog: true }),
+    await startTarget(backends, { accessLog: false }),
+    ...(workers === undefined ? [] : [await startTarget(backends, { accessLog: true, workers })]),
     ...(baseline === undefined
       ? []
-      : [await startSwitchyard(backends, { accessLog: false, build: { name: "baseline-quiet", mainJs: baseline } })]),
+      : [await startTarget(backends, { accessLog: false, build: { name: "baseline-quiet", mainJs: baseline } })]),
     { name: "direct", about: `${first.child.name} alone, no proxy`, url: first.url, child: first.child }
   ]
   if (nginx !== undefined) {

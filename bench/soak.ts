@@ -30,11 +30,10 @@ import { cpus, loadavg } from "node:os"
 import { join } from "node:path"
 import { startNodeBackend } from "./backends.ts"
 import type { Child } from "./children.ts"
-import { makeTempDir, runBench, spawnChild, stopChild } from "./children.ts"
-import { waitServing } from "./http.ts"
+import { runBench, spawnChild, stopChild } from "./children.ts"
 import type { Server } from "./nginx.ts"
+import { startSwitchyard } from "./switchyard.ts"
 
-const mainJs = new URL("../dist/bundle/switchyard.js", import.meta.url).pathname
 const soakBackendTs = new URL("./soak-backend.ts", import.meta.url).pathname
 const soakLoadTs = new URL("./soak-load.ts", import.meta.url).pathname
 const resultsDir = new URL("./results/soak/", import.meta.url).pathname
@@ -224,30 +223,19 @@ const formatSample = (s: Sample): string =>
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 const startProxy = async (backends: ReadonlyArray<Server>, accessLog: boolean, flags: ReadonlyArray<string>) => {
-  const dir = makeTempDir("switchyard-soak-")
-  const config = join(dir, "switchyard.yaml")
-  writeFileSync(
-    config,
-    [
-      "server: { host: 127.0.0.1, port: 0, gracePeriod: 2s }",
-      "admin: { host: 127.0.0.1, port: 0 }",
-      "strategy: round-robin",
-      "backends:",
-      ...backends.map((backend) => `  - url: http://127.0.0.1:${backend.port}`),
-      "healthCheck: { path: /health, interval: 2s, timeout: 1s }",
-      `journal: ${join(dir, "events.jsonl")}`,
-      `logging: { level: info, access: ${accessLog} }`,
-      ""
-    ].join("\n")
-  )
-  const child = spawnChild("switchyard", process.execPath, [...flags, mainJs, "serve", "--config", config])
-  const origin = (await child.waitFor(/proxy listening on (http:\/\/[^\s"]+)/, startTimeoutMs))[1]
-  const adminUrl = (await child.waitFor(/admin listening on (http:\/\/[^\s"]+)/, startTimeoutMs))[1]
-  if (origin === undefined || adminUrl === undefined) throw new Error("switchyard logged no listening address")
-  await waitServing(`${origin}/`, child, startTimeoutMs)
+  const { adminUrl, child, url } = await startSwitchyard({
+    name: "switchyard",
+    backendPorts: backends.map((backend) => backend.port),
+    accessLog,
+    config: (
+      dir
+    ) => ["healthCheck: { path: /health, interval: 2s, timeout: 1s }", `journal: ${join(dir, "events.jsonl")}`],
+    nodeFlags: flags,
+    timeoutMs: startTimeoutMs
+  })
   const pid = child.process.pid
   if (pid === undefined) throw new Error("switchyard has no pid")
-  return { child, pid, url: `${origin}/`, adminUrl }
+  return { child, pid, url, adminUrl }
 }
 
 const main = async (): Promise<void> => {

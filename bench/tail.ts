@@ -30,27 +30,19 @@ import { join } from "node:path"
 import { eventLoopDelayBoundaries } from "../src/domain/metrics/Histogram.ts"
 import { startBackends } from "./backends.ts"
 import type { Child } from "./children.ts"
-import { makeTempDir, runBench, spawnChild } from "./children.ts"
+import { runBench } from "./children.ts"
 import { treeCpuMicros } from "./cpu.ts"
-import { getOnce, waitServing } from "./http.ts"
+import { getOnce } from "./http.ts"
 import type { Server } from "./nginx.ts"
 import { findNginx, startNginxProxy } from "./nginx.ts"
 import { quantile, runOpenLoop } from "./open-loop.ts"
+import { startSwitchyard, switchyardMainJs, wholeNumberSetting } from "./switchyard.ts"
 
-const mainJs = new URL("../dist/bundle/switchyard.js", import.meta.url).pathname
 const resultsDir = new URL("./results/", import.meta.url).pathname
 const startTimeoutMs = 15_000
 const pauseBetweenRunsMs = 500
 
-const setting = (name: string, fallback: number): number => {
-  const text = process.env[name]
-  if (text === undefined || text === "") return fallback
-  const value = Number(text)
-  if (!Number.isInteger(value) || value < 1) {
-    throw new Error(`${name} must be a whole number of at least 1, got ${JSON.stringify(text)}`)
-  }
-  return value
-}
+const setting = (name: string, fallback: number): number => wholeNumberSetting(name, fallback, 1)
 
 interface Target {
   readonly name: string
@@ -60,31 +52,18 @@ interface Target {
   readonly adminUrl?: string
 }
 
-const startSwitchyard = async (
+const startTarget = async (
   backends: ReadonlyArray<Server>,
   variant: { readonly name: string; readonly nodeFlags: ReadonlyArray<string>; readonly accessLog: boolean }
 ): Promise<Target> => {
-  const dir = makeTempDir(`${variant.name}-tail-`)
-  const config = join(dir, "switchyard.yaml")
-  writeFileSync(
-    config,
-    [
-      "server: { host: 127.0.0.1, port: 0, gracePeriod: 2s }",
-      "admin: { host: 127.0.0.1, port: 0 }",
-      "strategy: round-robin",
-      "backends:",
-      ...backends.map((backend) => `  - url: http://127.0.0.1:${backend.port}`),
-      `logging: { level: info, access: ${variant.accessLog} }`,
-      ""
-    ].join("\n")
-  )
   // A young-generation flag given to node is kept by main.ts's relaunch (a user's setting wins).
-  const child = spawnChild(variant.name, process.execPath, [...variant.nodeFlags, mainJs, "serve", "--config", config])
-  const origin = (await child.waitFor(/proxy listening on (http:\/\/[^\s"]+)/, startTimeoutMs))[1]
-  const adminUrl = (await child.waitFor(/admin listening on (http:\/\/[^\s"]+)/, startTimeoutMs))[1]
-  if (origin === undefined || adminUrl === undefined) throw new Error(`${variant.name} logged no listening address`)
-  const url = `${origin}/`
-  await waitServing(url, child, startTimeoutMs)
+  const { adminUrl, child, url } = await startSwitchyard({
+    name: variant.name,
+    backendPorts: backends.map((backend) => backend.port),
+    accessLog: variant.accessLog,
+    nodeFlags: variant.nodeFlags,
+    timeoutMs: startTimeoutMs
+  })
   return { name: variant.name, url, child, adminUrl }
 }
 
@@ -205,7 +184,7 @@ const main = async (): Promise<void> => {
   if (semiSpaces.some((mib) => !Number.isInteger(mib) || mib < 1)) {
     throw new Error(`TAIL_SEMI_SPACE must list whole MiB sizes, got ${process.env["TAIL_SEMI_SPACE"]}`)
   }
-  if (!existsSync(mainJs)) throw new Error(`${mainJs} is missing: run \`npm run build\` first`)
+  if (!existsSync(switchyardMainJs)) throw new Error(`${switchyardMainJs} is missing: run \`npm run build\` first`)
   const nginx = process.env["BENCH_NGINX"] === "off" ? undefined : findNginx()
   console.log(
     `Switchyard tail bench: open loop at ${rate} req/s, up to ${connections} connections, ${rounds} rounds of ` +
@@ -224,7 +203,7 @@ const main = async (): Promise<void> => {
     ...(process.env["TAIL_ACCESS_LOG"] === "on" ? [{ name: "switchyard-log", nodeFlags: [], accessLog: true }] : [])
   ]
   const targets: Array<Target> = []
-  for (const variant of variants) targets.push(await startSwitchyard(backends, variant))
+  for (const variant of variants) targets.push(await startTarget(backends, variant))
   // Memory once started and before any load: the figure the idle-RSS target is about.
   const idleRss = new Map(targets.map((target) => [target.name, rssOf(target.child)]))
   if (nginx !== undefined) {
