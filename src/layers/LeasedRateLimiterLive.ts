@@ -68,7 +68,7 @@ export const LeasedRateLimiterLive = Layer.effect(
         const now = clock.currentTimeMillisUnsafe()
         const step = spend(leases.get(client) ?? noLease(now), now, size)
         leases.set(client, step.lease)
-        if (step._tag !== "Wait" && step._tag !== "Spent") return refuse(step.retryAfterMs)
+        if (step._tag === "Empty") return refuse(step.retryAfterMs)
         if (step.ask) ask(client)
         if (step._tag === "Spent") return allowed
         return {

@@ -112,19 +112,22 @@ export const WorkerPoolLive = Layer.effectContext(Effect.gen(function*() {
     for (const worker of workers) sendTo(worker, message)
   }
 
+  /** The clients' buckets the leases come from; none without `rateLimit`. */
   const rateLimit = config.rateLimit
   const limits = rateLimit === undefined ? undefined : limitsOf(rateLimit)
-  const buckets = limits === undefined ? undefined : yield* sweptBuckets(limits)
+  const limited = limits === undefined ? undefined : { limits, buckets: yield* sweptBuckets(limits) }
 
   const onLeaseWanted = (worker: Worker, client: string, tokens: number) => {
-    if (limits === undefined || buckets === undefined) return
+    if (limited === undefined) return
+    const { buckets, limits } = limited
     const now = clock.currentTimeMillisUnsafe()
     const answer = grant(buckets.get(client, now), now, limits, tokens)
     buckets.set(client, answer.bucket)
     sendTo(worker, { _tag: "Lease", client, granted: answer.granted, retryAfterMs: answer.retryAfterMs })
   }
   const onLeaseReturned = (client: string, tokens: number) => {
-    if (limits === undefined || buckets === undefined) return
+    if (limited === undefined) return
+    const { buckets, limits } = limited
     const now = clock.currentTimeMillisUnsafe()
     buckets.set(client, giveBack(buckets.get(client, now), now, limits, tokens))
   }
@@ -310,11 +313,11 @@ export const WorkerPoolLive = Layer.effectContext(Effect.gen(function*() {
   })
 
   const rateLimiter = RateLimiter.of(
-    limits === undefined || buckets === undefined ? unlimited : {
+    limited === undefined ? unlimited : {
       // The supervisor answers no client itself; this is the same bucket the leases come from.
-      admit: (client) => takeToken(buckets, limits, client, clock.currentTimeMillisUnsafe()),
+      admit: (client) => takeToken(limited.buckets, limited.limits, client, clock.currentTimeMillisUnsafe()),
       rejected: () => workers.reduce((sum, worker) => sum + worker.rateLimited, retired.rateLimited),
-      tracked: buckets.size
+      tracked: limited.buckets.size
     }
   )
   const retryBudget = RetryBudget.of({
