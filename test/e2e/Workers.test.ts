@@ -204,6 +204,42 @@ describe("workers", () => {
       assert.strictEqual(yield* stop(cli), 0)
     }), 30_000)
 
+  it.live(
+    "a worker restarted after a reload runs the reloaded config; a SIGHUP to a worker alone leaves it serving",
+    () =>
+      Effect.gen(function*() {
+        const first = yield* startBackend("first")
+        const second = yield* startBackend("second")
+        const { admin, cli, file, proxy } = yield* serveWith(header(2) + backendsYaml([first]))
+        writeFileSync(file, header(2) + backendsYaml([second]))
+        assert.strictEqual((yield* send(admin, { method: "POST", path: "/reload" })).status, 200)
+        const [one, two] = (yield* status(admin)).workers
+        assert.isDefined(one)
+        assert.isDefined(two)
+        process.kill(two.pid, "SIGHUP")
+        process.kill(one.pid, "SIGKILL")
+        yield* eventually(
+          status(admin).pipe(
+            Effect.map(({ workers }) => workers[0]?.restarts === 1 && workers[0].pid !== one.pid)
+          )
+        )
+        // Until the new worker 1 listens, its connections go to worker 2: send until both have served.
+        const firstBefore = first.deliveries.length
+        const requestsBefore = (yield* status(admin)).workers[0]?.requests ?? 0
+        yield* eventually(Effect.gen(function*() {
+          const reply = yield* send(proxy)
+          assert.strictEqual(JSON.parse(reply.text).backend, "second")
+          return ((yield* status(admin)).workers[0]?.requests ?? 0) > requestsBefore
+        }))
+        assert.strictEqual(first.deliveries.length, firstBefore, "the restarted worker never used the old backends")
+        const after = (yield* status(admin)).workers[1]
+        assert.strictEqual(after?.pid, two.pid, "SIGHUP did not end worker 2")
+        assert.strictEqual(after?.restarts, 0)
+        assert.strictEqual(yield* stop(cli), 0)
+      }),
+    30_000
+  )
+
   it.live("a proxy port already taken: one line saying so, and exit 1", () =>
     Effect.gen(function*() {
       const a = yield* startBackend("a")
