@@ -29,7 +29,7 @@ describe("as a library", () => {
     Effect.gen(function*() {
       const backend = yield* startBackend("api")
       const core = yield* Layer.build(ProxyCoreLive.pipe(
-        Layer.provide(ProxyConfigLive.fromObject({ backends: [{ url: backend.url }] }))
+        Layer.provide(ProxyConfigLive.fromObject({ logging: { level: "error" }, backends: [{ url: backend.url }] }))
       ))
       const router = Context.get(core, Router)
       const host = createServer((request, response) => {
