@@ -13,7 +13,9 @@ export const BackendSpec = Schema.Struct({
   /** `http(s)://host:port[/prefix]`: the prefix is prepended to every proxied path. */
   url: Schema.String,
   weight: Schema.Int,
-  maxConnections: Schema.optionalKey(Schema.Int)
+  maxConnections: Schema.optionalKey(Schema.Int),
+  /** `h2c` / `h2`: HTTP/2, one multiplexed connection; absent is HTTP/1.1. */
+  protocol: Schema.optionalKey(Schema.Literals(["h2c", "h2"]))
 })
 export type BackendSpec = typeof BackendSpec.Type
 

@@ -9,7 +9,9 @@ import { Schema } from "effect"
 export const ProbeSettings = Schema.Struct({
   path: Schema.String,
   intervalMs: Schema.Number,
-  timeoutMs: Schema.Number
+  timeoutMs: Schema.Number,
+  /** `grpc.health.v1.Health/Check` instead of `GET path`. */
+  grpc: Schema.optionalKey(Schema.Boolean)
 })
 export type ProbeSettings = typeof ProbeSettings.Type
 

@@ -247,7 +247,8 @@ class ProxyExchange implements UpstreamHandler, RequestFacts {
       path: this.path,
       headers: traceparent === undefined ? this.headers : [...this.headers, "traceparent", traceparent],
       framing: this.chunked ? "chunked" : this.checked.contentLength === undefined ? "none" : "length",
-      body: this.traits.hasBody ? this.body() : null
+      body: this.traits.hasBody ? this.body() : null,
+      trailers: false
     }, this)
   }
 
@@ -360,7 +361,7 @@ class ProxyExchange implements UpstreamHandler, RequestFacts {
     }
   }
 
-  onResponseEnd(): void {
+  onResponseEnd(_trailers: ReadonlyArray<string>): void {
     if (!this.clientGone) {
       this.cache?.fill?.end()
       this.response.end()

@@ -21,6 +21,11 @@ export interface UpstreamRequest {
    */
   readonly framing: "none" | "length" | "chunked"
   readonly body: Readable | null
+  /**
+   * The client said `TE: trailers` (gRPC does): an HTTP/2 backend is told so too. HTTP/1.1
+   * backends are not (`TE` is hop-by-hop there).
+   */
+  readonly trailers: boolean
 }
 
 /** What a handler can do to the request it was handed. */
@@ -50,7 +55,8 @@ export interface UpstreamHandler {
     statusMessage: string
   ) => void
   readonly onResponseData: (control: UpstreamControl, chunk: Buffer) => void
-  readonly onResponseEnd: () => void
+  /** `trailers` as the backend sent them (HTTP/2: gRPC's `grpc-status`), flat pairs; empty when none. */
+  readonly onResponseEnd: (trailers: ReadonlyArray<string>) => void
   readonly onResponseError: (error: Error) => void
 }
 

@@ -16,6 +16,7 @@ import type { ConfigProblem } from "../Errors.ts"
 import { ConfigError } from "../Errors.ts"
 import { ConfigSchema, optionalSections } from "./ConfigSchema.ts"
 import type {
+  BackendProtocol as BackendProtocolSchema,
   DecodedConfig,
   HealthCheckConfig,
   PoolConfig as PoolConfigSchema,
@@ -86,7 +87,8 @@ export const policyOf = (config: Config, healthCheck: HealthCheck | undefined): 
     probe: {
       path: healthCheck.path,
       intervalMs: Duration.toMillis(healthCheck.interval),
-      timeoutMs: Duration.toMillis(healthCheck.timeout)
+      timeoutMs: Duration.toMillis(healthCheck.timeout),
+      ...(healthCheck.grpc ? { grpc: true } : {})
     }
   }
 }
@@ -236,6 +238,7 @@ const crossFieldProblems = (config: DecodedConfig, source: Locator): Array<Confi
       at([...path, "timeout"], "Expected at most the interval: a probe must end before the next begins")
     }
   }
+  protocolProblems(config, at)
   if (config.pools?.[defaultPool] !== undefined) {
     at(["pools", defaultPool], `"${defaultPool}" is the top-level backends' pool; choose another name`)
   }
@@ -249,6 +252,49 @@ const crossFieldProblems = (config: DecodedConfig, source: Locator): Array<Confi
     }
   })
   return problems
+}
+
+type BackendProtocol = typeof BackendProtocolSchema.Type
+
+/** The protocol a backend is spoken to with: its own, else its pool's; `undefined` is HTTP/1.1. */
+const writtenProtocol = (
+  decoded: DecodedConfig,
+  backend: { readonly protocol?: BackendProtocol },
+  pool: string | undefined
+): BackendProtocol => backend.protocol ?? (pool === undefined ? undefined : decoded.pools?.[pool]?.protocol) ?? "http1"
+
+const protocolOf = (
+  decoded: DecodedConfig,
+  backend: { readonly protocol?: BackendProtocol },
+  pool: string | undefined
+): "h2c" | "h2" | undefined => {
+  const protocol = writtenProtocol(decoded, backend, pool)
+  return protocol === "http1" ? undefined : protocol
+}
+
+/** A backend's URL scheme must fit its protocol; a gRPC health check needs HTTP/2 backends. */
+const protocolProblems = (decoded: DecodedConfig, at: (path: ConfigPath, message: string) => void): void => {
+  for (const { backend, path, pool } of backendEntries(decoded)) {
+    const protocol = writtenProtocol(decoded, backend, pool)
+    const where: ConfigPath = backend.protocol === undefined && pool !== undefined ? ["pools", pool, "protocol"] : [
+      ...path,
+      "protocol"
+    ]
+    const scheme = new URL(backend.url).protocol
+    if (protocol === "h2c" && scheme !== "http:") {
+      at(where, `h2c is HTTP/2 without TLS: expected an http:// URL, got ${backend.url}`)
+    }
+    if (protocol === "h2" && scheme !== "https:") {
+      at(where, `h2 is HTTP/2 over TLS: expected an https:// URL (use h2c for http://), got ${backend.url}`)
+    }
+    const healthCheck = pool === undefined ? decoded.healthCheck : decoded.pools?.[pool]?.healthCheck
+    if (healthCheck?.grpc === true && protocol === "http1") {
+      at(
+        [...path, "protocol"],
+        `healthCheck.grpc probes over HTTP/2: expected protocol h2c or h2 for ${backend.name ?? backend.url}`
+      )
+    }
+  }
 }
 
 /** The backends of every pool, with where each is written in the file. */
@@ -286,7 +332,10 @@ const settleBackendNames = (
         ...source.locate(at)
       })
     }
-    return pool === undefined ? { ...backend, name } : { ...backend, name, pool }
+    const { protocol: _written, ...rest } = backend
+    const protocol = protocolOf(decoded, backend, pool)
+    const spec = protocol === undefined ? { ...rest, name } : { ...rest, name, protocol }
+    return pool === undefined ? spec : { ...spec, pool }
   }
   const entries = backendEntries(decoded).map((entry) => ({ ...entry, spec: settle(entry) }))
   const backends = entries.filter((entry) => entry.pool === undefined).map((entry) => entry.spec)

@@ -35,11 +35,17 @@ const BackendName = Schema.String.check(
   })
 )
 
+/** How a backend is spoken to: HTTP/1.1, HTTP/2 with prior knowledge (`http:`), HTTP/2 over TLS (`https:`, ALPN h2). */
+export const BackendProtocol = Schema.Literals(["http1", "h2c", "h2"])
+
 export const BackendConfig = Schema.Struct({
   url: BackendUrl,
   name: Schema.optionalKey(BackendName),
   weight: PositiveInt.pipe(withDefault(1)),
-  maxConnections: Schema.optionalKey(PositiveInt)
+  /** Over HTTP/2 it caps streams in flight, which share one connection. */
+  maxConnections: Schema.optionalKey(PositiveInt),
+  /** Absent: the pool's `protocol`, else `http1`. */
+  protocol: Schema.optionalKey(BackendProtocol)
 })
 
 /** Certificate and key files (PEM) for HTTPS on the proxy listener; paths relative to the config file. */
@@ -56,7 +62,15 @@ export const ServerConfig = Schema.Struct({
     Schema.isBetween({ minimum: 1_024, maximum: 1_048_576 }, { message: "Expected a size between 1KiB and 1MiB" })
   ).pipe(withDefault("16KiB")),
   gracePeriod: PositiveDuration.pipe(withDefault("30s")),
-  tls: Schema.optionalKey(TlsConfig)
+  tls: Schema.optionalKey(TlsConfig),
+  /** With `tls`: ALPN offers `h2` beside `http/1.1`. */
+  http2: Schema.Boolean.pipe(withDefault(true)),
+  /** The plain listener also takes HTTP/2 with prior knowledge (HTTP/1.1 is still served). */
+  h2c: Schema.Boolean.pipe(withDefault(false)),
+  /** Concurrent streams an HTTP/2 client may open on one connection. */
+  http2MaxStreams: Schema.Int.check(
+    Schema.isBetween({ minimum: 1, maximum: 10_000 }, { message: "Expected a whole number from 1 to 10000" })
+  ).pipe(withDefault(100))
 })
 
 export const AdminConfig = Schema.Struct({
@@ -79,7 +93,9 @@ export const HealthCheckConfig = Schema.Struct({
   interval: PositiveDuration.pipe(withDefault("5s")),
   timeout: PositiveDuration.pipe(withDefault("2s")),
   healthyThreshold: PositiveInt.pipe(withDefault(2)),
-  unhealthyThreshold: PositiveInt.pipe(withDefault(3))
+  unhealthyThreshold: PositiveInt.pipe(withDefault(3)),
+  /** Probe with `grpc.health.v1.Health/Check` (the backends must speak h2c or h2) instead of `GET path`. */
+  grpc: Schema.Boolean.pipe(withDefault(false))
 })
 
 export const CircuitBreakerConfig = Schema.Struct({
@@ -212,6 +228,8 @@ const PoolName = Schema.String.check(
 /** A named pool beside the default one: its own backends, strategy and health checks. */
 export const PoolConfig = Schema.Struct({
   strategy: StrategyName.pipe(withDefault("round-robin")),
+  /** Every backend's `protocol` unless it says otherwise. */
+  protocol: Schema.optionalKey(BackendProtocol),
   backends: Schema.Array(BackendConfig).check(Schema.isMinLength(1, { message: "Expected at least one backend" })),
   healthCheck: Schema.optionalKey(HealthCheckConfig)
 })

@@ -26,6 +26,9 @@ import type { AfterHead, ResponseParser } from "./Llhttp.ts"
 import { kOnBody, kOnHeaders, kOnHeadersComplete, kOnMessageComplete, responseParser } from "./Llhttp.ts"
 import { requestHead } from "./RequestHead.ts"
 
+/** Trailers of a chunked response are not relayed over HTTP/1.1 (none of its clients here asks for them). */
+const noTrailers: ReadonlyArray<string> = []
+
 /** What a connection tells the pool it belongs to. */
 export interface ConnectionOwner {
   /** The response is over and the connection may carry another request, for `keepMs` at most. */
@@ -246,7 +249,7 @@ export class Http1Connection implements UpstreamControl {
     this.handler = undefined
     const reusable = this.keepMs > 0 && this.sent && !isBodiless(this.status)
     this.detachBody()
-    handler.onResponseEnd()
+    handler.onResponseEnd(noTrailers)
     if (reusable) this.owner.reusable(this, this.keepMs)
     else this.close()
   }

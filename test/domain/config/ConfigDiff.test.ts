@@ -74,7 +74,7 @@ describe("config diff: settings", () => {
         {
           setting: "healthCheck",
           from: null,
-          to: { path: "/ready", interval: "5s", timeout: "2s", healthyThreshold: 2, unhealthyThreshold: 3 }
+          to: { path: "/ready", interval: "5s", timeout: "2s", healthyThreshold: 2, unhealthyThreshold: 3, grpc: false }
         },
         { setting: "routes", from: null, to: [route] },
         { setting: "pools", from: null, to: { static: { strategy: "round-robin" } } }

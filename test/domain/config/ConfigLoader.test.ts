@@ -114,7 +114,7 @@ backends: [{ url: "http://a:1" }]
 
   it("suggests the key that was probably meant", () => {
     assert.deepStrictEqual(problems("backends: [{ url: 'http://a:1', wieght: 2 }]\n", {}, "c.yaml"), [
-      `c.yaml:1:33: backends[0].wieght: Unknown key; expected one of: url, name, weight, maxConnections (did you mean "weight"?)`
+      `c.yaml:1:33: backends[0].wieght: Unknown key; expected one of: url, name, weight, maxConnections, protocol (did you mean "weight"?)`
     ])
     assert.include(
       problems("server: { MaxBodySize: 1KiB }\nbackends: [{ url: 'http://a:1' }]\n")[0] ?? "",
