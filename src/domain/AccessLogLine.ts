@@ -37,9 +37,11 @@ export const isoTime = (at: number): string => {
 export const accessLogLine = (record: RequestRecord): string =>
   `{"time":"${isoTime(record.at)}","level":"INFO","message":"request","requestId":${text(record.requestId)},"client":${
     text(record.client)
-  },"method":${text(record.method)},"path":${text(record.path)},"status":${record.status},"backend":${
-    text(record.backend)
-  },"durationMs":${
+  },"method":${text(record.method)},"path":${
+    text(record.path)
+  },"protocol":"${record.protocol}","status":${record.status}${
+    record.grpcStatus === undefined ? "" : `,"grpcStatus":${record.grpcStatus}`
+  },"backend":${text(record.backend)},"durationMs":${
     Math.round(record.durationMs * 1000) / 1000
   },"bytes":${record.bytes},"retries":${record.retries},"cache":${text(record.cache)}}\n`
 

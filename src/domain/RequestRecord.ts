@@ -11,6 +11,8 @@ export interface RequestRecord {
   readonly client: string
   readonly method: string
   readonly path: string
+  /** How the client spoke: `HTTP/1.0`, `HTTP/1.1` or `HTTP/2`. */
+  readonly protocol: string
   /** The status sent; 499 (nginx's code) when the client left before the response was complete. */
   readonly status: number
   /** The backend of the last attempt; `undefined` when the proxy answered by itself. */
@@ -22,6 +24,11 @@ export interface RequestRecord {
   readonly retries: number
   /** For requests the cache could answer: whether it did. */
   readonly cache: "HIT" | "MISS" | undefined
+  /**
+   * A gRPC call's `grpc-status` as the client got it; `status` is then its HTTP equivalent
+   * (`UNAVAILABLE` is 503), not the `200` gRPC puts on the wire.
+   */
+  readonly grpcStatus: number | undefined
 }
 
 /** What the metrics need of a finished client request (a worker sends only this to its supervisor). */

@@ -12,13 +12,13 @@
  * without asking any backend. A refusal carries the answer (`domain/exchange/Statuses.ts`); the
  * driver writes it in its own framing and records it.
  */
-import type { IncomingMessage } from "node:http"
 import type { Excluded } from "../domain/Availability.ts"
 import type { BackendState } from "../domain/BackendState.ts"
 import type { Answer } from "../domain/exchange/Statuses.ts"
 import { noBackendAnswer, rateLimitedAnswer } from "../domain/exchange/Statuses.ts"
 import type { RequestFacts } from "../domain/selection/Strategy.ts"
 import type { RateLimiterShape, Verdict } from "../services/RateLimiter.ts"
+import type { ClientRequest } from "./ClientMessage.ts"
 import { receive } from "./Reception.ts"
 import type { Reception, ReceptionEnv } from "./Reception.ts"
 import { checkRequest, isRejection } from "./RequestChecks.ts"
@@ -65,9 +65,9 @@ const judged = (reception: Reception, checked: CheckedRequest, verdict: Verdict)
     : { _tag: "Refused", reception, answer: rateLimitedAnswer, retryAfter: verdict.retryAfterSeconds }
 
 /** Steps 1–3: received, checked, and within the client's rate limit — or the answer refusing it. */
-export const admit = (env: AdmissionEnv, request: IncomingMessage): Admitted | Refusal | Deferred => {
+export const admit = (env: AdmissionEnv, request: ClientRequest): Admitted | Refusal | Deferred => {
   const reception = receive(env, request)
-  const checked = checkRequest(request.url ?? "", reception.head, env.maxBodySize)
+  const checked = checkRequest(request.url ?? "", reception.head, env.maxBodySize, request.httpVersionMajor)
   if (isRejection(checked)) {
     return { _tag: "Refused", reception, answer: checked, retryAfter: undefined }
   }

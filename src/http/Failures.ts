@@ -7,11 +7,14 @@
  * Error bodies are small JSON documents with the request id, so a user can quote it.
  */
 import { Predicate } from "effect"
-import type { ServerResponse } from "node:http"
 import { STATUS_CODES } from "node:http"
+import type { Http2ServerResponse } from "node:http2"
 import type { Duplex } from "node:stream"
 import type { RequestOutcome } from "../domain/BackendEvent.ts"
+import { grpcAnswer } from "../domain/exchange/Grpc.ts"
 import type { Answer } from "../domain/exchange/Statuses.ts"
+import type { ClientResponse } from "./ClientMessage.ts"
+import { isHttp2Response, sendTrailersOnly, writeResponseHead } from "./ClientMessage.ts"
 
 /** Raised into the request body stream when a chunked body outgrows `maxBodySize`. */
 export class BodyTooLarge extends Error {
@@ -87,7 +90,7 @@ const replyBody = (reply: Answer, requestId: string): string =>
 
 /** Writes a proxy-generated answer (JSON body, the request id echoed); returns the body's size. */
 export const sendReply = (
-  response: ServerResponse,
+  response: ClientResponse,
   reply: Answer,
   requestId: string,
   options?: ReplyOptions
@@ -105,10 +108,25 @@ export const sendReply = (
     "no-store"
   ]
   if (options?.retryAfter !== undefined) headers.push("retry-after", String(options.retryAfter))
-  if (options?.close === true) response.shouldKeepAlive = false
-  response.writeHead(reply.status, headers)
+  if (options?.close === true && !isHttp2Response(response)) response.shouldKeepAlive = false
+  writeResponseHead(response, reply.status, headers)
   response.end(body)
   return bytes
+}
+
+/**
+ * A proxy-generated answer to a gRPC call: `200` with the gRPC status and message in one
+ * trailers-only HEADERS frame (no body), the request id echoed. Returns the gRPC status sent.
+ */
+export const sendGrpcReply = (response: Http2ServerResponse, reply: Answer, requestId: string): number => {
+  const { message, status } = grpcAnswer(reply)
+  sendTrailersOnly(response, {
+    "content-type": "application/grpc",
+    "grpc-status": String(status),
+    "grpc-message": message,
+    "x-request-id": requestId
+  })
+  return status
 }
 
 /**

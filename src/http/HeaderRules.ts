@@ -44,8 +44,11 @@ export const connectionTokens = (
   return tokens
 }
 
+/** HTTP/2's pseudo-headers (`:path`, `:authority`…) describe the stream; the proxy rebuilds them per hop. */
+const isPseudo = (name: string): boolean => name.charCodeAt(0) === 0x3a
+
 const crosses = (name: string, named: ReadonlySet<string> | undefined): boolean =>
-  !hopByHop.has(name) && (named === undefined || !named.has(name))
+  !hopByHop.has(name) && (named === undefined || !named.has(name)) && !isPseudo(name)
 
 /** `::ffff:10.0.0.1` (an IPv4 client on a dual-stack socket) is written `10.0.0.1`. */
 export const plainAddress = (address: string): string => address.startsWith("::ffff:") ? address.slice(7) : address
@@ -70,6 +73,20 @@ export interface RequestHead {
   readonly forwardedFor: string | undefined
   readonly forwardedProto: string | undefined
   readonly forwardedHost: string | undefined
+  /** `Content-Type` is `application/grpc` (or `+proto`, `+json`…): a gRPC call, which needs HTTP/2 end to end. */
+  readonly grpc: boolean
+  /** The call's `grpc-timeout`, as sent. */
+  readonly grpcTimeout: string | undefined
+  /** `TE: trailers`: the client takes trailers (an HTTP/2 backend is told so; gRPC requires it). */
+  readonly teTrailers: boolean
+}
+
+/** gRPC's content types; `application/grpc-web` is not one (it is built to cross HTTP/1.1). */
+const isGrpcContentType = (value: string): boolean => {
+  const type = value.toLowerCase()
+  if (!type.startsWith("application/grpc")) return false
+  const next = type.charCodeAt(16)
+  return Number.isNaN(next) || next === 0x2b /* + */ || next === 0x3b /* ; */
 }
 
 const join = (earlier: string | undefined, value: string): string =>
@@ -87,12 +104,28 @@ export const scanRequestHead = (raw: ReadonlyArray<string>): RequestHead => {
   let forwardedFor: string | undefined
   let forwardedProto: string | undefined
   let forwardedHost: string | undefined
+  let authority: string | undefined
+  let grpc = false
+  let grpcTimeout: string | undefined
+  let teTrailers = false
   for (let i = 0; i < raw.length; i += 2) {
     const value = raw[i + 1] ?? ""
     switch ((raw[i] ?? "").toLowerCase()) {
       case "host":
         hostCount++
         host ??= value
+        break
+      case ":authority":
+        authority = value
+        break
+      case "content-type":
+        grpc = isGrpcContentType(value)
+        break
+      case "grpc-timeout":
+        grpcTimeout = value
+        break
+      case "te":
+        teTrailers ||= /(?:^|,)\s*trailers\s*(?:[;,]|$)/i.test(value)
         break
       case "content-length":
         contentLength = join(contentLength, value)
@@ -123,6 +156,12 @@ export const scanRequestHead = (raw: ReadonlyArray<string>): RequestHead => {
         break
     }
   }
+  // HTTP/2's `:authority` is the request's Host (RFC 9113 §8.3.1); a `Host` beside it must name the same.
+  if (authority !== undefined) {
+    if (host === undefined) hostCount = 1
+    else if (host !== authority) hostCount = Math.max(hostCount, 2)
+    host ??= authority
+  }
   return {
     hostCount,
     host,
@@ -134,7 +173,10 @@ export const scanRequestHead = (raw: ReadonlyArray<string>): RequestHead => {
     traceparent,
     forwardedFor,
     forwardedProto,
-    forwardedHost
+    forwardedHost,
+    grpc,
+    grpcTimeout,
+    teTrailers
   }
 }
 
@@ -282,6 +324,21 @@ export const responseHeaders = (raw: ReadonlyArray<string>, requestId: string, s
     out.push(rawName, raw[i + 1] ?? "")
   }
   out.push("x-request-id", requestId)
+  return out
+}
+
+/**
+ * A backend's trailers as the client gets them (gRPC's `grpc-status`, `grpc-message` and the
+ * service's own): what may not be a trailer — hop-by-hop and framing fields — dropped.
+ */
+export const relayedTrailers = (raw: ReadonlyArray<string>): Array<string> => {
+  const out: Array<string> = []
+  for (let i = 0; i < raw.length; i += 2) {
+    const rawName = raw[i] ?? ""
+    const name = rawName.toLowerCase()
+    if (!crosses(name, undefined) || name === "content-length" || name === "host") continue
+    out.push(rawName, raw[i + 1] ?? "")
+  }
   return out
 }
 

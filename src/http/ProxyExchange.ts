@@ -10,8 +10,6 @@
  * are the rules' to say; the exchange reports what the backend did (the request written, the head,
  * the end, an error) and carries out the answer.
  */
-import { STATUS_CODES } from "node:http"
-import type { IncomingMessage, ServerResponse } from "node:http"
 import { Transform } from "node:stream"
 import type { Readable, TransformCallback } from "node:stream"
 import type { RequestOutcome } from "../domain/BackendEvent.ts"
@@ -33,6 +31,7 @@ import {
   sending,
   startedEvent
 } from "../domain/exchange/Attempt.ts"
+import { grpcAnswer, grpcCodes, grpcTimeoutMs, httpStatusOfGrpc } from "../domain/exchange/Grpc.ts"
 import { clientClosedStatus, failureAnswer } from "../domain/exchange/Statuses.ts"
 import type { Answer } from "../domain/exchange/Statuses.ts"
 import { honouredPauseMs, retryAfterMs } from "../domain/retry/RetryAfter.ts"
@@ -46,8 +45,32 @@ import type { UpstreamControl, UpstreamHandler, UpstreamShape } from "../service
 import { admit, noBackend, place } from "./Admission.ts"
 import type { AdmissionEnv, Admitted, Refusal } from "./Admission.ts"
 import { serveFromCache } from "./CacheReplies.ts"
-import { BadFraming, BodyTooLarge, classifyUpstreamError, ClientGone, ResponseTimeout, sendReply } from "./Failures.ts"
-import { forwardHeaders, isRelayableTransferEncoding, rawHeaderValue, responseHeaders } from "./HeaderRules.ts"
+import type { ClientRequest, ClientResponse } from "./ClientMessage.ts"
+import {
+  headerObject,
+  isHttp2Response,
+  sendTrailersOnly,
+  writeBody,
+  writeInterim,
+  writeResponseHead
+} from "./ClientMessage.ts"
+import {
+  BadFraming,
+  BodyTooLarge,
+  classifyUpstreamError,
+  ClientGone,
+  ResponseTimeout,
+  sendGrpcReply,
+  sendReply
+} from "./Failures.ts"
+import type { ReplyOptions } from "./Failures.ts"
+import {
+  forwardHeaders,
+  isRelayableTransferEncoding,
+  rawHeaderValue,
+  relayedTrailers,
+  responseHeaders
+} from "./HeaderRules.ts"
 import type { Reception } from "./Reception.ts"
 import type { CheckedRequest } from "./RequestChecks.ts"
 
@@ -76,7 +99,7 @@ export interface CacheMiss {
   readonly fill: CacheFill | undefined
 }
 
-export const handleRequest = (env: ExchangeEnv, request: IncomingMessage, response: ServerResponse): void => {
+export const handleRequest = (env: ExchangeEnv, request: ClientRequest, response: ClientResponse): void => {
   const admission = admit(env, request)
   if (admission._tag !== "Deferred") return proceed(env, request, response, admission)
   admission.wait((settled) =>
@@ -87,20 +110,43 @@ export const handleRequest = (env: ExchangeEnv, request: IncomingMessage, respon
   )
 }
 
+/**
+ * An answer of the proxy's own: JSON, or for a gRPC call its gRPC status (trailers only). Records
+ * it unless `record` is false (the exchange records its own when the response closes).
+ */
+const answer = (
+  response: ClientResponse,
+  reception: Reception,
+  reply: Answer,
+  options: ReplyOptions
+): { readonly bytes: number; readonly grpcStatus: number | undefined } => {
+  if (reception.head.grpc && isHttp2Response(response)) {
+    return { bytes: 0, grpcStatus: sendGrpcReply(response, reply, reception.requestId) }
+  }
+  return { bytes: sendReply(response, reply, reception.requestId, options), grpcStatus: undefined }
+}
+
 const proceed = (
   env: ExchangeEnv,
-  request: IncomingMessage,
-  response: ServerResponse,
+  request: ClientRequest,
+  response: ClientResponse,
   admission: Admitted | Refusal
 ): void => {
   const { answered, requestId } = admission.reception
   if (admission._tag === "Refused") {
-    const { answer, retryAfter } = admission
-    const bytes = sendReply(response, answer, requestId, {
+    const { retryAfter } = admission
+    const sent = answer(response, admission.reception, admission.answer, {
       close: true,
       ...(retryAfter === undefined ? {} : { retryAfter })
     })
-    return answered(answer.status, bytes, undefined)
+    return admission.reception.record({
+      status: admission.answer.status,
+      backend: undefined,
+      bytes: sent.bytes,
+      retries: 0,
+      cache: undefined,
+      grpcStatus: sent.grpcStatus
+    })
   }
   const { checked, reception } = admission
   const proxy = (cache: CacheMiss | undefined) =>
@@ -143,8 +189,8 @@ class ProxyExchange implements UpstreamHandler, RequestFacts {
   readonly clientAddress: string
   readonly path: string
   private readonly env: ExchangeEnv
-  private readonly request: IncomingMessage
-  private readonly response: ServerResponse
+  private readonly request: ClientRequest
+  private readonly response: ClientResponse
   private readonly reception: Reception
   private readonly traits: RequestTraits
   private readonly headers: Array<string>
@@ -169,11 +215,23 @@ class ProxyExchange implements UpstreamHandler, RequestFacts {
   /** `timeouts.request`, from the request sent in full to its response head (`onRequestSent`). */
   private deadline: ReturnType<typeof setTimeout> | undefined
   private clientGone = false
+  /** A gRPC call (always over HTTP/2 here: admission refuses one over HTTP/1). */
+  private readonly grpc: boolean
+  /** A gRPC call's `grpc-timeout`, from its arrival: the whole call's deadline. */
+  private callDeadline: ReturnType<typeof setTimeout> | undefined
+  /**
+   * A gRPC response head carrying `grpc-status`: held back, because if nothing follows it the
+   * client must get it as trailers-only (one frame that ends the stream), not as a head and an
+   * empty end, which gRPC clients read as a call without a status.
+   */
+  private heldHead: Array<string> | undefined
+  /** What the client was finally told, when it differs from the wire's status (a gRPC call's outcome). */
+  private recorded: { readonly status: number; readonly grpcStatus: number } | undefined
 
   constructor(
     env: ExchangeEnv,
-    request: IncomingMessage,
-    response: ServerResponse,
+    request: ClientRequest,
+    response: ClientResponse,
     reception: Reception,
     checked: CheckedRequest,
     cache: CacheMiss | undefined
@@ -186,8 +244,11 @@ class ProxyExchange implements UpstreamHandler, RequestFacts {
     this.response = response
     this.path = checked.path
     this.clientAddress = reception.client
-    this.chunked = head.transferEncoding !== undefined
     const contentLength = checked.contentLength
+    // An HTTP/2 body needs no Content-Length: its DATA frames are the framing, until END_STREAM.
+    const streamBody = "stream" in request && !request.stream.endAfterHeaders && contentLength === undefined
+    this.chunked = head.transferEncoding !== undefined || streamBody
+    this.grpc = head.grpc
     this.traits = {
       method: request.method ?? "GET",
       hasBody: this.chunked || (contentLength !== undefined && contentLength > 0),
@@ -225,8 +286,34 @@ class ProxyExchange implements UpstreamHandler, RequestFacts {
       return this.reply(answer, retryAfter)
     }
     if (this.reception.head.expectContinue) this.response.writeContinue()
+    const callMs = this.grpc ? grpcTimeoutMs(this.reception.head.grpcTimeout) : undefined
+    if (callMs !== undefined) this.callDeadline = setTimeout(expireCall, callMs, this)
     this.env.retryBudget.sent(this.pool)
     this.begin(backend)
+  }
+
+  /**
+   * The gRPC call's deadline passed: the client is told `DEADLINE_EXCEEDED` — as trailers-only
+   * before any response, else as the trailers ending the response under way — and the backend's
+   * stream is cancelled. No retry follows: the caller has stopped waiting.
+   */
+  expireCall(): void {
+    this.callDeadline = undefined
+    if (this.clientGone || this.response.writableEnded) return
+    const late = { status: 504, message: "the call's grpc-timeout passed" }
+    const { message, status } = grpcAnswer(late)
+    this.recorded = { status: late.status, grpcStatus: status }
+    const response = this.response
+    if (isHttp2Response(response)) {
+      if (!response.headersSent) sendGrpcReply(response, late, this.reception.requestId)
+      else {
+        response.addTrailers({ "grpc-status": String(status), "grpc-message": message })
+        response.end()
+      }
+    }
+    this.clientGone = true
+    this.cancelBackoff?.()
+    this.controller?.abort(new ClientGone("the call's grpc-timeout passed"))
   }
 
   /** Starts an attempt on `backend`. */
@@ -248,7 +335,7 @@ class ProxyExchange implements UpstreamHandler, RequestFacts {
       headers: traceparent === undefined ? this.headers : [...this.headers, "traceparent", traceparent],
       framing: this.chunked ? "chunked" : this.checked.contentLength === undefined ? "none" : "length",
       body: this.traits.hasBody ? this.body() : null,
-      trailers: false
+      trailers: this.reception.head.teTrailers
     }, this)
   }
 
@@ -311,8 +398,12 @@ class ProxyExchange implements UpstreamHandler, RequestFacts {
     })
     if (this.clientGone) return
     const response = this.response
-    if (this.env.isDraining()) response.shouldKeepAlive = false
+    if (this.env.isDraining() && !isHttp2Response(response)) response.shouldKeepAlive = false
     const outgoing = responseHeaders(headers, this.reception.requestId, status)
+    if (this.grpc && rawHeaderValue(headers, "grpc-status") !== undefined) {
+      this.heldHead = outgoing
+      return
+    }
     const cache = this.cache
     if (cache !== undefined) {
       // What is stored is what went out, minus this request's own id.
@@ -325,13 +416,10 @@ class ProxyExchange implements UpstreamHandler, RequestFacts {
       )
       outgoing.push("x-cache", "MISS")
     }
-    if (statusMessage === "") response.writeHead(status, outgoing)
-    else response.writeHead(status, statusMessage, outgoing)
     // A response of unknown length may be a stream (SSE, long poll): let its head go out now
     // rather than with the first chunk, which may be a long time coming.
-    if (transferEncoding !== undefined || rawHeaderValue(headers, "content-length") === undefined) {
-      response.flushHeaders()
-    }
+    const flush = transferEncoding !== undefined || rawHeaderValue(headers, "content-length") === undefined
+    writeResponseHead(response, status, outgoing, statusMessage, flush)
   }
 
   /**
@@ -341,33 +429,44 @@ class ProxyExchange implements UpstreamHandler, RequestFacts {
    * through `onResponseStart` again. (A `100` is never handed over: see `Http1Connection`.)
    */
   private interim(status: number, headers: Array<string>): void {
-    const response = this.response
-    const socket = response.socket
-    if ((status !== 102 && status !== 103) || this.clientGone || response.headersSent || socket === null) return
-    if (this.request.httpVersionMajor !== 1 || this.request.httpVersionMinor < 1) return
-    const lines = responseHeaders(headers, this.reception.requestId, status)
-    let head = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ""}\r\n`
-    for (let i = 0; i < lines.length; i += 2) head += `${lines[i]}: ${lines[i + 1]}\r\n`
-    socket.write(`${head}\r\n`)
+    if ((status !== 102 && status !== 103) || this.clientGone || this.response.headersSent) return
+    writeInterim(this.request, this.response, status, responseHeaders(headers, this.reception.requestId, status))
   }
 
   onResponseData(controller: UpstreamControl, chunk: Buffer): void {
     if (this.clientGone) return
+    if (this.heldHead !== undefined) {
+      writeResponseHead(this.response, this.attempt?.head?.status ?? 200, this.heldHead)
+      this.heldHead = undefined
+    }
     this.bytes += chunk.length
     this.cache?.fill?.chunk(chunk)
-    if (!this.response.write(chunk)) {
+    if (!writeBody(this.response, chunk)) {
       controller.pause()
       this.response.once("drain", () => controller.resume())
     }
   }
 
-  onResponseEnd(_trailers: ReadonlyArray<string>): void {
+  onResponseEnd(trailers: ReadonlyArray<string>): void {
+    const held = this.heldHead
+    this.heldHead = undefined
     if (!this.clientGone) {
       this.cache?.fill?.end()
-      this.response.end()
+      const response = this.response
+      if (held !== undefined && isHttp2Response(response)) sendTrailersOnly(response, headerObject(held))
+      else {
+        if (trailers.length > 0) response.addTrailers(headerObject(relayedTrailers(trailers)))
+        response.end()
+      }
     }
     const head = this.attempt?.head
-    if (head !== undefined) this.close(answerOutcome(head))
+    if (head === undefined) return
+    if (!this.grpc) return this.close(answerOutcome(head))
+    // A call's outcome is its gRPC status, in the trailers or (trailers-only) the head.
+    const grpcStatus = rawHeaderValue(trailers, "grpc-status") ?? rawHeaderValue(held ?? [], "grpc-status")
+    const status = httpStatusOfGrpc(grpcStatus)
+    if (this.recorded === undefined) this.recorded = { status, grpcStatus: Number(grpcStatus ?? grpcCodes.unknown) }
+    this.close(answerOutcome({ ...head, status }))
   }
 
   onResponseError(error: Error): void {
@@ -426,17 +525,19 @@ class ProxyExchange implements UpstreamHandler, RequestFacts {
   }
 
   /** An answer of the proxy's own; the connection is closed after it when a body went unread. */
-  private reply(answer: Answer, retryAfter: number | undefined): void {
+  private reply(reply: Answer, retryAfter: number | undefined): void {
     const close = this.traits.hasBody || this.env.isDraining()
-    this.bytes += sendReply(
+    const sent = answer(
       this.response,
-      answer,
-      this.reception.requestId,
+      this.reception,
+      reply,
       retryAfter === undefined ? { close } : {
         close,
         retryAfter
       }
     )
+    this.bytes += sent.bytes
+    if (sent.grpcStatus !== undefined) this.recorded = { status: reply.status, grpcStatus: sent.grpcStatus }
   }
 
   /** The attempt's one `RequestFinished`; nothing when it is out already. */
@@ -453,13 +554,15 @@ class ProxyExchange implements UpstreamHandler, RequestFacts {
   /** The response is over: sent in full, or cut short because the client went away. */
   private onResponseClose(): void {
     this.cache?.fill?.abandon()
+    if (this.callDeadline !== undefined) clearTimeout(this.callDeadline)
     const complete = this.response.writableFinished
     if (!complete) {
       this.clientGone = true
       this.cancelBackoff?.()
       this.controller?.abort(new ClientGone("the client went away"))
     }
-    const status = complete ? this.response.statusCode : clientClosedStatus
+    const recorded = this.recorded
+    const status = !complete ? clientClosedStatus : recorded === undefined ? this.response.statusCode : recorded.status
     const backend = this.attempt?.backend
     const retries = Math.max(0, (this.attempt?.number ?? 1) - 1)
     this.trace?.end({ status, backend, retries })
@@ -469,13 +572,16 @@ class ProxyExchange implements UpstreamHandler, RequestFacts {
       bytes: this.bytes,
       retries,
       cache: this.cache === undefined ? undefined : "MISS",
-      path: this.path
+      path: this.path,
+      grpcStatus: recorded?.grpcStatus
     })
   }
 }
 
 /** The deadline's callback: one function for every exchange, the exchange passed as its argument. */
 const expire = (exchange: ProxyExchange): void => exchange.expire()
+
+const expireCall = (exchange: ProxyExchange): void => exchange.expireCall()
 
 /** Passes a chunked request body through, failing it once it outgrows the limit. */
 class BodyLimit extends Transform {

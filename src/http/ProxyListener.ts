@@ -17,21 +17,30 @@
  *   answered (that request is), and the connection still closes after its response.
  * - Idle keep-alive connections close after `timeouts.idle`; so does a connection on which nothing
  *   moves for that long mid-request.
- * - With a certificate it is an HTTPS server (TLS termination), HTTP/1.1 only (ALPN `http/1.1`):
- *   the backends are spoken to as the config says, whatever the client used.
+ * - With a certificate it is an HTTPS server (TLS termination); ALPN offers `h2` and `http/1.1`
+ *   (`server.http2`), and the connections that choose h2 go to `Http2Listener`. With `server.h2c`
+ *   a plain connection that opens with the HTTP/2 preface goes there too: Node's parser stops at
+ *   the preface (`HPE_PAUSED_H2_UPGRADE`), and the connection is taken from it (`ParserHandoff`).
+ *   The backends are spoken to as the config says, whatever the client used.
  * - Upgrade requests (WebSocket, h2c) leave Node's HTTP handling as bare sockets: they are tracked
  *   here, so that a drain can close the tunnels still open when its grace period ends.
  */
 import { Effect, Predicate } from "effect"
 import type { Duration } from "effect"
 import { createServer, STATUS_CODES } from "node:http"
-import type { IncomingMessage, Server, ServerOptions, ServerResponse } from "node:http"
+import type { IncomingMessage, Server, ServerOptions } from "node:http"
 import { createServer as createHttpsServer } from "node:https"
 import type { Duplex } from "node:stream"
+import type { TLSSocket } from "node:tls"
 import { ListenError } from "../domain/Errors.ts"
 import { refusalStatusOf } from "../domain/exchange/Statuses.ts"
 import type { ListenAddress } from "../services/ProxyServer.ts"
+import type { ClientRequest, ClientResponse } from "./ClientMessage.ts"
+import { isHttp2Response, writeResponseHead } from "./ClientMessage.ts"
+import { makeHttp2Listener } from "./Http2Listener.ts"
+import type { Http2Listener } from "./Http2Listener.ts"
 import { inFlightResponse, messageOpen } from "./NodeSocket.ts"
+import { detachParser, dispatchesToHttp1 } from "./ParserHandoff.ts"
 import { refusedVersion, rescueAsHttp11 } from "./VersionRescue.ts"
 import type { ParseError, RefusedVersion } from "./VersionRescue.ts"
 
@@ -41,6 +50,11 @@ export interface ListenerOptions {
   readonly idleTimeoutMs: number
   /** PEM certificate (chain) and private key: the listener speaks HTTPS. */
   readonly tls?: { readonly cert: string; readonly key: string }
+  /** With `tls`: ALPN offers h2 too. */
+  readonly http2: boolean
+  /** A plain listener also takes prior-knowledge HTTP/2. */
+  readonly h2c: boolean
+  readonly http2MaxStreams: number
 }
 
 export interface ProxyListener {
@@ -53,6 +67,8 @@ export interface ProxyListener {
   readonly idle: Effect.Effect<void>
   /** Closes every tunnel still open. */
   readonly closeTunnels: () => void
+  /** The HTTP/2 connections, when the listener takes any. */
+  readonly http2: Http2Listener | undefined
 }
 
 /** An upgrade request, as the server's `upgrade` event hands it over: the socket is the handler's. */
@@ -112,15 +128,18 @@ const ownAnswer = (status: 400 | 408 | 431 | 505): string => {
 
 const versionRefusal = ownAnswer(505)
 const versionRefusalBody = answerBody(505)
-const versionRefusalHeaders = {
-  "content-type": "application/json",
-  "content-length": Buffer.byteLength(versionRefusalBody),
-  connection: "close"
-}
+const versionRefusalHead = [
+  "content-type",
+  "application/json",
+  "content-length",
+  String(Buffer.byteLength(versionRefusalBody)),
+  "connection",
+  "close"
+]
 
 /** A parsed request of another major version (`HTTP/2.0` on an HTTP/1 connection, `HTTP/0.9`). */
-const refuseVersion = (response: ServerResponse): void => {
-  response.writeHead(505, versionRefusalHeaders)
+const refuseVersion = (response: ClientResponse): void => {
+  writeResponseHead(response, 505, versionRefusalHead)
   response.end(versionRefusalBody)
 }
 
@@ -181,7 +200,7 @@ const closeAfterResponses = (socket: Duplex, answer: string | undefined, idleMs:
  * Node's parser refused what the client sent (or Node's headers-timeout checker gave up on it).
  * The connection is finished: it is answered once, and closed whatever the client does next.
  */
-const answerClientError = (server: Server, idleMs: number) =>
+const answerClientError = (server: Server, idleMs: number, h2c: Http2Listener | undefined) =>
 (
   error: Error & ParseError & { readonly code?: string },
   socket: Duplex
@@ -200,6 +219,7 @@ const answerClientError = (server: Server, idleMs: number) =>
     return
   }
   if (error.code === "HPE_INVALID_VERSION" && rescueAsHttp11(server, socket, error)) return
+  if (error.code === "HPE_PAUSED_H2_UPGRADE" && h2c !== undefined && handOverToHttp2(server, socket, error, h2c)) return
   closing.add(socket)
   // An error inside the body of a request already being answered: that response cannot be
   // finished properly, and an answer of ours could land in the middle of it.
@@ -214,9 +234,22 @@ const answerClientError = (server: Server, idleMs: number) =>
   closeAfterResponses(socket, ownAnswer(clientErrorStatus(error.code, refused)), idleMs)
 }
 
+/**
+ * A prior-knowledge HTTP/2 connection, stopped by Node's parser at its preface: handed to the
+ * HTTP/2 listener with every byte read so far, when the preface is the first thing the connection
+ * sent (a preface after HTTP/1.1 requests is not one: that connection gets the parser's `400`).
+ */
+const handOverToHttp2 = (server: Server, socket: Duplex, error: ParseError, http2: Http2Listener): boolean => {
+  const chunk = error.rawPacket
+  if (!Buffer.isBuffer(chunk) || !("bytesRead" in socket) || socket.bytesRead !== chunk.length) return false
+  if (!detachParser(server, socket)) return false
+  http2.accept(socket, chunk)
+  return true
+}
+
 export const makeProxyListener = (
   options: ListenerOptions,
-  handle: (request: IncomingMessage, response: ServerResponse) => void,
+  handle: (request: ClientRequest, response: ClientResponse) => void,
   upgrade?: UpgradeHandler
 ): ProxyListener => {
   let active = 0
@@ -229,10 +262,10 @@ export const makeProxyListener = (
     active--
     settle()
   }
-  const track = (request: IncomingMessage, response: ServerResponse) => {
+  const track = (request: ClientRequest, response: ClientResponse) => {
     active++
     response.on("close", onResponseClose)
-    if (request.httpVersionMajor === 1) handle(request, response)
+    if (request.httpVersionMajor === 1 || isHttp2Response(response)) handle(request, response)
     else refuseVersion(response)
   }
   const serverOptions: ServerOptions = {
@@ -246,17 +279,25 @@ export const makeProxyListener = (
     noDelay: true
   }
   const tls = options.tls
+  const http2 = (tls === undefined ? options.h2c : options.http2)
+    ? makeHttp2Listener({
+      maxStreams: options.http2MaxStreams,
+      maxHeaderSize: options.maxHeaderSize,
+      idleTimeoutMs: options.idleTimeoutMs
+    }, track)
+    : undefined
   const server: Server = tls === undefined ? createServer(serverOptions, track) : createHttpsServer({
     ...serverOptions,
     cert: tls.cert,
     key: tls.key,
-    ALPNProtocols: ["http/1.1"],
+    ALPNProtocols: http2 === undefined ? ["http/1.1"] : ["h2", "http/1.1"],
     // `headersTimeout` only starts once the handshake is done: a client stalling the handshake
     // is held to the same limit (slowloris), not to TLS's default two minutes.
     handshakeTimeout: options.headersTimeoutMs
   }, track)
+  if (tls !== undefined && http2 !== undefined) chooseByAlpn(server, http2)
   server.timeout = options.idleTimeoutMs
-  server.on("clientError", answerClientError(server, options.idleTimeoutMs))
+  server.on("clientError", answerClientError(server, options.idleTimeoutMs, tls === undefined ? http2 : undefined))
   // Handling `Expect: 100-continue` ourselves means a request we will refuse (413, 503) never
   // gets the go-ahead to send its body; the router sends `100 Continue` once it has a backend.
   server.on("checkContinue", track)
@@ -291,7 +332,22 @@ export const makeProxyListener = (
   const closeTunnels = () => {
     for (const socket of tunnels) socket.destroy()
   }
-  return { server, active: () => active, tunnels: () => tunnels.size, idle, closeTunnels }
+  return { server, active: () => active, tunnels: () => tunnels.size, idle, closeTunnels, http2 }
+}
+
+/**
+ * The TLS listener's connections, once the handshake is done, go by the protocol ALPN chose:
+ * `h2` to the HTTP/2 listener, anything else (`http/1.1`, or a client offering nothing) to Node's
+ * HTTP/1 handling, which stays as it is.
+ */
+const chooseByAlpn = (server: Server, http2: Http2Listener): void => {
+  const http1 = server.listeners("secureConnection")
+  server.removeAllListeners("secureConnection")
+  dispatchesToHttp1(server)
+  server.on("secureConnection", (socket: TLSSocket) => {
+    if (socket.alpnProtocol === "h2") return http2.accept(socket)
+    for (const listener of http1) Reflect.apply(listener, server, [socket])
+  })
 }
 
 /**
@@ -326,6 +382,7 @@ export const drain = (listener: ProxyListener, gracePeriod: Duration.Duration): 
   Effect.gen(function*() {
     listener.server.close()
     listener.server.closeIdleConnections()
+    listener.http2?.close()
     const pending = listener.active()
     const tunnels = listener.tunnels()
     if (pending > 0 || tunnels > 0) {
@@ -341,5 +398,6 @@ export const drain = (listener: ProxyListener, gracePeriod: Duration.Duration): 
       })
     )
     listener.server.closeAllConnections()
+    listener.http2?.destroy()
     listener.closeTunnels()
   })

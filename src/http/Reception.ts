@@ -5,8 +5,8 @@
  * (`UpgradeTunnel`), so both log and count a refusal the same way.
  */
 import { randomUUID } from "node:crypto"
-import type { IncomingMessage } from "node:http"
 import type { RequestRecord } from "../domain/RequestRecord.ts"
+import type { ClientRequest } from "./ClientMessage.ts"
 import { firstForwardedFor, plainAddress, scanRequestHead } from "./HeaderRules.ts"
 import type { RequestHead } from "./HeaderRules.ts"
 
@@ -45,7 +45,13 @@ export interface Ending {
   readonly path?: string
   /** Up to the answer, when that is not now (an upgrade counts up to its `101`). */
   readonly durationMs?: number
+  /** A gRPC call's status as sent to the client (`status` is then its HTTP equivalent). */
+  readonly grpcStatus?: number | undefined
 }
+
+/** How the client spoke, as the access log writes it. */
+const protocolOf = (request: ClientRequest): string =>
+  request.httpVersionMajor === 2 ? "HTTP/2" : request.httpVersionMinor === 0 ? "HTTP/1.0" : "HTTP/1.1"
 
 /**
  * The ids the proxy generates: UUID-shaped, a random prefix drawn once per process (so workers and
@@ -60,7 +66,7 @@ export const nextRequestId = (): string => {
   return idPrefix + idCounter.toString(16).padStart(12, "0")
 }
 
-export const receive = (env: ReceptionEnv, request: IncomingMessage): Reception => {
+export const receive = (env: ReceptionEnv, request: ClientRequest): Reception => {
   const receivedAt = env.now()
   const head = scanRequestHead(request.rawHeaders)
   const requestId = head.requestId ?? nextRequestId()
@@ -73,12 +79,14 @@ export const receive = (env: ReceptionEnv, request: IncomingMessage): Reception 
       client,
       method: request.method ?? "",
       path: ending.path ?? request.url ?? "",
+      protocol: protocolOf(request),
       status: ending.status,
       backend: ending.backend,
       durationMs: ending.durationMs ?? env.now() - receivedAt,
       bytes: ending.bytes,
       retries: ending.retries,
-      cache: ending.cache
+      cache: ending.cache,
+      grpcStatus: ending.grpcStatus
     })
   const answered = (status: number, bytes: number, cache: RequestRecord["cache"]) =>
     record({ status, backend: undefined, bytes, retries: 0, cache })

@@ -15,7 +15,7 @@ import type { RequestHead } from "./HeaderRules.ts"
 import { isValidAuthority, parseTarget, targetProblemMessage } from "./RequestTarget.ts"
 
 export interface Rejection {
-  readonly status: 400 | 413 | 501
+  readonly status: 400 | 413 | 415 | 501
   readonly message: string
 }
 
@@ -48,11 +48,22 @@ const declaredLength = (head: RequestHead): number | undefined | Rejection => {
 /** Whether a `Transfer-Encoding` value is exactly the one coding the proxy can pass on. */
 const isChunkedOnly = (value: string): boolean => value.trim().toLowerCase() === "chunked"
 
+/**
+ * gRPC needs trailers and full-duplex streams, which the proxy relays only over HTTP/2; over
+ * HTTP/1.x the call is refused with a status a human can read rather than failing obscurely.
+ */
+const grpcOverHttp1: Rejection = {
+  status: refusalStatusOf("grpc-needs-http2"),
+  message: "gRPC needs HTTP/2: connect with h2 (TLS, ALPN) or h2c (prior knowledge, when server.h2c is on)"
+}
+
 export const checkRequest = (
   target: string,
   head: RequestHead,
-  maxBodySize: number
+  maxBodySize: number,
+  httpMajor: number
 ): CheckedRequest | Rejection => {
+  if (head.grpc && httpMajor < 2) return grpcOverHttp1
   if (head.hostCount > 1) return { status: malformed, message: "more than one Host header" }
   if (head.host !== undefined && !isValidAuthority(head.host)) {
     return { status: malformed, message: "the Host header is not a valid host[:port]" }

@@ -16,18 +16,13 @@
  * no message was open. Anywhere else (pipelined behind a response in flight, a request line split
  * over reads on a connection never rescued) the rescue declines and the request gets `505`.
  *
- * Detaching Node's parser is what Node's own upgrade path does (`lib/_http_server.js`,
- * `onParserExecuteCommon`): remove its socket listeners, `freeParser` (which unconsumes the socket
- * and takes the parser off the server's connection list, so the headers-timeout checker forgets
- * it), then hand the socket to the server's connection listener again. Those are internals: each
- * is checked before use (the listeners by name, the functions by type, the connection listener by
- * being the one the server has registered), and if any is not as expected the rescue declines.
+ * Detaching Node's parser is `ParserHandoff`'s; if it declines, so does the rescue.
  */
 import { Predicate } from "effect"
 import type { Server } from "node:http"
-import { createRequire } from "node:module"
 import type { Duplex } from "node:stream"
 import { betweenResponses, messageOpen, parserOf } from "./NodeSocket.ts"
+import { detachParser, http1ConnectionListener } from "./ParserHandoff.ts"
 
 /** The version of a refused request line, and where that line and its minor digit are in the chunk. */
 export interface RefusedVersion {
@@ -72,55 +67,6 @@ export interface ParseError {
   readonly bytesParsed?: unknown
 }
 
-interface NodeInternals {
-  readonly freeParser: (parser: object, socket: Duplex) => void
-  readonly connectionListener: Function
-}
-
-const loadInternals = (): NodeInternals | undefined => {
-  try {
-    const require = createRequire(import.meta.url)
-    const common: unknown = require("_http_common")
-    const server: unknown = require("_http_server")
-    if (!Predicate.hasProperty(common, "freeParser") || !Predicate.isFunction(common.freeParser)) return undefined
-    if (!Predicate.hasProperty(server, "_connectionListener") || !Predicate.isFunction(server._connectionListener)) {
-      return undefined
-    }
-    const freeParser = common.freeParser
-    return {
-      freeParser: (parser, socket) => Reflect.apply(freeParser, undefined, [parser, null, socket]),
-      connectionListener: server._connectionListener
-    }
-  } catch {
-    return undefined
-  }
-}
-
-const internals = loadInternals()
-
-/** Node's listeners on a socket it parses (`connectionListenerInternal`), by the names they have. */
-const parserListeners: ReadonlyArray<readonly [event: string, name: string, required: boolean]> = [
-  ["data", "bound socketOnData", true],
-  ["end", "bound socketOnEnd", true],
-  ["close", "bound socketOnClose", true],
-  ["drain", "bound socketOnDrain", true],
-  ["timeout", "socketOnTimeout", true],
-  // Only while the parser consumes the socket natively; gone once anyone listens for `data`.
-  ["resume", "onSocketResume", false],
-  ["pause", "onSocketPause", false]
-]
-
-const findParserListeners = (socket: Duplex): Array<readonly [string, Function]> | undefined => {
-  const found: Array<readonly [string, Function]> = []
-  for (const [event, name, required] of parserListeners) {
-    const matching = socket.listeners(event).filter((listener) => listener.name === name)
-    const listener = matching[0]
-    if (matching.length > 1 || (required && listener === undefined)) return undefined
-    if (listener !== undefined) found.push([event, listener])
-  }
-  return found
-}
-
 interface Watch {
   lastEndedLine: boolean
   atBoundary: boolean
@@ -156,24 +102,13 @@ const startsAtBoundary = (socket: Duplex, chunk: Buffer): boolean => {
  */
 export const rescueAsHttp11 = (server: Server, socket: Duplex, error: ParseError): boolean => {
   const chunk = error.rawPacket
-  if (internals === undefined || !Buffer.isBuffer(chunk) || typeof error.bytesParsed !== "number") return false
+  if (!Buffer.isBuffer(chunk) || typeof error.bytesParsed !== "number") return false
   const version = refusedVersion(chunk, error.bytesParsed)
   if (version === undefined || !servedAsHttp11(version) || version.lineStart !== 0) return false
   if (!startsAtBoundary(socket, chunk)) return false
-  const parser = parserOf(socket)
-  const listeners = findParserListeners(socket)
-  const connectionListener = internals.connectionListener
-  const registered = server.listeners("connection").includes(connectionListener) ||
-    server.listeners("secureConnection").includes(connectionListener)
-  if (parser === undefined || listeners === undefined || !registered) return false
-
+  const connectionListener = http1ConnectionListener(server)
+  if (connectionListener === undefined || !detachParser(server, socket)) return false
   try {
-    for (const [event, listener] of listeners) {
-      socket.removeListener(event, listener as (...args: Array<unknown>) => void)
-    }
-    internals.freeParser(parser, socket)
-    // Paused, so that nothing read meanwhile is emitted to no one; resumed once the parser listens.
-    socket.pause()
     socket.unshift(asHttp11(chunk, version))
     Reflect.apply(connectionListener, server, [socket])
     if (!watches.has(socket)) {

@@ -30,6 +30,9 @@ export const proxyServerLayer = (options: ProxyServerOptions) =>
           maxHeaderSize: server.maxHeaderSize,
           headersTimeoutMs: Duration.toMillis(timeouts.headers),
           idleTimeoutMs: Duration.toMillis(timeouts.idle),
+          http2: server.http2,
+          h2c: server.h2c,
+          http2MaxStreams: server.http2MaxStreams,
           ...(tls === undefined ? {} : { tls })
         },
         router.handle,
@@ -44,7 +47,9 @@ export const proxyServerLayer = (options: ProxyServerOptions) =>
           )
       )
       yield* Effect.logInfo(
-        `proxy listening on ${tls === undefined ? "http" : "https"}://${address.host}:${address.port}`
+        `proxy listening on ${tls === undefined ? "http" : "https"}://${address.host}:${address.port}${
+          listener.http2 === undefined ? "" : tls === undefined ? " (HTTP/1.1 and h2c)" : " (h2 and HTTP/1.1)"
+        }`
       )
       return ProxyServer.of({ address })
     })

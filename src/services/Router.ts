@@ -1,15 +1,17 @@
 /**
  * The data path as a request handler: validate, pick a backend, forward, stream the answer back,
  * or answer 4xx/5xx itself. It is a plain `node:http` handler (and `upgrade` listener) so it can
- * be mounted in any Node server; `ProxyServerLive` mounts it on the proxy listener.
+ * be mounted in any Node server — `node:http2`'s compatibility API included, for HTTP/2 streams;
+ * `ProxyServerLive` mounts it on the proxy listener.
  */
 import { Context } from "effect"
-import type { IncomingMessage, ServerResponse } from "node:http"
+import type { IncomingMessage } from "node:http"
 import type { Duplex } from "node:stream"
 import type { Config } from "../domain/config/ConfigLoader.ts"
+import type { ClientRequest, ClientResponse } from "../http/ClientMessage.ts"
 
 export interface RouterShape {
-  readonly handle: (request: IncomingMessage, response: ServerResponse) => void
+  readonly handle: (request: ClientRequest, response: ClientResponse) => void
   /**
    * A WebSocket or other `Upgrade` request, as a Node server's `upgrade` event hands it over:
    * tunnelled to a backend on a `101`. The socket is the router's from here; it closes it.

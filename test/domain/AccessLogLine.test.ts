@@ -14,7 +14,9 @@ const record: fc.Arbitrary<RequestRecord> = fc.record({
   durationMs: fc.double({ min: 0, max: 1e6, noNaN: true }),
   bytes: fc.nat(),
   retries: fc.nat({ max: 10 }),
-  cache: fc.constantFrom("HIT" as const, "MISS" as const, undefined)
+  cache: fc.constantFrom("HIT" as const, "MISS" as const, undefined),
+  protocol: fc.constantFrom("HTTP/1.0", "HTTP/1.1", "HTTP/2"),
+  grpcStatus: fc.option(fc.integer({ min: 0, max: 16 }), { nil: undefined })
 })
 
 const decoder = new TextDecoder()
@@ -32,12 +34,14 @@ describe("access log line", () => {
       durationMs: 1.92049,
       bytes: 38,
       retries: 0,
-      cache: undefined
+      cache: undefined,
+      protocol: "HTTP/2",
+      grpcStatus: undefined
     })
     assert.strictEqual(
       line,
       `{"time":"2026-11-23T00:31:07.212Z","level":"INFO","message":"request","requestId":"trace-me",` +
-        `"client":"127.0.0.1","method":"GET","path":"/orders?page=2","status":200,"backend":"api",` +
+        `"client":"127.0.0.1","method":"GET","path":"/orders?page=2","protocol":"HTTP/2","status":200,"backend":"api",` +
         `"durationMs":1.92,"bytes":38,"retries":0,"cache":null}\n`
     )
   })
@@ -55,7 +59,9 @@ describe("access log line", () => {
         client: r.client,
         method: r.method,
         path: r.path,
+        protocol: r.protocol,
         status: r.status,
+        ...(r.grpcStatus === undefined ? {} : { grpcStatus: r.grpcStatus }),
         backend: r.backend ?? null,
         durationMs: Math.round(r.durationMs * 1000) / 1000,
         bytes: r.bytes,

@@ -6,19 +6,26 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Duration, Effect, Fiber } from "effect"
 import { TestClock } from "effect/testing"
-import type { ServerResponse } from "node:http"
 import { request as httpRequest } from "node:http"
 import type { Socket } from "node:net"
+import type { ClientResponse } from "../../src/http/ClientMessage.ts"
 import { clientErrorStatus, CLOSE_LINGER_MS, drain, listen, makeProxyListener } from "../../src/http/ProxyListener.ts"
 import { refusedVersion } from "../../src/http/VersionRescue.ts"
 import { rawClient, statusLines } from "../support/RawClient.ts"
 import { waitUntil } from "../support/Wait.ts"
 
-const options = { maxHeaderSize: 16_384, headersTimeoutMs: 10_000, idleTimeoutMs: 60_000 }
+const options = {
+  maxHeaderSize: 16_384,
+  headersTimeoutMs: 10_000,
+  idleTimeoutMs: 60_000,
+  http2: false,
+  h2c: false,
+  http2MaxStreams: 100
+}
 
 /** A listener whose handler holds every response until the test answers it. */
 const holdingListener = Effect.gen(function*() {
-  const held: Array<ServerResponse> = []
+  const held: Array<ClientResponse> = []
   let arrived: () => void = () => undefined
   const arrival = new Promise<void>((resolve) => {
     arrived = resolve

@@ -3,7 +3,8 @@ import { scanRequestHead } from "../../src/http/HeaderRules.ts"
 import { checkRequest, isRejection } from "../../src/http/RequestChecks.ts"
 import { isValidAuthority, parseTarget } from "../../src/http/RequestTarget.ts"
 
-const check = (target: string, raw: ReadonlyArray<string>, max = 100) => checkRequest(target, scanRequestHead(raw), max)
+const check = (target: string, raw: ReadonlyArray<string>, max = 100) =>
+  checkRequest(target, scanRequestHead(raw), max, 1)
 
 const statusOf = (target: string, raw: ReadonlyArray<string>) => {
   const result = check(target, raw)

@@ -10,6 +10,7 @@
  * | body over `maxBodySize`                    | 413    | 413 (`client_max_body_size`)               |
  * | transfer coding other than chunked         | 501    | 501                                        |
  * | HTTP major version other than 1            | 505    | 505                                        |
+ * | a gRPC call over HTTP/1.x                  | 415    | 415 (`grpc_pass` needs HTTP/2 too)         |
  * | client over its rate limit                 | 429    | 503 by default (`limit_req_status`)        |
  * | no eligible backend                        | 503    | 502 ("no live upstreams"); 503 is clearer  |
  * | connect refused / reset                    | 502    | 502                                        |
@@ -32,6 +33,7 @@ export type Refusal =
   | "body-too-large"
   | "unsupported-coding"
   | "unsupported-version"
+  | "grpc-needs-http2"
   | "rate-limited"
   | "no-backend"
 
@@ -42,6 +44,7 @@ const refusalStatus = {
   "body-too-large": 413,
   "unsupported-coding": 501,
   "unsupported-version": 505,
+  "grpc-needs-http2": 415,
   "rate-limited": 429,
   "no-backend": 503
 } as const satisfies Record<Refusal, number>
