@@ -7,6 +7,7 @@
  */
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from "node:http"
 import { STATUS_CODES } from "node:http"
+import { constants } from "node:http2"
 import type { Http2ServerRequest, Http2ServerResponse } from "node:http2"
 
 export type ClientRequest = IncomingMessage | Http2ServerRequest
@@ -34,6 +35,16 @@ export const writeResponseHead = (
   else response.writeHead(status, statusMessage, headers)
   if (flush) response.flushHeaders()
 }
+
+/**
+ * Whether a closed response reached its client whole. An HTTP/2 stream's writable side counts as
+ * finished even when the client reset it, so there the stream's own end decides: closed with
+ * NO_ERROR, not reset.
+ */
+export const responseComplete = (response: ClientResponse): boolean =>
+  isHttp2Response(response)
+    ? response.stream.rstCode === constants.NGHTTP2_NO_ERROR && !response.stream.aborted
+    : response.writableFinished
 
 /** Writes a body chunk; false when the client's buffer is full (wait for `drain`). */
 export const writeBody = (response: ClientResponse, chunk: Buffer): boolean =>

@@ -28,6 +28,8 @@ export interface Http2Options {
   readonly maxStreams: number
   readonly maxHeaderSize: number
   readonly idleTimeoutMs: number
+  /** Answers a request whose header list is over `maxHeaderSize` (the listener's `431`). */
+  readonly refuseHeaders: (response: Http2ServerResponse) => void
 }
 
 export interface Http2Listener {
@@ -47,14 +49,25 @@ const maxHeaderPairs = 1_000
 const tallies = new WeakMap<Http2Session, StreamTally>()
 
 /**
+ * A header list's size as HTTP/2 counts it (RFC 9113 §6.5.2): each field's name and value plus
+ * 32. nghttp2 only advertises the limit; holding a client to it is the server's business.
+ */
+export const headerListSize = (raw: ReadonlyArray<string>): number => {
+  let size = 0
+  for (const field of raw) size += field.length
+  return size + 16 * raw.length
+}
+
+/**
  * Counts each stream's end against its connection, and ends a connection whose streams are a
  * reset flood.
  */
 const watchStream = (stream: ServerHttp2Stream, idleTimeoutMs: number): void => {
   const opened = performance.now()
+  // Taken now: a closed stream no longer knows its session.
+  const session = stream.session
   stream.setTimeout(idleTimeoutMs, () => stream.close(constants.NGHTTP2_CANCEL))
   stream.once("close", () => {
-    const session = stream.session
     if (session === undefined || session.destroyed) return
     const reset = stream.rstCode !== undefined && stream.rstCode !== constants.NGHTTP2_NO_ERROR
     const tally = tallyClose(
@@ -62,10 +75,10 @@ const watchStream = (stream: ServerHttp2Stream, idleTimeoutMs: number): void => 
       isPremature(reset, stream.headersSent, performance.now() - opened)
     )
     tallies.set(session, tally)
-    if (isResetFlood(tally)) {
-      session.goaway(constants.NGHTTP2_ENHANCE_YOUR_CALM)
-      session.destroy()
-    }
+    if (!isResetFlood(tally)) return
+    // GOAWAY first, with the code that says why; `destroy` on its own would say NO_ERROR.
+    session.goaway(constants.NGHTTP2_ENHANCE_YOUR_CALM)
+    session.destroy()
   })
 }
 
@@ -81,9 +94,14 @@ export const makeHttp2Listener = (
       enablePush: false
     },
     maxHeaderListPairs: maxHeaderPairs
-  }, handle)
+  })
+  const admit = (request: Http2ServerRequest, response: Http2ServerResponse) => {
+    if (headerListSize(request.rawHeaders) > options.maxHeaderSize) return options.refuseHeaders(response)
+    handle(request, response)
+  }
+  server.on("request", admit)
   // The exchange answers `Expect: 100-continue` itself, once a backend is chosen.
-  server.on("checkContinue", handle)
+  server.on("checkContinue", admit)
   server.on("stream", (stream: ServerHttp2Stream) => watchStream(stream, options.idleTimeoutMs))
   server.on("session", (session: Http2Session) => {
     open.add(session)

@@ -49,6 +49,7 @@ import type { ClientRequest, ClientResponse } from "./ClientMessage.ts"
 import {
   headerObject,
   isHttp2Response,
+  responseComplete,
   sendTrailersOnly,
   writeBody,
   writeInterim,
@@ -555,7 +556,7 @@ class ProxyExchange implements UpstreamHandler, RequestFacts {
   private onResponseClose(): void {
     this.cache?.fill?.abandon()
     if (this.callDeadline !== undefined) clearTimeout(this.callDeadline)
-    const complete = this.response.writableFinished
+    const complete = responseComplete(this.response)
     if (!complete) {
       this.clientGone = true
       this.cancelBackoff?.()

@@ -283,7 +283,12 @@ export const makeProxyListener = (
     ? makeHttp2Listener({
       maxStreams: options.http2MaxStreams,
       maxHeaderSize: options.maxHeaderSize,
-      idleTimeoutMs: options.idleTimeoutMs
+      idleTimeoutMs: options.idleTimeoutMs,
+      refuseHeaders: (response) => {
+        const body = answerBody(431)
+        response.writeHead(431, { "content-type": "application/json", "content-length": Buffer.byteLength(body) })
+        response.end(body)
+      }
     }, track)
     : undefined
   const server: Server = tls === undefined ? createServer(serverOptions, track) : createHttpsServer({
