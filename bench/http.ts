@@ -3,20 +3,30 @@
  * body, which also proves that the process answering is ours and not whoever else took the port.
  */
 import { get } from "node:http"
+import type { IncomingMessage } from "node:http"
+import { get as getTls } from "node:https"
 import type { Child } from "./children.ts"
 import { responseBody } from "./fixture.ts"
 
 const pollIntervalMs = 50
 
-/** One GET on a fresh connection (no agent, so no socket is left open), or the error's message. */
+/**
+ * One GET on a fresh connection (no agent, so no socket is left open), or the error's message. An
+ * `https:` URL is not checked against a CA: bench targets serve the test fixtures' self-signed
+ * certificate, and the body, not the certificate, tells that the server is ours.
+ */
 export const getOnce = (url: string): Promise<{ readonly status: number; readonly body: string } | string> =>
   new Promise((resolve) => {
-    const request = get(url, { agent: false, timeout: 2_000 }, (response) => {
+    const onResponse = (response: IncomingMessage) => {
       const chunks: Array<Buffer> = []
       response.on("data", (chunk: Buffer) => chunks.push(chunk))
       response.on("end", () => resolve({ status: response.statusCode ?? 0, body: Buffer.concat(chunks).toString() }))
       response.on("error", (error) => resolve(error.message))
-    })
+    }
+    const options = { agent: false, timeout: 2_000 }
+    const request = url.startsWith("https:")
+      ? getTls(url, { ...options, rejectUnauthorized: false }, onResponse)
+      : get(url, options, onResponse)
     request.on("timeout", () => request.destroy(new Error("timed out")))
     request.on("error", (error) => resolve(error.message))
   })

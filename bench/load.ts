@@ -54,7 +54,8 @@ export const parseWrk = (output: string): Sample => {
   }
 }
 
-const runToEnd = async (name: string, command: string, args: ReadonlyArray<string>): Promise<string> => {
+/** Runs a load generator to its end; its stdout, or a rejection with its output if it failed. */
+export const runToEnd = async (name: string, command: string, args: ReadonlyArray<string>): Promise<string> => {
   const child = spawnChild(name, command, args)
   const how = await child.exited
   if (how !== "exit 0") throw new Error(`${name} ${how}:\n${child.output()}`)

@@ -8,7 +8,12 @@
  * HTTP/1.1 keep-alive to the backends, `X-Forwarded-*` and a request id added, `Host` passed on.
  * nginx recycles a keep-alive connection after 1,000 requests by default and Node never does, so
  * every instance here allows a million, and no target pays for reconnects the others do not.
+ *
+ * The HTTP/2 reference proxy (`startNginxH2Proxy`) is the same proxy behind a TLS listener that
+ * offers h2 by ALPN; upstream it still speaks HTTP/1.1 with keep-alive, as Switchyard does to
+ * `protocol: http1` backends.
  */
+import { spawnSync } from "node:child_process"
 import { chmodSync, readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import type { Child } from "./children.ts"
@@ -63,7 +68,33 @@ const backendConfig = (dir: string, port: number): string =>
   }`
   )
 
-const proxyConfig = (upstreams: ReadonlyArray<number>) => (dir: string, port: number): string =>
+/** The `listen` directive and what goes with it: a port, or a TLS one with h2 as well. */
+type Listen = (port: number) => string
+
+const plainListen: Listen = (port) => `listen 127.0.0.1:${port};`
+
+/** PEM files of a TLS listener. */
+export interface TlsFiles {
+  readonly cert: string
+  readonly key: string
+}
+
+/** nginx 1.25.1 made `http2` a directive of its own and deprecated `listen ... http2`. */
+const hasHttp2Directive = (nginx: string): boolean => {
+  const version = spawnSync(nginx, ["-v"], { encoding: "utf8" }).stderr.match(/nginx\/(\d+)\.(\d+)\.(\d+)/)
+  const [major = 0, minor = 0, patch = 0] = (version?.slice(1) ?? []).map(Number)
+  return major * 1_000_000 + minor * 1_000 + patch >= 1_025_001
+}
+
+const h2Listen = (nginx: string, tls: TlsFiles): Listen => {
+  const http2 = hasHttp2Directive(nginx)
+  return (port) =>
+    `listen 127.0.0.1:${port} ssl${http2 ? "" : " http2"};${http2 ? "\n    http2 on;" : ""}
+    ssl_certificate ${tls.cert};
+    ssl_certificate_key ${tls.key};`
+}
+
+const proxyConfig = (upstreams: ReadonlyArray<number>, listen: Listen) => (dir: string, port: number): string =>
   header(
     dir,
     `  upstream backends {
@@ -72,7 +103,7 @@ ${upstreams.map((upstream) => `    server 127.0.0.1:${upstream};`).join("\n")}
     keepalive_requests ${keepaliveRequests};
   }
   server {
-    listen 127.0.0.1:${port};
+    ${listen(port)}
     location / {
       proxy_pass http://backends;
       proxy_http_version 1.1;
@@ -97,7 +128,8 @@ export interface Server {
 const startNginx = async (
   nginx: string,
   name: string,
-  render: (dir: string, port: number) => string
+  render: (dir: string, port: number) => string,
+  scheme: "http" | "https" = "http"
 ): Promise<Server> => {
   for (let attempt = 1;; attempt++) {
     const port = await freePort()
@@ -107,7 +139,7 @@ const startNginx = async (
     const conf = join(dir, "nginx.conf")
     writeFileSync(conf, render(dir, port))
     const child = spawnChild(name, nginx, ["-p", dir, "-c", conf, "-e", join(dir, "error.log")])
-    const url = `http://127.0.0.1:${port}/`
+    const url = `${scheme}://127.0.0.1:${port}/`
     try {
       await waitServing(url, child, startTimeoutMs)
       return { url, port, child }
@@ -125,4 +157,8 @@ export const startNginxBackend = (nginx: string, name: string): Promise<Server> 
   startNginx(nginx, name, backendConfig)
 
 export const startNginxProxy = (nginx: string, upstreams: ReadonlyArray<number>): Promise<Server> =>
-  startNginx(nginx, "nginx-proxy", proxyConfig(upstreams))
+  startNginx(nginx, "nginx-proxy", proxyConfig(upstreams, plainListen))
+
+/** The same proxy, its listener TLS with ALPN h2 and http/1.1. */
+export const startNginxH2Proxy = (nginx: string, upstreams: ReadonlyArray<number>, tls: TlsFiles): Promise<Server> =>
+  startNginx(nginx, "nginx-h2-proxy", proxyConfig(upstreams, h2Listen(nginx, tls)), "https")

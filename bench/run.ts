@@ -38,69 +38,40 @@
 `--workers N`) to add `switchyard-workers-N`: the defaults with `workers: N`, a supervisor and N
 worker processes, whose CPU is counted with the supervisor's (the process tree).
  *
+ * `--h2` (or BENCH_H2=1) runs the HTTP/2 and gRPC bench instead: see `h2.ts`.
+ *
  * CPU per request is the CPU (user + system) the target's processes spent during the measured run
  * divided by the requests answered: the figure that barely moves on a shared machine, where req/s
  * swings 2× between runs. The backends' CPU is not in it (except for `direct`, which is a backend). The defaults take just over a minute. The results are also written to
  * bench/results/latest.json.
  */
 import { existsSync, mkdirSync, writeFileSync } from "node:fs"
-import { cpus, loadavg } from "node:os"
 import { join } from "node:path"
 import { startBackends } from "./backends.ts"
-import type { Child } from "./children.ts"
 import { findExecutable, runBench } from "./children.ts"
-import { treeCpuMicros } from "./cpu.ts"
 import { responseBytes } from "./fixture.ts"
-import type { Loader, Sample } from "./load.ts"
+import { runH2Bench } from "./h2.ts"
+import type { Loader } from "./load.ts"
 import { autocannonLoader, wrkLoader } from "./load.ts"
 import type { Server } from "./nginx.ts"
 import { findNginx, startNginxProxy } from "./nginx.ts"
+import type { Target } from "./rounds.ts"
+import {
+  describeHost,
+  describeRounds,
+  formatSummaries,
+  hostFacts,
+  measureRounds,
+  round2,
+  roundSettings,
+  summariesJson
+} from "./rounds.ts"
 import { startSwitchyard, switchyardMainJs, wholeNumberSetting } from "./switchyard.ts"
 
 const resultsDir = new URL("./results/", import.meta.url).pathname
 
 const backendCount = 3
 const startTimeoutMs = 15_000
-/** How many times longer than the others a target's first warm-up is. */
-const firstWarmupFactor = 3
-/** Lets sockets of the last run close before the next begins. */
-const pauseBetweenRunsMs = 250
-
-const setting = (name: string, fallback: number): number => wholeNumberSetting(name, fallback, 0)
-
-interface Target {
-  readonly name: string
-  readonly about: string
-  readonly url: string
-  readonly child: Child
-}
-
-/** A run, with the CPU the target's processes spent on it. */
-interface Measured extends Sample {
-  /** CPU µs (user + system, the target's process tree) per request answered; NaN off Linux. */
-  readonly cpuUsPerRequest: number
-}
-
-interface Summary {
-  readonly name: string
-  readonly about: string
-  readonly cpuUsPerRequest: number
-  readonly cpuRatio: number
-  readonly rps: number
-  readonly p50Ms: number
-  readonly p99Ms: number
-  readonly rpsRatio: number
-  readonly p99Ratio: number
-  readonly errors: number
-  readonly rounds: ReadonlyArray<Measured>
-}
-
-const median = (values: ReadonlyArray<number>): number => {
-  const sorted = [...values].sort((a, b) => a - b)
-  const middle = Math.floor(sorted.length / 2)
-  const upper = sorted[middle] ?? Number.NaN
-  return sorted.length % 2 === 1 ? upper : ((sorted[middle - 1] ?? Number.NaN) + upper) / 2
-}
 
 interface SwitchyardRun {
   readonly accessLog: boolean
@@ -127,33 +98,9 @@ const startTarget = async (backends: ReadonlyArray<Server>, run: SwitchyardRun):
   return { name, about, url, child }
 }
 
-/** Names the process that ended (before a load run, which would only say "connection refused"). */
-const failIfOneEnded = async (children: ReadonlyArray<Child>): Promise<void> => {
-  const dead = children.find((child) => !child.isRunning())
-  if (dead !== undefined) throw new Error(`${dead.name} ended (${await dead.exited}):\n${dead.output()}`)
-}
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
-
-const formatRps = (rps: number): string => Math.round(rps).toLocaleString("en-US")
-const formatMs = (ms: number): string => ms.toFixed(2)
-const formatRatio = (ratio: number): string => `${ratio.toFixed(2)}x`
-
-const table = (rows: ReadonlyArray<ReadonlyArray<string>>): string => {
-  const widths = rows[0]?.map((_, column) => Math.max(...rows.map((row) => (row[column] ?? "").length))) ?? []
-  const align = (cell: string, column: number) =>
-    column === 0 ? cell.padEnd(widths[column] ?? 0) : cell.padStart(widths[column] ?? 0)
-  return rows.map((row) => row.map(align).join("  ")).join("\n")
-}
-
 const main = async (): Promise<void> => {
-  const seconds = setting("BENCH_SECONDS", 5)
-  const warmupSeconds = setting("BENCH_WARMUP_SECONDS", 1)
-  const rounds = setting("BENCH_ROUNDS", 3)
-  const connections = setting("BENCH_CONNECTIONS", 50)
-  if (seconds < 1 || rounds < 1 || connections < 1) {
-    throw new Error("BENCH_SECONDS, BENCH_ROUNDS and BENCH_CONNECTIONS must be at least 1")
-  }
+  const settings = roundSettings()
+  const connections = wholeNumberSetting("BENCH_CONNECTIONS", 50, 1)
   if (!existsSync(switchyardMainJs)) {
     throw new Error(`${switchyardMainJs} is missing: run \`npm run build\` first`)
   }
@@ -173,23 +120,11 @@ const main = async (): Promise<void> => {
   }
   const wrk = process.env["BENCH_LOADER"] === "autocannon" ? undefined : findExecutable("wrk")
   const loader: Loader = wrk === undefined ? autocannonLoader(connections) : wrkLoader(wrk, connections)
-  const cores = cpus()
-  const host = {
-    cpus: cores.length,
-    cpuModel: cores[0]?.model ?? "unknown",
-    node: process.version,
-    platform: `${process.platform} ${process.arch}`,
-    loadAverage: loadavg()[0] ?? 0
-  }
+  const host = hostFacts()
   const backendKind = nginx === undefined ? "node:http (nginx not found)" : "nginx, 1 worker each"
-  console.log(
-    `Switchyard bench: ${loader.describe(seconds)}, ${rounds} rounds, ${warmupSeconds}s warm-up per run` +
-      ` (${firstWarmupFactor * warmupSeconds}s before a target's first)`
-  )
+  console.log(`Switchyard bench: ${loader.describe(settings.seconds)}, ${describeRounds(settings)}`)
   console.log(`backends: ${backendCount} × ${backendKind}, ${responseBytes}-byte body`)
-  console.log(
-    `host: ${host.cpus} × ${host.cpuModel}, Node ${host.node}, load average ${host.loadAverage.toFixed(2)}`
-  )
+  console.log(describeHost(host))
 
   const backends = await startBackends(nginx, backendCount)
   const first = backends[0]
@@ -207,140 +142,36 @@ const main = async (): Promise<void> => {
     const proxy = await startNginxProxy(nginx, backends.map((backend) => backend.port))
     targets.push({ name: "nginx", about: `nginx reverse proxy over ${backends.length} backends`, ...proxy })
   }
-  const everyone = [...backends.map((backend) => backend.child), ...targets.map((target) => target.child)]
-
-  const samples = new Map<string, Array<Measured>>(targets.map((target) => [target.name, []]))
-  for (let round = 0; round < rounds; round++) {
-    const shift = round % targets.length
-    for (const target of [...targets.slice(shift), ...targets.slice(0, shift)]) {
-      // A target's first warm-up is longer: JIT and connection pools settle there, not in round 1.
-      const warmup = round === 0 ? firstWarmupFactor * warmupSeconds : warmupSeconds
-      await failIfOneEnded(everyone)
-      if (warmup > 0) await loader.run(target.url, warmup)
-      await sleep(pauseBetweenRunsMs)
-      const cpuBefore = treeCpuMicros(target.child.process.pid)
-      const run = await loader.run(target.url, seconds)
-      const cpuAfter = treeCpuMicros(target.child.process.pid)
-      const sample: Measured = {
-        ...run,
-        cpuUsPerRequest: cpuBefore === undefined || cpuAfter === undefined || run.requests === 0
-          ? Number.NaN
-          : (cpuAfter - cpuBefore) / run.requests
-      }
-      await sleep(pauseBetweenRunsMs)
-      await failIfOneEnded(everyone)
-      samples.get(target.name)?.push(sample)
-      process.stderr.write(
-        `round ${round + 1}/${rounds}  ${target.name.padEnd(10)} ${formatRps(sample.rps).padStart(7)} req/s` +
-          `  p50 ${formatMs(sample.p50Ms)} ms  p99 ${formatMs(sample.p99Ms)} ms` +
-          `  ${sample.cpuUsPerRequest.toFixed(1)} µs CPU/req` +
-          (sample.errors > 0 ? `  ${sample.errors} errors` : "") + "\n"
-      )
-    }
-  }
-
-  const summarise = (target: Target) => {
-    const runs = samples.get(target.name) ?? []
-    return {
-      cpuUsPerRequest: median(runs.map((run) => run.cpuUsPerRequest)),
-      rps: median(runs.map((run) => run.rps)),
-      p50Ms: median(runs.map((run) => run.p50Ms)),
-      p99Ms: median(runs.map((run) => run.p99Ms)),
-      errors: runs.reduce((sum, run) => sum + run.errors, 0),
-      runs
-    }
-  }
-  const reference = targets.find((target) => target.name === "nginx") ??
-    targets.find((target) => target.name === "direct")
-  if (reference === undefined) throw new Error("no targets")
-  const base = summarise(reference)
-  const summaries: Array<Summary> = targets.map((target) => {
-    const { cpuUsPerRequest, errors, p50Ms, p99Ms, rps, runs } = summarise(target)
-    return {
-      name: target.name,
-      about: target.about,
-      cpuUsPerRequest,
-      cpuRatio: cpuUsPerRequest / base.cpuUsPerRequest,
-      rps,
-      p50Ms,
-      p99Ms,
-      rpsRatio: rps / base.rps,
-      p99Ratio: p99Ms / base.p99Ms,
-      errors,
-      rounds: runs
-    }
+  const reference = nginx === undefined ? "direct" : "nginx"
+  const summaries = await measureRounds({
+    settings,
+    loader,
+    targets,
+    reference,
+    watched: [...backends.map((backend) => backend.child), ...targets.map((target) => target.child)]
   })
 
   console.log("")
-  console.log(
-    table([
-      [
-        "target",
-        "CPU µs/req",
-        `CPU ÷ ${reference.name}`,
-        "req/s",
-        "p50 ms",
-        "p99 ms",
-        `req/s ÷ ${reference.name}`,
-        `p99 ÷ ${reference.name}`,
-        "errors"
-      ],
-      ...summaries.map((summary) => [
-        summary.name,
-        summary.cpuUsPerRequest.toFixed(1),
-        formatRatio(summary.cpuRatio),
-        formatRps(summary.rps),
-        formatMs(summary.p50Ms),
-        formatMs(summary.p99Ms),
-        formatRatio(summary.rpsRatio),
-        formatRatio(summary.p99Ratio),
-        String(summary.errors)
-      ])
-    ])
-  )
-  const perRound = summaries.map((summary) =>
-    `${summary.name} ${summary.rounds.map((run) => formatRps(run.rps)).join(" / ")}`
-  )
-  console.log(`(medians of ${rounds} rounds; req/s per round: ${perRound.join("; ")})`)
+  console.log(formatSummaries(summaries, reference))
 
   mkdirSync(resultsDir, { recursive: true })
   const file = join(resultsDir, "latest.json")
-  const round2 = (value: number) => Math.round(value * 100) / 100
   const result = {
     date: new Date().toISOString(),
     host: { ...host, loadAverage: round2(host.loadAverage) },
     settings: {
-      loader: loader.describe(seconds),
+      loader: loader.describe(settings.seconds),
       backends: `${backendCount} × ${backendKind}`,
       bodyBytes: responseBytes,
-      seconds,
-      warmupSeconds,
-      rounds,
+      ...settings,
       connections
     },
-    reference: reference.name,
-    targets: summaries.map((summary) => ({
-      name: summary.name,
-      about: summary.about,
-      cpuUsPerRequest: round2(summary.cpuUsPerRequest),
-      cpuRatio: round2(summary.cpuRatio),
-      rps: Math.round(summary.rps),
-      p50Ms: round2(summary.p50Ms),
-      p99Ms: round2(summary.p99Ms),
-      rpsRatio: round2(summary.rpsRatio),
-      p99Ratio: round2(summary.p99Ratio),
-      errors: summary.errors,
-      rounds: summary.rounds.map((run) => ({
-        cpuUsPerRequest: round2(run.cpuUsPerRequest),
-        rps: Math.round(run.rps),
-        p50Ms: round2(run.p50Ms),
-        p99Ms: round2(run.p99Ms),
-        errors: run.errors
-      }))
-    }))
+    reference,
+    targets: summariesJson(summaries)
   }
   writeFileSync(file, JSON.stringify(result, null, 2) + "\n")
   console.log(`written to ${file}`)
 }
 
-await runBench("bench", main)
+const h2 = process.argv.includes("--h2") || process.env["BENCH_H2"] === "1"
+await runBench("bench", h2 ? runH2Bench : main)

@@ -16,6 +16,8 @@ export interface SwitchyardOptions {
   readonly name: string
   readonly backendPorts: ReadonlyArray<number>
   readonly accessLog: boolean
+  /** More fields of `server:` (`h2c: true`, `tls: { cert: ..., key: ... }`). */
+  readonly server?: ReadonlyArray<string>
   /** More lines of the config (`workers: 2`, a health check, a journal in `dir`). */
   readonly config?: (dir: string) => ReadonlyArray<string>
   /** Node flags before the script (a young-generation size, kept by `main.ts`'s relaunch). */
@@ -38,7 +40,7 @@ export const startSwitchyard = async (options: SwitchyardOptions): Promise<Start
   writeFileSync(
     config,
     [
-      "server: { host: 127.0.0.1, port: 0, gracePeriod: 2s }",
+      `server: { ${["host: 127.0.0.1", "port: 0", "gracePeriod: 2s", ...(options.server ?? [])].join(", ")} }`,
       "admin: { host: 127.0.0.1, port: 0 }",
       "strategy: round-robin",
       "backends:",
