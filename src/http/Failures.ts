@@ -1,5 +1,5 @@
 /**
- * Failures on the HTTP/1 data path as the upstream client and Node report them: which outcome an upstream
+ * Failures on the data path as the upstream clients and Node report them: which outcome an upstream
  * error is (`classifyUpstreamError`), the errors the proxy raises itself to cut a request short,
  * and how an answer of the proxy's own is written. Which status an outcome becomes is not chosen
  * here but in the one table, `domain/exchange/Statuses.ts`.
@@ -51,6 +51,15 @@ export class ConnectionClosed extends Error {
   readonly code = "SWITCHYARD_CONNECTION_CLOSED"
 }
 
+/**
+ * An HTTP/2 backend refused the stream unprocessed: `RST_STREAM REFUSED_STREAM`, or the stream was
+ * above the `GOAWAY`'s last stream id. The backend did nothing with the request (RFC 9113 §8.7), so
+ * it is an outcome like a failed connect, whatever `beforeSend` says.
+ */
+export class StreamRefused extends Error {
+  readonly code = "SWITCHYARD_STREAM_REFUSED"
+}
+
 const codeOf = (error: Error): string | undefined =>
   Predicate.hasProperty(error, "code") && typeof error.code === "string" ? error.code : undefined
 
@@ -66,6 +75,7 @@ export const classifyUpstreamError = (error: Error, beforeSend: boolean): Reques
     return "timeout"
   }
   if (error instanceof BadFraming) return "bad-response"
+  if (error instanceof StreamRefused) return "connect-failed"
   const code = codeOf(error) ?? ""
   // llhttp's parse errors: the backend's bytes are not HTTP/1 (header overflow included).
   if (code.startsWith("HPE_")) return "bad-response"
