@@ -1,8 +1,10 @@
 /**
- * Upstream connections: per backend, keep-alive HTTP/1.1 connections (`BackendConnections`,
- * `Http1Connection`) created on first use, no pipelining. Timeouts come from the config:
- * `connect` for the TCP/TLS handshake, `request` until the response head (held by the handler,
- * see `Upstream.requestTimeoutMs`), `idle` between body chunks and for idle connections.
+ * Upstream connections, per backend, created on first use: keep-alive HTTP/1.1 connections
+ * (`BackendConnections`, `Http1Connection`), no pipelining; or for a backend with `protocol: h2c`
+ * or `h2`, HTTP/2 sessions with a stream per request (`Http2Backend`). Timeouts come from the
+ * config: `connect` for the TCP/TLS handshake (HTTP/2: until the backend's SETTINGS), `request`
+ * until the response head (held by the handler, see `Upstream.requestTimeoutMs`), `idle` between
+ * body chunks and for idle connections.
  *
  * Why not undici, which this used before: the same proxy on it cost about 14 µs more CPU per
  * request (measured in docs/performance.md) — its request object, header validation, header
@@ -11,8 +13,12 @@
  */
 import { Duration, Effect, Layer } from "effect"
 import { originOf, pathPrefixOf } from "../domain/Backend.ts"
+import type { BackendSpec } from "../domain/Backend.ts"
 import { isIdempotent } from "../domain/retry/RetryPolicy.ts"
+import type { BackendClient } from "../http/upstream/BackendClient.ts"
 import { BackendConnections } from "../http/upstream/BackendConnections.ts"
+import type { ConnectionSettings } from "../http/upstream/Http1Connection.ts"
+import { Http2Backend } from "../http/upstream/Http2Backend.ts"
 import { ProxyConfig } from "../services/ProxyConfig.ts"
 import { Upstream } from "../services/Upstream.ts"
 
@@ -20,9 +26,14 @@ import { Upstream } from "../services/Upstream.ts"
 const closeTimeoutMs = 2_000
 
 interface BackendPool {
-  readonly connections: BackendConnections
+  readonly connections: BackendClient
   readonly prefix: string
 }
+
+const clientFor = (backend: BackendSpec, settings: ConnectionSettings): BackendClient =>
+  backend.protocol === undefined
+    ? new BackendConnections(originOf(backend), settings)
+    : new Http2Backend(originOf(backend), settings)
 
 export const UpstreamLive = Layer.effect(
   Upstream,
@@ -50,7 +61,7 @@ export const UpstreamLive = Layer.effect(
       dispatch: (backend, request, handler) => {
         let pool = pools.get(backend.name)
         if (pool === undefined) {
-          pool = { connections: new BackendConnections(originOf(backend), settings), prefix: pathPrefixOf(backend) }
+          pool = { connections: clientFor(backend, settings), prefix: pathPrefixOf(backend) }
           pools.set(backend.name, pool)
         }
         const replayable = request.body === null && isIdempotent(request.method)

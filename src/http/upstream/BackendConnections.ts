@@ -19,6 +19,7 @@ import { connect as connectTcp, isIP } from "node:net"
 import type { Socket } from "node:net"
 import { connect as connectTls } from "node:tls"
 import type { UpstreamHandler, UpstreamRequest } from "../../services/Upstream.ts"
+import type { BackendClient } from "./BackendClient.ts"
 import { Http1Connection } from "./Http1Connection.ts"
 import type { ConnectionOwner, ConnectionSettings } from "./Http1Connection.ts"
 
@@ -32,7 +33,7 @@ interface Idle {
   readonly keepMs: number
 }
 
-export class BackendConnections implements ConnectionOwner {
+export class BackendConnections implements BackendClient, ConnectionOwner {
   private readonly url: URL
   private readonly settings: ConnectionSettings
   /** Idle connections, the most recently released last. */
