@@ -1,18 +1,21 @@
 /**
- * Health probes over HTTP: `GET {path}` on the backend's origin (not under the backend URL's own
- * path prefix), on keep-alive connections of their own, apart from the proxied traffic's pools.
- * A 2xx or 3xx within the timeout is healthy; another status, a refused or reset connection, or
- * no answer in time is not. The timeout runs on Effect's `Clock`.
+ * Health probes on the backend's origin (not under the backend URL's own path prefix), on
+ * connections of their own, apart from the proxied traffic's pools: `GET {path}` over HTTP/1.1,
+ * where a 2xx or 3xx within the timeout is healthy; or with `grpc`, gRPC's `Health/Check` over
+ * HTTP/2 (`GrpcHealthCheck.ts`). Another answer, a refused or reset connection, or no answer in
+ * time is unhealthy, with its reason. The timeout runs on Effect's `Clock`.
  */
 import { Clock, Duration, Effect, Layer } from "effect"
 import { Agent, request } from "undici"
 import { originOf } from "../domain/Backend.ts"
+import type { BackendSpec } from "../domain/Backend.ts"
 import { formatDuration } from "../domain/config/Units.ts"
+import { GrpcHealthChecks } from "../http/upstream/GrpcHealthCheck.ts"
 import { HealthProbe } from "../services/HealthProbe.ts"
 import type { ProbeResult } from "../services/HealthProbe.ts"
 import { version } from "../version.ts"
 
-/** Why a probe that got no answer failed, in the words an operator would use. */
+/** Why a probe failed, in the words an operator would use; a reason already in words stays as it is. */
 const describeFailure = (error: unknown): string => {
   const code = typeof error === "object" && error !== null && "code" in error ? String(error.code) : undefined
   switch (code) {
@@ -29,6 +32,24 @@ const describeFailure = (error: unknown): string => {
   }
 }
 
+/** `GET {path}`: a 2xx or 3xx is healthy. */
+const httpProbe = (agent: Agent, backend: BackendSpec, path: string): Effect.Effect<void, unknown> =>
+  Effect.tryPromise({
+    try: (signal) =>
+      request(`${originOf(backend)}${path}`, {
+        dispatcher: agent,
+        method: "GET",
+        signal,
+        headers: { "user-agent": `switchyard-health/${version}` }
+      }).then(async (response) => {
+        await response.body.dump()
+        return response.statusCode
+      }),
+    catch: (error) => error
+  }).pipe(
+    Effect.flatMap((status) => status >= 200 && status < 400 ? Effect.void : Effect.fail(`HTTP ${status}`))
+  )
+
 export const HealthProbeLive = Layer.effect(
   HealthProbe,
   Effect.gen(function*() {
@@ -36,35 +57,28 @@ export const HealthProbeLive = Layer.effect(
       Effect.sync(() => new Agent({ keepAliveTimeout: 30_000 })),
       (agent) => Effect.promise(() => agent.destroy())
     )
+    const grpc = yield* Effect.acquireRelease(
+      Effect.sync(() => new GrpcHealthChecks()),
+      (checks) => Effect.sync(() => checks.destroy())
+    )
     return HealthProbe.of({
       probe: (backend, settings) =>
         Effect.gen(function*() {
           const started = yield* Clock.currentTimeMillis
           const timeout = Duration.millis(settings.timeoutMs)
-          const status = yield* Effect.tryPromise({
-            try: (signal) =>
-              request(`${originOf(backend)}${settings.path}`, {
-                dispatcher: agent,
-                method: "GET",
-                signal,
-                headers: { "user-agent": `switchyard-health/${version}` }
-              }).then(async (response) => {
-                await response.body.dump()
-                return response.statusCode
-              }),
-            catch: describeFailure
-          }).pipe(
+          const probe = settings.grpc === true
+            ? grpc.check(backend, settings.timeoutMs)
+            : httpProbe(agent, backend, settings.path)
+          const answer = yield* probe.pipe(
+            Effect.mapError(describeFailure),
             Effect.timeoutOrElse({
               duration: timeout,
               orElse: () => Effect.fail(`no answer within ${formatDuration(timeout)}`)
             }),
             Effect.result
           )
-          if (status._tag === "Failure") return { healthy: false, reason: status.failure } satisfies ProbeResult
-          const latencyMs = (yield* Clock.currentTimeMillis) - started
-          return status.success >= 200 && status.success < 400
-            ? { healthy: true, latencyMs }
-            : { healthy: false, reason: `HTTP ${status.success}` }
+          if (answer._tag === "Failure") return { healthy: false, reason: answer.failure } satisfies ProbeResult
+          return { healthy: true, latencyMs: (yield* Clock.currentTimeMillis) - started }
         })
     })
   })
