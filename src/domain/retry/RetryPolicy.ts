@@ -36,7 +36,9 @@ const retriableOutcomes: ReadonlySet<string> = new Set(["connect-failed", "reset
 
 export const mayRetry = (attempt: FailedAttempt): boolean => {
   if (attempt.responded || !retriableOutcomes.has(attempt.outcome)) return false
-  if (!attempt.sent) return !attempt.hasBody || attempt.bodyIntact
+  // A failed connect processed nothing, even when the request had begun to go out (an HTTP/2
+  // stream the backend refused): what matters then is only whether the body can be sent again.
+  if (!attempt.sent || attempt.outcome === "connect-failed") return !attempt.hasBody || attempt.bodyIntact
   return isIdempotent(attempt.method) && !attempt.hasBody
 }
 
