@@ -64,7 +64,10 @@ describe("TLS termination", () => {
   it.live("with server.http2 off, a client offering h2 and http/1.1 gets http/1.1; plain HTTP on the TLS port never reaches a backend", () =>
     Effect.gen(function*() {
       const backend = yield* startBackend("plain")
-      const proxy = yield* startProxy({ server: { tls: { cert, key }, http2: false }, backends: [{ url: backend.url }] })
+      const proxy = yield* startProxy({
+        server: { tls: { cert, key }, http2: false },
+        backends: [{ url: backend.url }]
+      })
       const chosen = yield* Effect.callback<string | false | null, Error>((resume) => {
         const socket = connect({
           host: "127.0.0.1",
