@@ -273,7 +273,15 @@ const protocolOf = (
 }
 
 /** A backend's URL scheme must fit its protocol; a gRPC health check needs HTTP/2 backends. */
-const protocolProblems = (decoded: DecodedConfig, at: (path: ConfigPath, message: string) => void): void => {
+const protocolProblems = (decoded: DecodedConfig, report: (path: ConfigPath, message: string) => void): void => {
+  // A pool's `protocol` that fits none of its backends is one problem, not one per backend.
+  const seen = new Set<string>()
+  const at = (path: ConfigPath, message: string) => {
+    const key = `${formatPath(path)} ${message}`
+    if (seen.has(key)) return
+    seen.add(key)
+    report(path, message)
+  }
   for (const { backend, path, pool } of backendEntries(decoded)) {
     const protocol = writtenProtocol(decoded, backend, pool)
     const where: ConfigPath = backend.protocol === undefined && pool !== undefined ? ["pools", pool, "protocol"] : [
@@ -282,10 +290,10 @@ const protocolProblems = (decoded: DecodedConfig, at: (path: ConfigPath, message
     ]
     const scheme = new URL(backend.url).protocol
     if (protocol === "h2c" && scheme !== "http:") {
-      at(where, `h2c is HTTP/2 without TLS: expected an http:// URL, got ${backend.url}`)
+      at(where, "h2c is HTTP/2 without TLS: expected http:// backend URLs (use h2 for https://)")
     }
     if (protocol === "h2" && scheme !== "https:") {
-      at(where, `h2 is HTTP/2 over TLS: expected an https:// URL (use h2c for http://), got ${backend.url}`)
+      at(where, "h2 is HTTP/2 over TLS: expected https:// backend URLs (use h2c for http://)")
     }
     const healthCheck = pool === undefined ? decoded.healthCheck : decoded.pools?.[pool]?.healthCheck
     if (healthCheck?.grpc === true && protocol === "http1") {

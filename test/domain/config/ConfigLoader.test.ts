@@ -239,6 +239,35 @@ describe("pools and routes", () => {
     assert.deepStrictEqual(config.backends, [{ url: "http://a:1", name: "a:1", weight: 1 }])
   })
 
+  it("settles each backend's protocol from its own key or its pool's, and checks it against the URL", () => {
+    const config = ok([
+      "backends: [{ url: 'http://a:1', protocol: h2c }, { url: 'http://b:1' }]",
+      "pools:",
+      "  grpc:",
+      "    protocol: h2",
+      "    backends: [{ url: 'https://c:1' }, { url: 'http://d:1', protocol: http1 }]",
+      ""
+    ].join("\n"))
+    assert.deepStrictEqual(config.backends.map((backend) => backend.protocol), ["h2c", undefined])
+    assert.deepStrictEqual(config.pools?.["grpc"]?.backends.map((backend) => backend.protocol), ["h2", undefined])
+    assert.deepStrictEqual(
+      problems([
+        "backends: [{ url: 'https://a:1', protocol: h2c }]",
+        "pools:",
+        "  grpc:",
+        "    protocol: h2",
+        "    healthCheck: { grpc: true }",
+        "    backends: [{ url: 'http://c:1' }, { url: 'http://d:1' }, { url: 'http://e:1', protocol: http1 }]",
+        ""
+      ].join("\n")),
+      [
+        "config.yaml:1:44: backends[0].protocol: h2c is HTTP/2 without TLS: expected http:// backend URLs (use h2 for https://)",
+        "config.yaml:4:15: pools.grpc.protocol: h2 is HTTP/2 over TLS: expected https:// backend URLs (use h2c for http://)",
+        "config.yaml:6:93: pools.grpc.backends[2].protocol: healthCheck.grpc probes over HTTP/2: expected protocol h2c or h2 for http://e:1"
+      ]
+    )
+  })
+
   it("names every mistake: an unknown pool, a route matching nothing, a reserved name, a name used twice", () => {
     assert.deepStrictEqual(
       problems([
