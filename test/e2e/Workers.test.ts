@@ -11,6 +11,7 @@ import { startBackend } from "../support/Backends.ts"
 import type { CliProcess } from "../support/Cli.ts"
 import { listeningPort, startCli, writeConfig } from "../support/Cli.ts"
 import { send } from "../support/Http.ts"
+import { h2Request, openSession } from "../support/Http2Client.ts"
 import { waitUntil } from "../support/Wait.ts"
 
 interface WorkerEntry {
@@ -99,6 +100,28 @@ describe("workers", () => {
       assert.strictEqual(workers.reduce((sum, worker) => sum + worker.requests, 0), 120)
       // Fresh connections are spread by the kernel: more than one worker served.
       assert.isAtLeast(workers.filter((worker) => worker.requests > 0).length, 2)
+      assert.strictEqual(yield* stop(cli), 0)
+    }), 30_000)
+
+  it.live("HTTP/2 (h2c) connections are served by every worker and counted once", () =>
+    Effect.gen(function*() {
+      const a = yield* startBackend("a")
+      const text = header(2).replace("gracePeriod: 5s }", "gracePeriod: 5s, h2c: true }") + backendsYaml([a])
+      const { admin, cli, proxy } = yield* serveWith(text)
+      // Each session is one connection, placed by the kernel: enough of them reach both workers.
+      const replies = yield* Effect.forEach(Array.from({ length: 12 }), () =>
+        Effect.scoped(
+          Effect.gen(function*() {
+            const session = yield* openSession(proxy)
+            return yield* Effect.forEach(Array.from({ length: 5 }), () => h2Request(session, { path: "/h2" }))
+          })
+        ), { concurrency: 4 })
+      assert.isTrue(replies.flat().every((reply) => reply.status === 200))
+      yield* eventually(scrape(admin).pipe(Effect.map((metrics) => sampleSum(metrics, "lb_requests_total") >= 60)))
+      yield* Effect.sleep("100 millis")
+      assert.strictEqual(sampleSum(yield* scrape(admin), "lb_requests_total"), 60)
+      const { workers } = yield* status(admin)
+      assert.strictEqual(workers.filter((worker) => worker.requests > 0).length, 2)
       assert.strictEqual(yield* stop(cli), 0)
     }), 30_000)
 
