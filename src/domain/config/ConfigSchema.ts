@@ -166,9 +166,37 @@ export const ConsistentHashConfig = Schema.Struct({
   )
 })
 
+/** `redis://[user:password@]host[:port][/db]`, or `rediss://` for TLS. */
+const RedisUrl = Schema.String.check(
+  Schema.makeFilter((text: string) => {
+    if (!URL.canParse(text)) return `Expected a redis:// or rediss:// URL, got ${JSON.stringify(text)}`
+    const url = new URL(text)
+    if (url.protocol !== "redis:" && url.protocol !== "rediss:") {
+      return `Expected a redis or rediss URL, got ${JSON.stringify(url.protocol)}`
+    }
+    if (url.hostname === "") return "Expected a URL with a host"
+    if (!/^(\/\d*)?$/.test(url.pathname)) {
+      return `Expected a database number as the path, got ${JSON.stringify(url.pathname)}`
+    }
+    if (url.search !== "" || url.hash !== "") return "Expected a URL without query or fragment"
+    return undefined
+  })
+)
+
+/** Where the buckets of every instance are kept together, and what a request does when it cannot be asked. */
+export const RateLimitStoreConfig = Schema.Struct({
+  redis: RedisUrl,
+  /** A Redis slower than this counts as down for that request. */
+  timeout: PositiveDuration.pipe(withDefault("50ms")),
+  /** Redis down or slow: admit (fail open, as Envoy and Kong do) or refuse with 429. */
+  onError: Schema.Literals(["allow", "deny"]).pipe(withDefault("allow"))
+})
+
 export const RateLimitConfig = Schema.Struct({
   requestsPerSecond: Schema.Number.check(Schema.isGreaterThan(0)),
-  burst: PositiveInt
+  burst: PositiveInt,
+  /** Shared buckets on Redis; each instance keeps its own when absent. */
+  store: Schema.optionalKey(RateLimitStoreConfig)
 })
 
 /** The HTTP-aware response cache for GET and HEAD. */
