@@ -63,3 +63,16 @@ export const lineAlignedWrites = (batch: Uint8Array, limit: number): Array<Uint8
   if (start < batch.length) writes.push(batch.subarray(start))
   return writes
 }
+
+/**
+ * One access-log line for a terminal (`logging.format: pretty`): the facts a person scans for, in
+ * the order of the request's story, on one line.
+ */
+export const prettyAccessLine = (record: RequestRecord): string =>
+  `${record.method} ${record.path} ${record.status} ${record.backend ?? "-"} ${
+    Math.round(record.durationMs * 10) / 10
+  } ms ${record.bytes} B ${record.protocol}${record.retries > 0 ? ` retries=${record.retries}` : ""}${
+    record.cache === undefined ? "" : ` cache=${record.cache}`
+  }${
+    record.grpcStatus === undefined ? "" : ` grpc-status=${record.grpcStatus}`
+  } id=${record.requestId} client=${record.client}`

@@ -12,8 +12,7 @@
  */
 import { Effect, Layer } from "effect"
 import { fstatSync } from "node:fs"
-import { accessLogLine, atomicPipeWriteBytes, lineAlignedWrites } from "../domain/AccessLogLine.ts"
-import type { RequestRecord } from "../domain/RequestRecord.ts"
+import { accessLogLine, atomicPipeWriteBytes, lineAlignedWrites, prettyAccessLine } from "../domain/AccessLogLine.ts"
 import { AccessLog } from "../services/AccessLog.ts"
 import { ProxyConfig } from "../services/ProxyConfig.ts"
 
@@ -31,21 +30,6 @@ const stdoutIsFile = (): boolean => {
   }
 }
 
-/** The line's fields, for the pretty logger. */
-const prettyEntry = (record: RequestRecord) => ({
-  message: "request",
-  requestId: record.requestId,
-  client: record.client,
-  method: record.method,
-  path: record.path,
-  status: record.status,
-  backend: record.backend ?? null,
-  durationMs: Math.round(record.durationMs * 1000) / 1000,
-  bytes: record.bytes,
-  retries: record.retries,
-  cache: record.cache ?? null
-})
-
 export const AccessLogLive = Layer.effect(
   AccessLog,
   Effect.gen(function*() {
@@ -55,7 +39,7 @@ export const AccessLogLive = Layer.effect(
     if (logging.format === "pretty") {
       // A terminal: a line as each request ends, through the logger that formats every other line.
       const logNow = Effect.runSyncWith(yield* Effect.context())
-      return AccessLog.of({ append: (record) => logNow(Effect.logInfo(prettyEntry(record))) })
+      return AccessLog.of({ append: (record) => logNow(Effect.logInfo(prettyAccessLine(record))) })
     }
     const writeLimit = stdoutIsFile() ? Number.POSITIVE_INFINITY : atomicPipeWriteBytes
     const warn = Effect.runForkWith(yield* Effect.context())

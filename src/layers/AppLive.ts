@@ -24,10 +24,12 @@ import { EventJournalLive } from "./EventJournalLive.ts"
 import { HealthProbeLive } from "./HealthProbeLive.ts"
 import { HealthSupervisorLive } from "./HealthSupervisorLive.ts"
 import { LeasedRateLimiterLive } from "./LeasedRateLimiterLive.ts"
+import { LifecycleLogLive } from "./LifecycleLogLive.ts"
 import { LoggingLive } from "./LoggingLive.ts"
 import { MetricsLive } from "./MetricsLive.ts"
 import { proxyServerLayer, ProxyServerLive } from "./ProxyServerLive.ts"
 import { RateLimiterLive } from "./RateLimiterLive.ts"
+import { withRateLimitStore } from "./RedisRateLimiterLive.ts"
 import { ReloaderLive } from "./ReloaderLive.ts"
 import { ReloadTargetLive } from "./ReloadTargetLive.ts"
 import { ReplicaRegistryLive } from "./ReplicaRegistryLive.ts"
@@ -72,8 +74,8 @@ const dataPath = <RegistryIn, RateIn, Observers extends Metrics, ObserversE, Obs
 const coreWith = (tracing: TracingLayer) =>
   dataPath({
     registry: BackendRegistryLive,
-    rateLimiter: RateLimiterLive,
-    observers: Layer.merge(EventJournalLive, MetricsLive),
+    rateLimiter: withRateLimitStore(RateLimiterLive),
+    observers: Layer.mergeAll(EventJournalLive, MetricsLive, LifecycleLogLive),
     tracing
   })
 
@@ -114,7 +116,7 @@ export const WorkerLive = (link: SupervisorLinkShape, config: Config) =>
     Layer.provideMerge(
       dataPath({
         registry: ReplicaRegistryLive,
-        rateLimiter: LeasedRateLimiterLive,
+        rateLimiter: withRateLimitStore(LeasedRateLimiterLive),
         observers: WorkerMetricsLive,
         tracing: TracingLive
       })
@@ -130,7 +132,7 @@ export const WorkerLive = (link: SupervisorLinkShape, config: Config) =>
  */
 export const SupervisorLive = Layer.merge(AdminServerLive, WorkersLaunchLive).pipe(
   Layer.provideMerge(Layer.merge(SupervisionLive, ReloaderLive)),
-  Layer.provideMerge(Layer.mergeAll(EventJournalLive, MetricsLive)),
+  Layer.provideMerge(Layer.mergeAll(EventJournalLive, MetricsLive, LifecycleLogLive)),
   Layer.provideMerge(WorkerPoolLive),
   Layer.provideMerge(BackendRegistryLive),
   Layer.provide(LoggingLive)
