@@ -6,19 +6,27 @@
  * checks included), routes, pools and strategies switch, and backends no longer in the config
  * leave (`BackendRemoved`): they take no new requests and finish those in flight.
  *
+ * The backends API's changes (`amend`) are applied the same way and change the config in force,
+ * so the next reload diffs against them: it replaces them with the file's backends, and a drained
+ * backend the file keeps is undrained.
+ *
  * Every other setting that changed is reported, in the answer and the log line: those applied
  * (strategies, routes, health checks, breaker, ...) and those only a restart can apply (listeners,
  * timeouts, logging, ...), which keep their running values (`ConfigDiff.appliedBy` decides).
  * Reloads run one at a time.
  */
 import { Clock, Effect, Layer, Semaphore } from "effect"
-import { applyReload, describeReload, diffBackends, diffSettings } from "../domain/config/ConfigDiff.ts"
+import type { Result } from "effect"
+import { backendOf } from "../domain/BackendEvent.ts"
+import { applyReload, describeReload, diffBackends, diffSettings, undrainEvents } from "../domain/config/ConfigDiff.ts"
+import { configText } from "../domain/config/ConfigDocument.ts"
+import type { Config } from "../domain/config/ConfigLoader.ts"
 import { formatProblem } from "../domain/Errors.ts"
 import { BackendRegistry } from "../services/BackendRegistry.ts"
 import { ConfigSource } from "../services/ConfigSource.ts"
 import { ProxyConfig } from "../services/ProxyConfig.ts"
 import { NotReloadable, Reloader } from "../services/Reloader.ts"
-import type { ReloadReport } from "../services/Reloader.ts"
+import type { Amendment, ReloadReport } from "../services/Reloader.ts"
 import { ReloadTarget } from "../services/ReloadTarget.ts"
 
 export const ReloaderLive = Layer.effect(
@@ -35,8 +43,9 @@ export const ReloaderLive = Layer.effect(
       ? Effect.fail(new NotReloadable({ message: "this proxy's config was not read from a file" }))
       : Effect.gen(function*() {
         const file = yield* load.pipe(
+          // A warning, not an error: the proxy keeps serving with the config in force.
           Effect.tapError((error) =>
-            Effect.logError(
+            Effect.logWarning(
               [
                 `reload refused, the running config is unchanged:`,
                 ...error.problems.map((p) => formatProblem(error.file, p))
@@ -49,11 +58,12 @@ export const ReloaderLive = Layer.effect(
         const next = applyReload(inForce, file.config)
         const at = yield* Clock.currentTimeMillis
         const changes = diffBackends(registry.all(), next, at)
-        target.apply({ next, text: file.text, events: changes.events })
+        const undrained = undrainEvents(registry.all(), changes.removed, at)
+        target.apply({ next, text: file.text, events: [...changes.events, ...undrained] })
         inForce = next
         const report: ReloadReport = {
           added: changes.added,
-          updated: changes.updated,
+          updated: [...new Set([...changes.updated, ...undrained.map(backendOf)])],
           removed: changes.removed,
           changed: settings.changed,
           restartNeeded: settings.restartNeeded
@@ -72,6 +82,15 @@ export const ReloaderLive = Layer.effect(
         () => Effect.sync(() => process.off("SIGHUP", onHangup))
       )
     }
-    return Reloader.of({ reload, current: () => inForce })
+    const amend = <A extends Amendment, E>(edit: (inForce: Config, at: number) => Result.Result<A, E>) =>
+      Effect.gen(function*() {
+        const change = yield* Effect.fromResult(edit(inForce, yield* Clock.currentTimeMillis))
+        if (change.next === inForce && change.events.length === 0) return change
+        target.apply({ next: change.next, text: configText(change.next), events: change.events })
+        inForce = change.next
+        return change
+      }).pipe(oneAtATime.withPermits(1))
+
+    return Reloader.of({ reload, current: () => inForce, amend })
   })
 )
