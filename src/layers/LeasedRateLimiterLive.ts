@@ -81,6 +81,7 @@ export const LeasedRateLimiterLive = Layer.effect(
         }
       },
       rejected: () => rejected,
+      storeErrors: unlimited.storeErrors,
       tracked: () => leases.size
     })
   })

@@ -35,6 +35,7 @@ import {
   heapUsed,
   Metrics,
   rateLimitedTotal,
+  rateLimitStoreErrorsTotal,
   requestDuration,
   requestsTotal,
   residentMemory,
@@ -85,6 +86,9 @@ export const MetricsLive = Layer.effect(
       Metric.registerUnsafe(Metric.withAttributes(metric, attributes), context, { get, update: ignore, modify: ignore })
 
     register(rateLimitedTotal, {}, () => ({ count: rateLimiter.rejected(), incremental: true }))
+    if (config.rateLimit?.store !== undefined) {
+      register(rateLimitStoreErrorsTotal, {}, () => ({ count: rateLimiter.storeErrors(), incremental: true }))
+    }
     register(retryBudgetExhaustedTotal, {}, () => ({ count: retryBudget.exhausted(), incremental: true }))
     let ejectionsDeclined = 0
     register(ejectionsDeclinedTotal, {}, () => ({ count: ejectionsDeclined, incremental: true }))

@@ -14,7 +14,12 @@ import { RateLimiter } from "../services/RateLimiter.ts"
 import type { RateLimiterShape, Verdict } from "../services/RateLimiter.ts"
 
 /** What every limiter allows when no `rateLimit` is configured. */
-export const unlimited: RateLimiterShape = { admit: () => allowed, rejected: () => 0, tracked: () => 0 }
+export const unlimited: RateLimiterShape = {
+  admit: () => allowed,
+  rejected: () => 0,
+  storeErrors: () => 0,
+  tracked: () => 0
+}
 
 export const allowed = { allowed: true } as const
 
@@ -63,6 +68,7 @@ export const RateLimiterLive = Layer.effect(
         return verdict
       },
       rejected: () => rejected,
+      storeErrors: unlimited.storeErrors,
       tracked: buckets.size
     })
   })

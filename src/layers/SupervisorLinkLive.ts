@@ -15,7 +15,7 @@ import type { StartMessage, SupervisorLinkShape, WorkerTotals } from "../service
 /** How long outcomes wait to be sent together. */
 export const batchIntervalMs = 10
 
-const noTotals = (): WorkerTotals => ({ rateLimited: 0, retryBudgetExhausted: 0, inFlight: 0 })
+const noTotals = (): WorkerTotals => ({ rateLimited: 0, rateLimitStoreErrors: 0, retryBudgetExhausted: 0, inFlight: 0 })
 
 /** The channel over `process` (the IPC channel `child_process.fork` opened), for a worker started with `start`. */
 export const makeSupervisorLink = (start: StartMessage): SupervisorLinkShape => {

@@ -69,6 +69,7 @@ interface Worker {
   requests: number
   inFlight: number
   rateLimited: number
+  rateLimitStoreErrors: number
   retryBudgetExhausted: number
   /** Per backend, attempts started and not yet finished: finished as `aborted` if the worker dies. */
   readonly outstanding: Map<string, number>
@@ -89,7 +90,7 @@ export const WorkerPoolLive = Layer.effectContext(Effect.gen(function*() {
   let port: number | undefined = config.server.port === 0 ? undefined : config.server.port
   let stopping = false
   let restartsTotal = 0
-  const retired = { rateLimited: 0, retryBudgetExhausted: 0 }
+  const retired = { rateLimited: 0, rateLimitStoreErrors: 0, retryBudgetExhausted: 0 }
   const workers: Array<Worker> = Array.from({ length: count }, (_, index) => ({
     id: index + 1,
     child: undefined,
@@ -100,6 +101,7 @@ export const WorkerPoolLive = Layer.effectContext(Effect.gen(function*() {
     requests: 0,
     inFlight: 0,
     rateLimited: 0,
+    rateLimitStoreErrors: 0,
     retryBudgetExhausted: 0,
     outstanding: new Map()
   }))
@@ -135,8 +137,10 @@ export const WorkerPoolLive = Layer.effectContext(Effect.gen(function*() {
   /** What a dead worker leaves: its totals kept, its attempts in flight finished as `aborted`. */
   const retire = (worker: Worker) => {
     retired.rateLimited += worker.rateLimited
+    retired.rateLimitStoreErrors += worker.rateLimitStoreErrors
     retired.retryBudgetExhausted += worker.retryBudgetExhausted
     worker.rateLimited = 0
+    worker.rateLimitStoreErrors = 0
     worker.retryBudgetExhausted = 0
     worker.inFlight = 0
     const at = clock.currentTimeMillisUnsafe()
@@ -199,6 +203,7 @@ export const WorkerPoolLive = Layer.effectContext(Effect.gen(function*() {
               worker.requests += message.requests
               worker.inFlight = message.inFlight
               worker.rateLimited = message.rateLimited
+              worker.rateLimitStoreErrors = message.rateLimitStoreErrors
               worker.retryBudgetExhausted = message.retryBudgetExhausted
               return
             }
@@ -314,9 +319,12 @@ export const WorkerPoolLive = Layer.effectContext(Effect.gen(function*() {
 
   const rateLimiter = RateLimiter.of(
     limited === undefined ? unlimited : {
-      // The supervisor answers no client itself; this is the same bucket the leases come from.
+      // The supervisor answers no client itself; this is the same bucket the leases come from
+      // (unused with `rateLimit.store`: then each worker asks Redis).
       admit: (client) => takeToken(limited.buckets, limited.limits, client, clock.currentTimeMillisUnsafe()),
       rejected: () => workers.reduce((sum, worker) => sum + worker.rateLimited, retired.rateLimited),
+      storeErrors: () =>
+        workers.reduce((sum, worker) => sum + worker.rateLimitStoreErrors, retired.rateLimitStoreErrors),
       tracked: limited.buckets.size
     }
   )

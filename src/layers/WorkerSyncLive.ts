@@ -58,6 +58,11 @@ export const WorkerSyncLive = Layer.effectDiscard(Effect.gen(function*() {
   link.reportTotals(() => {
     let inFlight = 0
     for (const state of registry.all()) inFlight += state.inFlight
-    return { rateLimited: rateLimiter.rejected(), retryBudgetExhausted: retryBudget.exhausted(), inFlight }
+    return {
+      rateLimited: rateLimiter.rejected(),
+      rateLimitStoreErrors: rateLimiter.storeErrors(),
+      retryBudgetExhausted: retryBudget.exhausted(),
+      inFlight
+    }
   })
 }))

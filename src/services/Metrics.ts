@@ -56,6 +56,12 @@ export const rateLimitedTotal = Metric.counter("lb_rate_limited_requests_total",
   incremental: true
 })
 
+export const rateLimitStoreErrorsTotal = Metric.counter("lb_rate_limit_store_errors_total", {
+  description:
+    "Requests the rateLimit.store (Redis) did not answer in time (down, slow, an error), which followed onError",
+  incremental: true
+})
+
 /**
  * The process's own memory, in the names prom-client's default collectors use (so dashboards
  * built for Node services work as they are). Read once per scrape; `npm run soak` follows them.

@@ -7,8 +7,9 @@ import { Context } from "effect"
 export type Verdict = { readonly allowed: true } | { readonly allowed: false; readonly retryAfterSeconds: number }
 
 /**
- * A verdict, or (with workers, when the worker holds none of the client's tokens yet) the promise
- * of one: `wait` calls back once the supervisor has answered, a fraction of a millisecond later.
+ * A verdict, or the promise of one: `wait` calls back once it is known. With workers, when the
+ * worker holds none of the client's tokens yet, the supervisor answers a fraction of a
+ * millisecond later; with `rateLimit.store`, Redis answers, or the store's timeout passes.
  */
 export type Admission = Verdict | {
   readonly allowed: "later"
@@ -20,6 +21,11 @@ export interface RateLimiterShape {
   readonly admit: (client: string) => Admission
   /** Requests refused so far (`lb_rate_limited_requests_total`). */
   readonly rejected: () => number
+  /**
+   * Requests the shared store (`rateLimit.store`) could not answer in time, which followed
+   * `onError` instead (`lb_rate_limit_store_errors_total`); 0 without a store.
+   */
+  readonly storeErrors: () => number
   /** Clients currently tracked; bounded however many clients there are. */
   readonly tracked: () => number
 }

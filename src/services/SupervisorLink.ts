@@ -12,6 +12,7 @@ export type StartMessage = Extract<ToWorker, { readonly _tag: "Start" }>
 /** The running totals each batch carries (the supervisor sums them over workers). */
 export interface WorkerTotals {
   readonly rateLimited: number
+  readonly rateLimitStoreErrors: number
   readonly retryBudgetExhausted: number
   readonly inFlight: number
 }

@@ -46,6 +46,7 @@ export type FromWorker =
     /** Client requests answered in this batch. */
     readonly requests: number
     readonly rateLimited: number
+    readonly rateLimitStoreErrors: number
     readonly retryBudgetExhausted: number
     readonly inFlight: number
   }
