@@ -15,7 +15,12 @@ export const BackendSpec = Schema.Struct({
   weight: Schema.Int,
   maxConnections: Schema.optionalKey(Schema.Int),
   /** `h2c` / `h2`: HTTP/2, one multiplexed connection; absent is HTTP/1.1. */
-  protocol: Schema.optionalKey(Schema.Literals(["h2c", "h2"]))
+  protocol: Schema.optionalKey(Schema.Literals(["h2c", "h2"])),
+  /**
+   * Found by DNS discovery: the host name this backend is an address of (`url` holds the
+   * address). What ties a discovered member to its configured backend (`discovery/DnsMembers.ts`).
+   */
+  resolvedFrom: Schema.optionalKey(Schema.String)
 })
 export type BackendSpec = typeof BackendSpec.Type
 

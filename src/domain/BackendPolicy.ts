@@ -61,7 +61,13 @@ export const BackendPolicy = Schema.Struct({
    * Honour a backend's `Retry-After` on a 503 (or a 429): no new request goes to it for that long,
    * at most this many milliseconds. Absent: `Retry-After` is passed to the client and nothing more.
    */
-  retryAfterMaxMs: Schema.optionalKey(Schema.Number)
+  retryAfterMaxMs: Schema.optionalKey(Schema.Number),
+  /**
+   * With `probe`: a backend new to the registry joins out of rotation, as if probes had taken it
+   * out, and `healthyThreshold` successful probes bring it in. Set for the addresses DNS discovery
+   * finds (`discovery/DnsMembers.ts`), so none takes traffic before it was checked.
+   */
+  probeBeforeTraffic: Schema.optionalKey(Schema.Boolean)
 })
 export type BackendPolicy = typeof BackendPolicy.Type
 

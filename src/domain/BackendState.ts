@@ -17,7 +17,10 @@ export interface BackendState {
   readonly policy: BackendPolicy
   /** Set by `BackendRemoved`: the backend only finishes what it has in flight. */
   readonly removed: boolean
-  /** Active health: in rotation unless probes took it out. Backends start healthy. */
+  /**
+   * Active health: in rotation unless probes took it out. Backends start healthy, but for those
+   * whose policy says `probeBeforeTraffic`.
+   */
   readonly healthy: boolean
   readonly probeSuccesses: number
   readonly probeFailures: number
@@ -211,7 +214,10 @@ export const evolve = (
         ? { ...updated, weightPercent: 100, warmingSince: undefined }
         : updated
     }
-    const fresh = initialState(event.spec, event.policy, event.at)
+    const joined = initialState(event.spec, event.policy, event.at)
+    const fresh = event.policy.probeBeforeTraffic === true && event.policy.probe !== undefined
+      ? { ...joined, healthy: false }
+      : joined
     const rtt = event.policy.peakDefaultRttMs
     // A default, not a measurement: no samples, so the first response replaces it (`load/Ewma.ts`).
     const primed = rtt === undefined ? fresh : { ...fresh, peakLatency: { value: rtt, at: event.at, samples: 0 } }

@@ -12,6 +12,7 @@
 import { Schema } from "effect"
 import type { BackendEvent } from "../BackendEvent.ts"
 import type { BackendState } from "../BackendState.ts"
+import { discoveredMembers } from "../discovery/DnsMembers.ts"
 import type { Config } from "./ConfigLoader.ts"
 import { poolsOf } from "./ConfigLoader.ts"
 import { ConfigSchema } from "./ConfigSchema.ts"
@@ -34,12 +35,14 @@ export const diffBackends = (members: ReadonlyArray<BackendState>, next: Config,
   const events: Array<BackendEvent> = []
   const wanted = new Set<string>()
   for (const pool of poolsOf(next)) {
-    for (const spec of pool.backends) {
+    // The addresses DNS discovery found stay members while their source is configured for the same host.
+    const discovered = pool.discovered.flatMap((source) => discoveredMembers(source, pool.policy, members))
+    for (const { policy, spec } of [...pool.backends.map((spec) => ({ spec, policy: pool.policy })), ...discovered]) {
       wanted.add(spec.name)
       const existing = current.get(spec.name)
-      if (existing !== undefined && sameJson(existing.spec, spec) && sameJson(existing.policy, pool.policy)) continue
+      if (existing !== undefined && sameJson(existing.spec, spec) && sameJson(existing.policy, policy)) continue
       ;(existing === undefined ? added : updated).push(spec.name)
-      events.push({ _tag: "BackendAdded", at, spec, policy: pool.policy })
+      events.push({ _tag: "BackendAdded", at, spec, policy })
     }
   }
   const removed = [...current.keys()].filter((name) => !wanted.has(name))
@@ -89,7 +92,9 @@ export const appliedBy: {
   logging: "restart",
   tracing: "restart",
   journal: "restart",
-  workers: "restart"
+  workers: "restart",
+  // The resolver is built with its servers at start-up; the backends it resolves follow reloads.
+  discovery: "restart"
 }
 
 const rules = new Map<string, AppliedBy | Readonly<Record<string, AppliedBy>>>(Object.entries(appliedBy))
@@ -173,7 +178,14 @@ export const diffSettings = (inForce: Config, next: Config): SettingChanges => {
  * It agrees with `appliedBy` (the properties in `test/domain/config` hold the two together).
  */
 export const applyReload = (inForce: Config, next: Config): Config => {
-  const { cache: _cache, journal: _journal, rateLimit: _rateLimit, tracing: _tracing, ...reloadable } = next
+  const {
+    cache: _cache,
+    discovery: _discovery,
+    journal: _journal,
+    rateLimit: _rateLimit,
+    tracing: _tracing,
+    ...reloadable
+  } = next
   return {
     ...reloadable,
     server: inForce.server,
@@ -185,6 +197,7 @@ export const applyReload = (inForce: Config, next: Config): Config => {
     workers: inForce.workers,
     retry: { ...inForce.retry, honorRetryAfter: next.retry.honorRetryAfter },
     ...(inForce.cache === undefined ? {} : { cache: inForce.cache }),
+    ...(inForce.discovery === undefined ? {} : { discovery: inForce.discovery }),
     ...(inForce.journal === undefined ? {} : { journal: inForce.journal }),
     ...(inForce.rateLimit === undefined ? {} : { rateLimit: inForce.rateLimit }),
     ...(inForce.tracing === undefined ? {} : { tracing: inForce.tracing })

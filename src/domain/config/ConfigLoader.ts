@@ -8,6 +8,7 @@
  * file position, or the environment variable, it came from.
  */
 import { Duration, Result, Schema } from "effect"
+import { isIP } from "node:net"
 import { dirname, resolve } from "node:path"
 import { defaultPool } from "../Backend.ts"
 import type { BackendSpec } from "../Backend.ts"
@@ -30,12 +31,20 @@ type StrategyName = typeof StrategyNameSchema.Type
 import { formatPath, parseYamlSource, scalarFromText } from "./YamlSource.ts"
 import type { ConfigPath, YamlSource } from "./YamlSource.ts"
 
+/**
+ * A backend as the file gives it, its name (and pool) settled. With `discovery: dns` it is not a
+ * member itself but the source of members, one per address of its host (`discovery/DnsMembers.ts`).
+ */
+export interface ConfiguredBackend extends BackendSpec {
+  readonly discovery?: "dns"
+}
+
 /** The config every service reads: the decoded file with each backend's name (and pool) settled. */
 export interface Config extends Omit<DecodedConfig, "backends" | "pools"> {
   /** The default pool's backends. */
-  readonly backends: ReadonlyArray<BackendSpec>
+  readonly backends: ReadonlyArray<ConfiguredBackend>
   readonly pools?: Readonly<
-    Record<string, Omit<PoolConfig, "backends"> & { readonly backends: ReadonlyArray<BackendSpec> }>
+    Record<string, Omit<PoolConfig, "backends"> & { readonly backends: ReadonlyArray<ConfiguredBackend> }>
   >
 }
 
@@ -43,7 +52,10 @@ export interface Config extends Omit<DecodedConfig, "backends" | "pools"> {
 export interface PoolSettings {
   readonly name: string
   readonly strategy: StrategyName
+  /** Its members as configured. */
   readonly backends: ReadonlyArray<BackendSpec>
+  /** Its `discovery: dns` backends, whose members are their host's addresses. */
+  readonly discovered: ReadonlyArray<BackendSpec>
   readonly policy: BackendPolicy
 }
 
@@ -93,18 +105,24 @@ export const policyOf = (config: Config, healthCheck: HealthCheck | undefined): 
   }
 }
 
+/** A pool's backends: the members as configured, and those discovered by DNS (without the flag). */
+const splitDiscovered = (backends: ReadonlyArray<ConfiguredBackend>) => ({
+  backends: backends.filter((backend) => backend.discovery === undefined),
+  discovered: backends.flatMap(({ discovery, ...spec }) => discovery === undefined ? [] : [spec])
+})
+
 /** Every pool: the default one (top-level `strategy`, `backends`, `healthCheck`) first. */
 export const poolsOf = (config: Config): ReadonlyArray<PoolSettings> => [
   {
     name: defaultPool,
     strategy: config.strategy,
-    backends: config.backends,
+    ...splitDiscovered(config.backends),
     policy: policyOf(config, config.healthCheck)
   },
   ...Object.entries(config.pools ?? {}).map(([name, pool]) => ({
     name,
     strategy: pool.strategy,
-    backends: pool.backends,
+    ...splitDiscovered(pool.backends),
     policy: policyOf(config, pool.healthCheck)
   }))
 ]
@@ -239,6 +257,12 @@ const crossFieldProblems = (config: DecodedConfig, source: Locator): Array<Confi
     }
   }
   protocolProblems(config, at)
+  for (const { backend, path } of backendEntries(config)) {
+    const host = new URL(backend.url).hostname
+    if (backend.discovery === "dns" && isIP(host.startsWith("[") ? host.slice(1, -1) : host) !== 0) {
+      at([...path, "url"], `discovery: dns resolves a host name; ${host} is an address already`)
+    }
+  }
   if (config.pools?.[defaultPool] !== undefined) {
     at(["pools", defaultPool], `"${defaultPool}" is the top-level backends' pool; choose another name`)
   }
@@ -327,7 +351,7 @@ const settleBackendNames = (
 ): { readonly config: Config; readonly problems: ReadonlyArray<ConfigProblem> } => {
   const problems: Array<ConfigProblem> = []
   const seen = new Map<string, string>()
-  const settle = ({ backend, path, pool }: ReturnType<typeof backendEntries>[number]): BackendSpec => {
+  const settle = ({ backend, path, pool }: ReturnType<typeof backendEntries>[number]): ConfiguredBackend => {
     const name = backend.name ?? new URL(backend.url).host
     const earlier = seen.get(name)
     if (earlier === undefined) seen.set(name, formatPath(path))

@@ -4,6 +4,7 @@
  * in step. Decoding is strict (unknown keys are errors, see `ConfigLoader`).
  */
 import { Effect, Schema } from "effect"
+import { isIP } from "node:net"
 import { strategyNames } from "../selection/Strategies.ts"
 import { ByteSizeString, PositiveDuration } from "./Units.ts"
 
@@ -45,7 +46,32 @@ export const BackendConfig = Schema.Struct({
   /** Over HTTP/2 it caps streams in flight, which share one connection. */
   maxConnections: Schema.optionalKey(PositiveInt),
   /** Absent: the pool's `protocol`, else `http1`. */
-  protocol: Schema.optionalKey(BackendProtocol)
+  protocol: Schema.optionalKey(BackendProtocol),
+  /** `dns`: every A/AAAA address of the URL's host is a backend, `name@address`, re-resolved on TTL. */
+  discovery: Schema.optionalKey(Schema.Literal("dns"))
+})
+
+/**
+ * A DNS server as `dns.Resolver.setServers` takes it: an IP address, with an optional port
+ * (`10.0.0.2`, `127.0.0.1:5353`, `::1`, `[::1]:5353`). A host name would need a resolver itself.
+ */
+const DnsServer = Schema.String.check(
+  Schema.makeFilter((text: string) => {
+    const match = /^\[(.+)\](?::(\d+))?$/.exec(text) ?? /^([\d.]+)(?::(\d+))?$/.exec(text)
+    const family = isIP(match?.[1] ?? text)
+    const fits = match === null || text.startsWith("[") ? family === 6 : family === 4
+    const port = Number(match?.[2] ?? 53)
+    return fits && port >= 1 && port <= 65_535
+      ? undefined
+      : `Expected a DNS server's IP address, with an optional port ("127.0.0.1:5353", "[::1]:53"), got ${
+        JSON.stringify(text)
+      }`
+  })
+)
+
+/** Where `discovery: dns` backends are resolved; absent: the system's DNS servers. */
+export const DiscoveryConfig = Schema.Struct({
+  servers: Schema.Array(DnsServer).check(Schema.isMinLength(1, { message: "Expected at least one DNS server" }))
 })
 
 /** Certificate and key files (PEM) for HTTPS on the proxy listener; paths relative to the config file. */
@@ -299,6 +325,8 @@ export const ConfigSchema = Schema.Struct({
   /** A file to append every lifecycle event to, one JSON object per line (`switchyard replay`). */
   journal: Schema.optionalKey(Schema.String.check(Schema.isNonEmpty({ message: "Expected a file path" }))),
   trustProxy: Schema.Boolean.pipe(withDefault(false)),
+  /** The DNS servers `discovery: dns` backends are resolved with; the system's when absent. */
+  discovery: Schema.optionalKey(DiscoveryConfig),
   /** Proxy worker processes (`auto`: one per available CPU); 1 serves from the one process. */
   workers: Schema.Union([
     Schema.Literal("auto"),

@@ -5,6 +5,7 @@ import { initialState } from "../../../src/domain/BackendState.ts"
 import { applyReload, describeReload, diffBackends, diffSettings } from "../../../src/domain/config/ConfigDiff.ts"
 import { decodeConfig, poolsOf } from "../../../src/domain/config/ConfigLoader.ts"
 import type { Config } from "../../../src/domain/config/ConfigLoader.ts"
+import { memberPolicy, memberSpec } from "../../../src/domain/discovery/DnsMembers.ts"
 import { strategyNames } from "../../../src/domain/selection/Strategies.ts"
 
 const config = (value: Record<string, unknown>): Config => {
@@ -42,6 +43,43 @@ describe("config diff: backends", () => {
     assert.deepStrictEqual(diffBackends(membersOf(before), before, 0).events, [])
     const probed = config({ backends, healthCheck: { path: "/ready" } })
     assert.deepStrictEqual(diffBackends(membersOf(before), probed, 0).updated, ["a", "b"])
+  })
+})
+
+describe("config diff: members found by DNS discovery", () => {
+  const source = { name: "api", url: "http://api.internal:9000", discovery: "dns" }
+  const discovered = (c: Config, addresses: ReadonlyArray<string>) =>
+    poolsOf(c).flatMap((pool) =>
+      pool.discovered.flatMap((spec) =>
+        addresses.map((address) => initialState(memberSpec(spec, address), memberPolicy(pool.policy)))
+      )
+    )
+  const running = config({ backends: [source] })
+  const members = discovered(running, ["10.0.0.1", "10.0.0.2"])
+
+  it("a reload of the same file keeps them, though the file names only the host", () => {
+    assert.deepStrictEqual(diffBackends(members, running, 0).events, [])
+  })
+
+  it("a new weight or health check reaches every one of them, with probes before traffic", () => {
+    const changes = diffBackends(members, config({ backends: [{ ...source, weight: 3 }], healthCheck: {} }), 0)
+    assert.deepStrictEqual(changes.updated, ["api@10.0.0.1", "api@10.0.0.2"])
+    assert.deepStrictEqual(
+      changes.events.map((e) => e._tag === "BackendAdded" ? [e.spec.weight, e.policy.probeBeforeTraffic] : []),
+      [[3, true], [3, true]]
+    )
+  })
+
+  it("they leave with their source, or when it names another host; another port moves them", () => {
+    const gone = diffBackends(members, config({ backends: [{ name: "b", url: "http://b:1" }] }), 0)
+    assert.deepStrictEqual([gone.added, gone.removed], [["b"], ["api@10.0.0.1", "api@10.0.0.2"]])
+    const moved = diffBackends(members, config({ backends: [{ ...source, url: "http://api2.internal:9000" }] }), 0)
+    assert.deepStrictEqual([moved.added, moved.updated, moved.removed], [[], [], ["api@10.0.0.1", "api@10.0.0.2"]])
+    const port = diffBackends(members, config({ backends: [{ ...source, url: "http://api.internal:9001" }] }), 0)
+    assert.deepStrictEqual(
+      port.events.map((e) => e._tag === "BackendAdded" ? e.spec.url : e._tag),
+      ["http://10.0.0.1:9001/", "http://10.0.0.2:9001/"]
+    )
   })
 })
 
@@ -176,6 +214,7 @@ const configs: fc.Arbitrary<Config> = fc.record({
   cache: fc.record({ maxEntries: fc.constantFrom(10, 1000) }, { requiredKeys: [] }),
   tracing: fc.constant({ otlpEndpoint: "http://127.0.0.1:4318/v1/traces" }),
   journal: fc.constantFrom("/tmp/a.jsonl", "/tmp/b.jsonl"),
+  discovery: fc.constantFrom({ servers: ["127.0.0.1:5353"] }, { servers: ["10.0.0.2"] }),
   trustProxy: fc.boolean(),
   logging: fc.record({ level: fc.constantFrom("info", "error") }, { requiredKeys: [] }),
   metrics: fc.record({ historySize: fc.constantFrom(10, 300) }, { requiredKeys: [] }),

@@ -3,7 +3,7 @@ import { Duration, Predicate, Result } from "effect"
 import { readFileSync } from "node:fs"
 import { isMap, isScalar, parseDocument } from "yaml"
 import type { YAMLMap } from "yaml"
-import { loadConfig } from "../../../src/domain/config/ConfigLoader.ts"
+import { loadConfig, poolsOf } from "../../../src/domain/config/ConfigLoader.ts"
 import type { Config } from "../../../src/domain/config/ConfigLoader.ts"
 import { BackendConfig, ConfigSchema } from "../../../src/domain/config/ConfigSchema.ts"
 import { formatProblem } from "../../../src/domain/Errors.ts"
@@ -108,13 +108,13 @@ backends: [{ url: "http://a:1" }]
       `config.yaml:11:12: timeouts.connect: Expected a duration such as "250ms", "5s", "1m" or "1h", got "5 parsecs"`,
       "config.yaml:12:9: timeouts.idle: Expected a duration greater than 0",
       `config.yaml:13:13: trustProxy: Expected boolean, got "yes"`,
-      "config.yaml:14:1: extra: Unknown key; expected one of: server, admin, circuitBreaker, retry, timeouts, ewma, consistentHash, metrics, logging, strategy, backends, healthCheck, pools, routes, outlierDetection, slowStart, cache, rateLimit, tracing, journal, trustProxy, workers"
+      "config.yaml:14:1: extra: Unknown key; expected one of: server, admin, circuitBreaker, retry, timeouts, ewma, consistentHash, metrics, logging, strategy, backends, healthCheck, pools, routes, outlierDetection, slowStart, cache, rateLimit, tracing, journal, trustProxy, discovery, workers"
     ])
   })
 
   it("suggests the key that was probably meant", () => {
     assert.deepStrictEqual(problems("backends: [{ url: 'http://a:1', wieght: 2 }]\n", {}, "c.yaml"), [
-      `c.yaml:1:33: backends[0].wieght: Unknown key; expected one of: url, name, weight, maxConnections, protocol (did you mean "weight"?)`
+      `c.yaml:1:33: backends[0].wieght: Unknown key; expected one of: url, name, weight, maxConnections, protocol, discovery (did you mean "weight"?)`
     ])
     assert.include(
       problems("server: { MaxBodySize: 1KiB }\nbackends: [{ url: 'http://a:1' }]\n")[0] ?? "",
@@ -331,5 +331,60 @@ describe("config.example.yaml", () => {
     collect(ConfigSchema.fields, "")
     collect(BackendConfig.fields, "backends.")
     for (const key of expected) assert.isTrue(documented.has(key), `config.example.yaml does not document ${key}`)
+  })
+})
+
+describe("DNS discovery in the config", () => {
+  it("a discovery: dns backend is its pool's source of members, not a member; servers are IP addresses", () => {
+    const config = ok([
+      "discovery: { servers: ['127.0.0.1:5353', '::1', '[::1]:53'] }",
+      "backends:",
+      "  - url: http://api.internal:9000",
+      "    discovery: dns",
+      "  - url: http://10.0.0.9:9000",
+      "pools:",
+      "  edge:",
+      "    backends: [{ url: 'https://edge.internal', name: edge, discovery: dns }]",
+      ""
+    ].join("\n"))
+    assert.deepStrictEqual(config.discovery, { servers: ["127.0.0.1:5353", "::1", "[::1]:53"] })
+    assert.deepStrictEqual(
+      poolsOf(config).map((pool) => [pool.name, pool.backends.map((b) => b.name), pool.discovered]),
+      [
+        ["default", ["10.0.0.9:9000"], [{ url: "http://api.internal:9000", weight: 1, name: "api.internal:9000" }]],
+        ["edge", [], [{ url: "https://edge.internal", name: "edge", weight: 1, pool: "edge" }]]
+      ]
+    )
+  })
+
+  it("refuses discovery for an address, and DNS servers that are not IP addresses", () => {
+    assert.deepStrictEqual(
+      problems([
+        "discovery: { servers: [dns.internal, '10.0.0.1:70000', '[10.0.0.1]'] }",
+        "backends:",
+        "  - url: http://10.0.0.1:9000",
+        "    discovery: dns",
+        "  - url: http://[::1]:9000",
+        "    discovery: dns",
+        "  - url: http://a:1",
+        "    discovery: consul",
+        ""
+      ].join("\n")),
+      [
+        `config.yaml:1:24: discovery.servers[0]: Expected a DNS server's IP address, with an optional port ("127.0.0.1:5353", "[::1]:53"), got "dns.internal"`,
+        `config.yaml:1:38: discovery.servers[1]: Expected a DNS server's IP address, with an optional port ("127.0.0.1:5353", "[::1]:53"), got "10.0.0.1:70000"`,
+        `config.yaml:1:56: discovery.servers[2]: Expected a DNS server's IP address, with an optional port ("127.0.0.1:5353", "[::1]:53"), got "[10.0.0.1]"`,
+        `config.yaml:8:16: backends[2].discovery: Expected "dns", got "consul"`
+      ]
+    )
+    assert.deepStrictEqual(
+      problems(
+        "backends:\n  - url: http://10.0.0.1:9000\n    discovery: dns\n  - url: http://[::1]:9000\n    discovery: dns\n"
+      ),
+      [
+        "config.yaml:2:10: backends[0].url: discovery: dns resolves a host name; 10.0.0.1 is an address already",
+        "config.yaml:4:10: backends[1].url: discovery: dns resolves a host name; [::1] is an address already"
+      ]
+    )
   })
 })
