@@ -1,7 +1,8 @@
 /**
  * A Schema decoding failure of a YAML file (the config, a scenario), as the problems a user
  * reads: field path, file position, and what was expected, with "did you mean" for a misspelt
- * key; and the order they are listed in. Both files read alike because both go through here.
+ * key or choice (`strategy: weighted-round-robbin`); and the order they are listed in. Both files
+ * read alike because both go through here.
  */
 import { SchemaAST, SchemaIssue } from "effect"
 import type { ConfigProblem } from "../Errors.ts"
@@ -45,20 +46,40 @@ export const schemaProblems = (
     )
     const text = formatPath(path)
     const isUnknownKey = message.startsWith(unknownKeyPrefix)
-    const detail = isUnknownKey ? withSuggestion(message, path[path.length - 1]) : message
+    const detail = isUnknownKey
+      ? withSuggestion(message, String(path[path.length - 1]), message.split("expected one of: ")[1]?.split(", ") ?? [])
+      : withChoiceSuggestion(message)
     const envVar = overridden.get(text)
     if (envVar !== undefined) return { path: text, message: detail, envVar }
     const at = locate(path, { key: isUnknownKey })
     return at === undefined ? { path: text, message: detail } : { path: text, message: detail, ...at }
   })
 
-/** Adds "did you mean" for a near-miss of a known key (a typo or wrong case). */
-const withSuggestion = (message: string, key: string | number | undefined): string => {
-  const known = message.split("expected one of: ")[1]?.split(", ") ?? []
-  const name = String(key)
-  const close = known.find((candidate) =>
-    candidate.toLowerCase() === name.toLowerCase() || editDistance(candidate, name) <= 2
-  )
+/**
+ * A choice among strings that was missed, as Schema words it: `Expected "a" | "b", got "x"`.
+ * Read from the message because Schema renders a union that nothing matched itself, without
+ * the leaf hook.
+ */
+const missedChoice = /^Expected ((?:"[^"]*" \| )*"[^"]*"), got "([^"]*)"$/
+
+const withChoiceSuggestion = (message: string): string => {
+  const [, choices, given] = missedChoice.exec(message) ?? []
+  return choices === undefined || given === undefined
+    ? message
+    : withSuggestion(message, given, choices.split(" | ").map((choice) => choice.slice(1, -1)))
+}
+
+/** Adds "did you mean" for a near-miss of a known name (a typo or wrong case): the nearest one. */
+const withSuggestion = (message: string, name: string, known: ReadonlyArray<string>): string => {
+  let close: string | undefined
+  let closest = 3
+  for (const candidate of known) {
+    const distance = candidate.toLowerCase() === name.toLowerCase() ? 0 : editDistance(candidate, name)
+    if (distance < closest) {
+      close = candidate
+      closest = distance
+    }
+  }
   return close === undefined ? message : `${message} (did you mean "${close}"?)`
 }
 
