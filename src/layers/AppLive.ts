@@ -20,6 +20,8 @@ import { AccessLogLive } from "./AccessLogLive.ts"
 import { AdminServerLive } from "./AdminServerLive.ts"
 import { BackendRegistryLive } from "./BackendRegistryLive.ts"
 import { CircuitBreakerLive } from "./CircuitBreakerLive.ts"
+import { DnsDiscoveryLive } from "./DnsDiscoveryLive.ts"
+import { DnsResolverLive } from "./DnsResolverLive.ts"
 import { EventJournalLive } from "./EventJournalLive.ts"
 import { HealthProbeLive } from "./HealthProbeLive.ts"
 import { HealthSupervisorLive } from "./HealthSupervisorLive.ts"
@@ -93,12 +95,23 @@ export const SupervisionLive = Layer.mergeAll(
 )
 
 /**
+ * DNS discovery, in front of the reload target it applies membership changes to (and that reloads
+ * reach through it): run once, where the registry's truth is.
+ */
+const DiscoveryLive = DnsDiscoveryLive.pipe(Layer.provide(DnsResolverLive))
+
+/**
  * Proxy and admin listeners over the core and its supervision; needs a `ProxyConfig`. Exposes
  * every service. Supervision is built before the listeners and stops after them.
  */
 const switchyardWith = (tracing: TracingLayer) =>
   Layer.merge(ProxyServerLive, AdminServerLive).pipe(
-    Layer.provideMerge(Layer.merge(SupervisionLive, ReloaderLive.pipe(Layer.provide(ReloadTargetLive)))),
+    Layer.provideMerge(
+      Layer.merge(
+        SupervisionLive,
+        ReloaderLive.pipe(Layer.provide(DiscoveryLive.pipe(Layer.provide(ReloadTargetLive))))
+      )
+    ),
     Layer.provideMerge(coreWith(tracing)),
     Layer.provide(LoggingLive)
   )
@@ -131,7 +144,7 @@ export const WorkerLive = (link: SupervisorLinkShape, config: Config) =>
  * journal, metrics, reloads and the admin listener; the workers it launches serve the traffic.
  */
 export const SupervisorLive = Layer.merge(AdminServerLive, WorkersLaunchLive).pipe(
-  Layer.provideMerge(Layer.merge(SupervisionLive, ReloaderLive)),
+  Layer.provideMerge(Layer.merge(SupervisionLive, ReloaderLive.pipe(Layer.provide(DiscoveryLive)))),
   Layer.provideMerge(Layer.mergeAll(EventJournalLive, MetricsLive, LifecycleLogLive)),
   Layer.provideMerge(WorkerPoolLive),
   Layer.provideMerge(BackendRegistryLive),

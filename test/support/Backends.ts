@@ -82,9 +82,14 @@ const record = (request: IncomingMessage, deliveries: Array<Delivery>) => {
     }))
 }
 
+/**
+ * A backend on `at` (by default a free port on 127.0.0.1). Other loopback addresses (127.0.0.2,
+ * `::1`) on one port make several backends that one host name can resolve to.
+ */
 export const startBackend = (
   name: string,
-  handler: Handler = echoName
+  handler: Handler = echoName,
+  at: { readonly host: string; readonly port: number } = { host: "127.0.0.1", port: 0 }
 ): Effect.Effect<TestBackend, never, Scope.Scope> => {
   // Upgraded sockets (WebSocket tests) leave the server's HTTP bookkeeping, so
   // `closeAllConnections` misses them: every socket is tracked here to be closed at the end.
@@ -104,7 +109,7 @@ export const startBackend = (
         deliveries,
         arrivals: () => arrivals,
         get url() {
-          return `http://127.0.0.1:${backend.port}`
+          return `http://${at.host.includes(":") ? `[${at.host}]` : at.host}:${backend.port}`
         },
         get port() {
           const address = server.address()
@@ -116,7 +121,7 @@ export const startBackend = (
         record(request, deliveries)
         handler(request, response, backend)
       })
-      server.listen(0, "127.0.0.1", () => resume(Effect.succeed(backend)))
+      server.listen(at.port, at.host, () => resume(Effect.succeed(backend)))
     }),
     (backend) =>
       Effect.callback<void>((resume) => {
