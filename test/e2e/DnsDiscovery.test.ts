@@ -11,6 +11,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import type { Handler, TestBackend } from "../support/Backends.ts"
 import { echoName, startBackend } from "../support/Backends.ts"
+import { listeningPort, startCli, writeConfig } from "../support/Cli.ts"
 import { startDnsServer } from "../support/DnsServer.ts"
 import type { TestDnsServer } from "../support/DnsServer.ts"
 import { send } from "../support/Http.ts"
@@ -200,4 +201,48 @@ describe("DNS discovery", () => {
       yield* eventually(() => members(proxy).length === 2, 3)
       assert.strictEqual(proxy.registry.get("api@127.0.0.2")?.spec.weight, 3)
     }))
+
+  it.live(
+    "with workers, the supervisor resolves and every worker follows: a new address takes traffic, a vanished one none",
+    () =>
+      Effect.gen(function*() {
+        const dns = yield* startDnsServer
+        const backends = yield* backendsAt(["127.0.0.1", "127.0.0.2"])
+        dns.set(host, { a: ["127.0.0.1"], ttl: 1 })
+        const file = writeConfig([
+          "server: { host: 127.0.0.1, port: 0, gracePeriod: 5s }",
+          "admin: { host: 127.0.0.1, port: 0 }",
+          "logging: { access: false }",
+          "workers: 2",
+          `discovery: { servers: ["${dns.address}"] }`,
+          "backends:",
+          `  - { name: api, url: "http://${host}:${backends[0]?.port ?? 0}", discovery: dns }`,
+          ""
+        ].join("\n"))
+        const cli = yield* startCli(["serve", "--config", file])
+        yield* cli.waitFor(/proxy listening on \S+ \(2 workers\)/)
+        const url = `http://127.0.0.1:${yield* listeningPort(cli)}`
+        // Fresh connections, so the kernel spreads them over both workers.
+        const servedBy = Effect.forEach(Array.from({ length: 8 }), () =>
+          send(url).pipe(Effect.map((reply) => reply.status === 200 ? String(JSON.parse(reply.text).backend) : "")))
+        const until = (wanted: ReadonlySet<string>) =>
+          servedBy.pipe(
+            Effect.repeat({
+              until: (served) =>
+                served.every((name) => wanted.has(name)) && served.some((name) => name !== "127.0.0.1"),
+              schedule: Schedule.spaced("50 millis")
+            }),
+            Effect.timeout("8 seconds")
+          )
+        assert.deepStrictEqual(new Set(yield* servedBy), new Set(["127.0.0.1"]))
+        dns.set(host, { a: ["127.0.0.1", "127.0.0.2"], ttl: 1 })
+        yield* until(new Set(["127.0.0.1", "127.0.0.2"]))
+        dns.set(host, { a: ["127.0.0.2"], ttl: 1 })
+        const after = yield* until(new Set(["127.0.0.2"]))
+        assert.deepStrictEqual(new Set(after), new Set(["127.0.0.2"]))
+        cli.child.kill("SIGTERM")
+        assert.strictEqual(yield* cli.exitCode, 0)
+      }),
+    30_000
+  )
 })
