@@ -9,7 +9,7 @@ export const isFull = (state: BackendState): boolean =>
   state.spec.maxConnections !== undefined && state.inFlight >= state.spec.maxConnections
 
 export const isAvailable = (state: BackendState): boolean =>
-  !state.removed && state.healthy && admits(state.circuit, state.policy) && !isFull(state)
+  !state.removed && !state.draining && state.healthy && admits(state.circuit, state.policy) && !isFull(state)
 
 /** Backends a retry must not go back to, by name; `undefined` on a first attempt (no allocation). */
 export type Excluded = ReadonlySet<string> | undefined

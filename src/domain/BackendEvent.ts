@@ -46,6 +46,13 @@ export const BackendEvent = Schema.TaggedUnion({
   /** Leaves the pool: no new requests; it is forgotten once its in-flight requests are done. */
   BackendRemoved: { at, backend },
   /**
+   * Drained (the admin API): no new requests, in-flight ones finish, and it stays a member, listed
+   * and probed, until `BackendUndrained`, `BackendRemoved`, or a reload of the file.
+   */
+  BackendDrained: { at, backend },
+  /** Back in rotation after `BackendDrained` (warming up again under slow start). */
+  BackendUndrained: { at, backend },
+  /**
    * A request was sent to the backend; `epoch` is the circuit epoch it was admitted under and
    * `attempt` counts the backends tried for this client request (1 for the first, 2+ for retries).
    */

@@ -17,6 +17,8 @@ export interface BackendState {
   readonly policy: BackendPolicy
   /** Set by `BackendRemoved`: the backend only finishes what it has in flight. */
   readonly removed: boolean
+  /** Set by `BackendDrained`: a member that takes no new requests until `BackendUndrained`. */
+  readonly draining: boolean
   /**
    * Active health: in rotation unless probes took it out. Backends start healthy, but for those
    * whose policy says `probeBeforeTraffic`.
@@ -72,6 +74,7 @@ export const initialState = (spec: BackendSpec, policy: BackendPolicy, joinedAt 
   spec,
   policy,
   removed: false,
+  draining: false,
   healthy: true,
   probeSuccesses: 0,
   probeFailures: 0,
@@ -209,7 +212,9 @@ export const evolve = (
 ): BackendState | undefined => {
   if (event._tag === "BackendAdded") {
     if (state !== undefined) {
-      const updated = { ...state, spec: event.spec, policy: event.policy, removed: false }
+      // A backend removed while drained and added again is a new member, not a drained one.
+      const draining = state.draining && !state.removed
+      const updated = { ...state, spec: event.spec, policy: event.policy, removed: false, draining }
       return event.policy.slowStart === undefined
         ? { ...updated, weightPercent: 100, warmingSince: undefined }
         : updated
@@ -227,6 +232,12 @@ export const evolve = (
   switch (event._tag) {
     case "BackendRemoved":
       return state.inFlight === 0 ? undefined : { ...state, removed: true }
+
+    case "BackendDrained":
+      return state.draining ? state : { ...state, draining: true }
+
+    case "BackendUndrained":
+      return state.draining ? warm({ ...state, draining: false }, event.at) : state
 
     case "RequestStarted": {
       const started = {

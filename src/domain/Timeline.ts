@@ -71,6 +71,7 @@ export const snapshotEvents = (state: BackendState, at: number): ReadonlyArray<B
     })
   }
   if (circuit._tag === "HalfOpen") events.push({ _tag: "CircuitHalfOpened", at, backend })
+  if (state.draining) events.push({ _tag: "BackendDrained", at, backend })
   if (state.removed) events.push({ _tag: "BackendRemoved", at, backend })
   return events
 }
@@ -93,6 +94,14 @@ export const replay = (events: Iterable<BackendEvent>): Replay => {
       entry("membership", "member", after === undefined ? "gone" : "draining", "removed from the config")
     }
     if (before === undefined || after === undefined) continue
+    if (before.draining !== after.draining) {
+      entry(
+        "membership",
+        before.draining ? "drained" : "member",
+        after.draining ? "drained" : "member",
+        after.draining ? "drained: no new requests" : "undrained"
+      )
+    }
     if (before.healthy !== after.healthy) {
       entry("health", health(before), health(after), reasonFor("health", event, before, after))
     }

@@ -19,7 +19,8 @@ const observerBuffer = 4_096
 
 /** Whether a change from `before` to `after` can change what a selector precomputes. */
 const reshapes = (before: BackendState | undefined, after: BackendState | undefined): boolean =>
-  before === undefined || after === undefined || before.removed !== after.removed || before.spec !== after.spec ||
+  before === undefined || after === undefined || before.removed !== after.removed ||
+  before.draining !== after.draining || before.spec !== after.spec ||
   before.policy !== after.policy || before.healthy !== after.healthy || before.circuit._tag !== after.circuit._tag ||
   before.weightPercent !== after.weightPercent
 

@@ -1,10 +1,11 @@
 import { assert, describe, it } from "@effect/vitest"
 import fc from "fast-check"
+import { isAvailable } from "../../src/domain/Availability.ts"
 import type { BackendEvent, RequestOutcome } from "../../src/domain/BackendEvent.ts"
 import { evolve } from "../../src/domain/BackendState.ts"
 import type { BackendState } from "../../src/domain/BackendState.ts"
 import { transitions } from "../../src/domain/Transitions.ts"
-import { added, event, fullPolicy, spec } from "./arbitraries.ts"
+import { added, event, fullPolicy, policy, spec } from "./arbitraries.ts"
 
 const fold = (events: ReadonlyArray<BackendEvent>, from?: BackendState) =>
   events.reduce<BackendState | undefined>((state, e) => evolve(state, e), from)
@@ -44,6 +45,29 @@ describe("evolve: requests", () => {
       outcome: "success",
       latencyMs: 1
     }))
+  })
+
+  it("a drained backend takes no new requests, finishes those in flight, and stays a member until undrained", () => {
+    const started: BackendEvent = { _tag: "RequestStarted", at: 1, backend: "a", epoch: 0, attempt: 1 }
+    const drained = fold([added, started, { _tag: "BackendDrained", at: 2, backend: "a" }])
+    assert.deepInclude(drained, { draining: true, removed: false, inFlight: 1 })
+    assert.isFalse(drained !== undefined && isAvailable(drained))
+    const finished = fold(request(3, 0, "success").slice(1), drained)
+    assert.deepInclude(finished, { draining: true, inFlight: 0, requests: 1 })
+    const undrained = fold([{ _tag: "BackendUndrained", at: 4, backend: "a" }], finished)
+    assert.isTrue(undrained !== undefined && isAvailable(undrained))
+  })
+
+  it("a change of spec keeps a drain; a backend removed while drained comes back undrained", () => {
+    const drained = fold([added, { _tag: "BackendDrained", at: 1, backend: "a" }])
+    const reweighted = fold([{ _tag: "BackendAdded", at: 2, spec: { ...spec, weight: 7 }, policy }], drained)
+    assert.deepInclude(reweighted, { draining: true })
+    const busy = fold([{ _tag: "RequestStarted", at: 2, backend: "a", epoch: 0, attempt: 1 }, {
+      _tag: "BackendRemoved",
+      at: 3,
+      backend: "a"
+    }], drained)
+    assert.deepInclude(fold([added], busy), { draining: false, removed: false })
   })
 
   it("measures latency from responses, not from refused or reset connections", () => {

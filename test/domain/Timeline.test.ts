@@ -85,10 +85,31 @@ describe("timeline", () => {
     assert.deepInclude(result.states.get("api")?.circuit, { _tag: "Open", until: 520 })
   })
 
+  it("tells a drain and its end, and a snapshot keeps a drained backend drained", () => {
+    const events: Array<BackendEvent> = [
+      { _tag: "BackendAdded", at: 0, spec, policy },
+      { _tag: "BackendDrained", at: 10, backend: "api" },
+      { _tag: "BackendDrained", at: 15, backend: "api" },
+      { _tag: "BackendUndrained", at: 20, backend: "api" },
+      { _tag: "BackendDrained", at: 30, backend: "api" }
+    ]
+    const result = replay(events)
+    assert.deepStrictEqual(story(result.timeline), [
+      "0 membership absent->member: http://10.0.0.1:80",
+      "10 membership member->drained: drained: no new requests",
+      "20 membership drained->member: undrained",
+      "30 membership member->drained: drained: no new requests"
+    ])
+    const state = result.states.get("api")
+    assert.isDefined(state)
+    if (state !== undefined) assert.isTrue(replay(snapshotEvents(state, 40)).states.get("api")?.draining)
+  })
+
   it("property: a snapshot of any state replays to that state's membership, health and circuit", () => {
     const essence = (state: BackendState | undefined) =>
       state === undefined ? undefined : {
         removed: state.removed,
+        draining: state.draining,
         healthy: state.healthy,
         circuit: state.circuit._tag === "Open" ? state.circuit : state.circuit._tag,
         spec: state.spec

@@ -43,6 +43,8 @@ export const event: fc.Arbitrary<BackendEvent> = fc.record({
   fc.oneof(
     fc.constantFrom(policy, fullPolicy).map((p): BackendEvent => ({ _tag: "BackendAdded", at, spec, policy: p })),
     fc.constant<BackendEvent>({ _tag: "BackendRemoved", at, backend: "a" }),
+    fc.constant<BackendEvent>({ _tag: "BackendDrained", at, backend: "a" }),
+    fc.constant<BackendEvent>({ _tag: "BackendUndrained", at, backend: "a" }),
     fc.constant<BackendEvent>({ _tag: "RequestStarted", at, backend: "a", epoch, attempt }),
     fc.constantFrom(...outcomes).map((outcome): BackendEvent => ({
       _tag: "RequestFinished",

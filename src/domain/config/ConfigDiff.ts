@@ -50,6 +50,19 @@ export const diffBackends = (members: ReadonlyArray<BackendState>, next: Config,
   return { added, updated, removed, events }
 }
 
+/**
+ * `BackendUndrained` for every drained member a reload keeps: the file's backends replace what
+ * the admin API changed, drains included. Members the reload removes (`removed`) just leave.
+ */
+export const undrainEvents = (
+  members: ReadonlyArray<BackendState>,
+  removed: ReadonlyArray<string>,
+  at: number
+): ReadonlyArray<BackendEvent> =>
+  members
+    .filter((state) => state.draining && !state.removed && !removed.includes(state.spec.name))
+    .map((state) => ({ _tag: "BackendUndrained", at, backend: state.spec.name }))
+
 /** Whether a reload applies a setting, or only a restart does. */
 export type AppliedBy = "reload" | "restart"
 
