@@ -74,3 +74,18 @@ export class ScenarioError extends Schema.TaggedError<ScenarioError>()("Scenario
 export class SimulateError extends Schema.TaggedError<SimulateError>()("SimulateError", {
   message: Schema.String
 }) {}
+
+/** A backends-API request that cannot be applied as it stands, with every problem in it (400). */
+export class InvalidBackendChange extends Schema.TaggedError<InvalidBackendChange>()("InvalidBackendChange", {
+  problems: Schema.Array(ConfigProblem)
+}) {}
+
+/** No backend of that name (404): never configured, or already gone. */
+export class UnknownBackend extends Schema.TaggedError<UnknownBackend>()("UnknownBackend", {
+  name: Schema.String
+}) {}
+
+/** A valid request the running config cannot take (409): removing a pool's last backend. */
+export class BackendChangeRefused extends Schema.TaggedError<BackendChangeRefused>()("BackendChangeRefused", {
+  message: Schema.String
+}) {}
