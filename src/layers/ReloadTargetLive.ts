@@ -2,7 +2,7 @@
  * A reload applied to the data path in this process, in the order that keeps every request
  * routable: new and changed backends join (a backend moved to another address gets a fresh
  * connection pool), routes and strategies switch, then backends no longer configured leave (they
- * finish what is in flight; their pools close).
+ * finish what is in flight; their pools close) and drains start or end.
  */
 import { Effect, Layer } from "effect"
 import type { BackendRegistryShape } from "../services/BackendRegistry.ts"
@@ -27,9 +27,9 @@ export const applyToDataPath = (
   }
   router.reconfigure(change.next)
   for (const event of change.events) {
-    if (event._tag !== "BackendRemoved") continue
+    if (event._tag === "BackendAdded") continue
     registry.emit(event)
-    upstream.release(event.backend)
+    if (event._tag === "BackendRemoved") upstream.release(event.backend)
   }
 }
 

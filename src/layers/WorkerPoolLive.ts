@@ -337,7 +337,7 @@ export const WorkerPoolLive = Layer.effectContext(Effect.gen(function*() {
   const reloadTarget = ReloadTarget.of({
     apply: ({ events, text }) => {
       for (const event of events) if (event._tag === "BackendAdded") registry.emit(event)
-      for (const event of events) if (event._tag === "BackendRemoved") registry.emit(event)
+      for (const event of events) if (event._tag !== "BackendAdded") registry.emit(event)
       reloadedText = text
       broadcast({ _tag: "Reload", text, events })
     }

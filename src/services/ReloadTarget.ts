@@ -9,9 +9,12 @@ import type { Config } from "../domain/config/ConfigLoader.ts"
 export interface ReloadChange {
   /** The config in force from now on (`applyReload` of the file over the running one). */
   readonly next: Config
-  /** The file's text, which a worker decodes to the same `next`. */
+  /** The file's text (or `next` written as a document, `configText`), which a worker decodes to the same `next`. */
   readonly text: string
-  /** Membership changes: `BackendAdded` for new and changed backends, `BackendRemoved` for the rest. */
+  /**
+   * Membership changes: `BackendAdded` for new and changed backends, applied before the switch;
+   * `BackendRemoved`, `BackendDrained` and `BackendUndrained`, applied after it.
+   */
   readonly events: ReadonlyArray<BackendEvent>
 }
 
