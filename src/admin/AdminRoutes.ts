@@ -4,7 +4,8 @@
  * bearer token when `admin.token` is set.
  */
 import { Clock, Duration, Effect, Option, Schema, Stream } from "effect"
-import { HttpRouter, HttpServerRequest, HttpServerResponse } from "effect/http"
+import { HttpRouter, HttpServerResponse } from "effect/http"
+import type { HttpServerRequest } from "effect/http"
 import { readFileSync } from "node:fs"
 import { isAvailable } from "../domain/Availability.ts"
 import { BackendEvent } from "../domain/BackendEvent.ts"
@@ -17,13 +18,8 @@ import { ProxyConfig } from "../services/ProxyConfig.ts"
 import { Reloader } from "../services/Reloader.ts"
 import { WorkerPool } from "../services/WorkerPool.ts"
 import { version } from "../version.ts"
-import { makeTokenCheck } from "./Authorization.ts"
+import { makeGuard } from "./Authorization.ts"
 import { metricsDocument, statusDocument } from "./StatusDocument.ts"
-
-const unauthorized = HttpServerResponse.jsonUnsafe(
-  { status: 401, error: "unauthorized", message: "this route needs `Authorization: Bearer <admin.token>`" },
-  { status: 401, headers: { "www-authenticate": "Bearer" } }
-)
 
 const encodeEvent = Schema.encodeSync(BackendEvent)
 
@@ -56,19 +52,11 @@ export const AdminRoutes = HttpRouter.use(Effect.fnUntraced(function*(router) {
   const workers = yield* Effect.serviceOption(WorkerPool)
   const clock = yield* Clock.Clock
   const startedAt = clock.currentTimeMillisUnsafe()
-  const authorized = makeTokenCheck(config.admin.token)
+  const guarded = makeGuard(config.admin.token)
   const dashboard = HttpServerResponse.uint8Array(readFileSync(dashboardFile), {
     contentType: "text/html; charset=utf-8",
     headers: dashboardHeaders
   })
-
-  const guarded = (
-    handler: (request: HttpServerRequest.HttpServerRequest) => Effect.Effect<HttpServerResponse.HttpServerResponse>
-  ) =>
-    Effect.flatMap(
-      HttpServerRequest.HttpServerRequest,
-      (request) => authorized(request.headers["authorization"]) ? handler(request) : Effect.succeed(unauthorized)
-    )
 
   // Strategies from the config in force, which a reload may have changed since start-up.
   const currentStatus = () => {

@@ -3,6 +3,8 @@
  * whatever the guess: both sides are hashed to equal-length digests, then compared with
  * `timingSafeEqual`, so neither the token's content nor its length leaks through timing.
  */
+import { Effect } from "effect"
+import { HttpServerRequest, HttpServerResponse } from "effect/http"
 import { createHash, timingSafeEqual } from "node:crypto"
 
 const digest = (text: string): Buffer => createHash("sha256").update(text).digest()
@@ -15,4 +17,23 @@ export const makeTokenCheck = (token: string | undefined): (authorization: strin
     const match = /^Bearer\s+(.+)$/i.exec(authorization ?? "")
     return timingSafeEqual(digest(match?.[1] ?? ""), expected) && match !== null
   }
+}
+
+const unauthorized = HttpServerResponse.jsonUnsafe(
+  { status: 401, error: "unauthorized", message: "this route needs `Authorization: Bearer <admin.token>`" },
+  { status: 401, headers: { "www-authenticate": "Bearer" } }
+)
+
+/** Wraps a route's handler so that, with a token configured, it runs only for a request that carries it. */
+export type Guard = <E, R>(
+  handler: (request: HttpServerRequest.HttpServerRequest) => Effect.Effect<HttpServerResponse.HttpServerResponse, E, R>
+) => Effect.Effect<HttpServerResponse.HttpServerResponse, E, R | HttpServerRequest.HttpServerRequest>
+
+export const makeGuard = (token: string | undefined): Guard => {
+  const authorized = makeTokenCheck(token)
+  return (handler) =>
+    Effect.flatMap(
+      HttpServerRequest.HttpServerRequest,
+      (request) => authorized(request.headers["authorization"]) ? handler(request) : Effect.succeed(unauthorized)
+    )
 }

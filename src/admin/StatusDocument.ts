@@ -27,7 +27,10 @@ export interface BackendStatus {
   readonly weightPercent: number
   readonly maxConnections: number | null
   readonly available: boolean
+  /** Removed: finishing its requests in flight, then forgotten. */
   readonly removed: boolean
+  /** Drained (admin API): takes no new requests until undrained or the file is reloaded. */
+  readonly draining: boolean
   readonly healthy: boolean
   readonly circuit: CircuitStatus
   /** Outlier ejections still charged to it (`outlierDetection`): the next lasts one more base time. */
@@ -86,6 +89,7 @@ export const backendStatus = (state: BackendState, now: number): BackendStatus =
   maxConnections: state.spec.maxConnections ?? null,
   available: isAvailable(state),
   removed: state.removed,
+  draining: state.draining,
   healthy: state.healthy,
   circuit: circuitStatus(state.circuit),
   ejections: state.policy.ejection === undefined ? 0 : standingEjections(state, now, state.policy.ejection),

@@ -11,6 +11,7 @@ import { Effect, Layer } from "effect"
 import { HttpRouter, HttpServer } from "effect/http"
 import { createServer } from "node:http"
 import { AdminRoutes } from "../admin/AdminRoutes.ts"
+import { BackendRoutes } from "../admin/BackendRoutes.ts"
 import { AdminServer } from "../services/AdminServer.ts"
 import { ProxyConfig } from "../services/ProxyConfig.ts"
 
@@ -29,7 +30,7 @@ export const AdminServerLive = Layer.unwrap(Effect.gen(function*() {
   const { admin } = yield* ProxyConfig
   const server = NodeHttpServer.layer(createServer, { host: admin.host, port: admin.port })
   return Layer.merge(
-    HttpRouter.serve(AdminRoutes, { disableLogger: true, disableListenLog: true }),
+    HttpRouter.serve(Layer.merge(AdminRoutes, BackendRoutes), { disableLogger: true, disableListenLog: true }),
     boundAddress
   ).pipe(Layer.provide(server))
 }))

@@ -263,6 +263,43 @@ describe("workers", () => {
     30_000
   )
 
+  it.live(
+    "a backend added and one drained through the admin API hold in every worker, a restarted one too",
+    () =>
+      Effect.gen(function*() {
+        const first = yield* startBackend("first")
+        const second = yield* startBackend("second")
+        const { admin, cli, proxy } = yield* serveWith(header(2) + backendsYaml([first]))
+        const call = (method: string, path: string, body?: unknown) =>
+          send(admin, { method, path, ...(body === undefined ? {} : { body: JSON.stringify(body) }) })
+        assert.strictEqual((yield* call("POST", "/backends", { name: "second", url: second.url })).status, 201)
+        assert.strictEqual((yield* call("POST", "/backends/first/drain")).status, 200)
+        // With first drained, a worker that had not heard of second would have nothing to send to.
+        const before = (yield* status(admin)).workers.map((worker) => worker.requests)
+        const replies = yield* sendMany(proxy, 40)
+        assert.deepStrictEqual([...new Set(replies.map((reply) => JSON.parse(reply.text).backend))], ["second"])
+        assert.strictEqual(first.deliveries.length, 0)
+        const { workers } = yield* status(admin)
+        assert.isTrue(workers.every((worker, i) => worker.requests > (before[i] ?? 0)), "both workers served")
+
+        const victim = workers[0]
+        assert.isDefined(victim)
+        process.kill(victim.pid, "SIGKILL")
+        yield* eventually(
+          status(admin).pipe(Effect.map(({ workers }) => workers[0]?.restarts === 1 && workers[0].pid !== victim.pid))
+        )
+        const requestsBefore = (yield* status(admin)).workers[0]?.requests ?? 0
+        yield* eventually(Effect.gen(function*() {
+          const reply = yield* send(proxy)
+          assert.strictEqual(JSON.parse(reply.text).backend, "second")
+          return ((yield* status(admin)).workers[0]?.requests ?? 0) > requestsBefore
+        }))
+        assert.strictEqual(first.deliveries.length, 0, "the restarted worker knows first is drained")
+        assert.strictEqual(yield* stop(cli), 0)
+      }),
+    30_000
+  )
+
   it.live("a proxy port already taken: one line saying so, and exit 1", () =>
     Effect.gen(function*() {
       const a = yield* startBackend("a")
