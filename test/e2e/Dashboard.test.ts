@@ -153,6 +153,35 @@ describe.skipIf(!existsSync(chromiumPath))(`dashboard (needs ${chromiumPath}; .c
       assert.deepStrictEqual(errors, [])
     }))
 
+  it.live("drains a backend with its button, sending the token, and undrains it", () =>
+    Effect.gen(function*() {
+      const backends = yield* Effect.forEach(["a", "b"], (name) => startBackend(name, flippableHealth(new Map())))
+      const proxy = yield* startProxy({
+        ...quickChecks,
+        admin: { token: "t0k" },
+        backends: backends.map((b) => ({ name: b.name, url: b.url }))
+      })
+      const { errors, page } = yield* openPage()
+      yield* Effect.promise(() => page.goto(`${proxy.adminUrl}/`))
+      yield* Effect.promise(() => page.locator("#token").fill("t0k"))
+      yield* Effect.promise(() => page.locator(`#token-form button[type="submit"]`).click())
+      yield* visible(page, `#connection[data-connection="live"]`)
+
+      yield* Effect.promise(() => page.locator(`[data-backend="a"] button[data-action="drain"]`).click())
+      yield* visible(page, `[data-backend="a"] [data-field="draining"]`, /no new requests/)
+      yield* visible(page, `[data-backend="a"] button[data-action="undrain"]`, /^Undrain$/)
+      yield* visible(page, `#event-log [data-event="BackendDrained"][data-event-backend="a"]`)
+      assert.isTrue(proxy.registry.get("a")?.draining)
+      for (let i = 0; i < 4; i++) assert.strictEqual((yield* send(proxy.url)).text, "b")
+
+      yield* Effect.promise(() => page.locator(`[data-backend="a"] button[data-action="undrain"]`).click())
+      yield* visible(page, `[data-backend="a"] button[data-action="drain"]`, /^Drain$/)
+      yield* visible(page, `#event-log [data-event="BackendUndrained"][data-event-backend="a"]`)
+      assert.isFalse(proxy.registry.get("a")?.draining)
+      assert.isTrue(yield* Effect.promise(() => page.locator(`[data-backend="a"] [data-field="draining"]`).isHidden()))
+      assert.deepStrictEqual(errors, [])
+    }))
+
   it.live("fits a 375 px wide phone screen without sideways scrolling", () =>
     Effect.gen(function*() {
       const codes = new Map([["orders-service-eu-west-1-primary-with-a-long-name", 500]])
