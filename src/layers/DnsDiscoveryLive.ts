@@ -10,18 +10,18 @@
  * config in force unchanged. And this layer is itself the `ReloadTarget` the reloader applies to:
  * a reload (or a backends-API change) reaches the data path first, then discovery follows the new
  * config — a new source is resolved at once, a changed one starts over, a removed one stops. The
- * reload diff has already kept, updated or removed the members (`ConfigDiff.diffBackends`).
+ * reload diff has already kept, updated or removed the members (`ConfigDiff.diffBackends`); for a
+ * change that did not (the backends API edits a source, not its members), `followSources` does.
  *
  * It runs where the registry's truth is: in the one process, or in the supervisor.
  */
 import { Clock, Effect, FiberMap, Layer } from "effect"
-import type { BackendSpec } from "../domain/Backend.ts"
-import type { BackendPolicy } from "../domain/BackendPolicy.ts"
 import type { Config } from "../domain/config/ConfigLoader.ts"
 import { poolsOf } from "../domain/config/ConfigLoader.ts"
 import { resolve } from "../domain/discovery/DnsAnswer.ts"
 import type { FamilyAnswer, Resolution } from "../domain/discovery/DnsAnswer.ts"
-import { addressOf, hostOf, membershipEvents, membersOf } from "../domain/discovery/DnsMembers.ts"
+import { addressOf, followSources, hostOf, membershipEvents, membersOf } from "../domain/discovery/DnsMembers.ts"
+import type { DiscoverySource } from "../domain/discovery/DnsMembers.ts"
 import { BackendRegistry } from "../services/BackendRegistry.ts"
 import { ConfigSource } from "../services/ConfigSource.ts"
 import { DnsResolver } from "../services/DnsResolver.ts"
@@ -29,9 +29,7 @@ import { ProxyConfig } from "../services/ProxyConfig.ts"
 import { ReloadTarget } from "../services/ReloadTarget.ts"
 
 /** A `discovery: dns` backend and its pool's policy: what one fiber follows. */
-interface Source {
-  readonly spec: BackendSpec
-  readonly policy: BackendPolicy
+interface Source extends DiscoverySource {
   /** Both, as JSON: a reload that leaves it alone leaves the fiber alone. */
   readonly key: string
 }
@@ -52,6 +50,7 @@ export const DnsDiscoveryLive = Layer.effect(
   Effect.gen(function*() {
     const target = yield* ReloadTarget
     const registry = yield* BackendRegistry
+    const clock = yield* Clock.Clock
     const { resolve: query } = yield* DnsResolver
     const source = yield* ConfigSource
     let inForce = yield* ProxyConfig
@@ -132,6 +131,9 @@ export const DnsDiscoveryLive = Layer.effect(
         inForce = change.next
         text = change.text
         const next = sourcesOf(change.next)
+        const at = clock.currentTimeMillisUnsafe()
+        const followUp = followSources([...following.values()], [...next.values()], registry.all(), at)
+        if (followUp.length > 0) target.apply({ next: inForce, text, events: followUp })
         for (const name of following.keys()) {
           if (next.has(name)) continue
           following.delete(name)

@@ -93,13 +93,13 @@ describe("DNS discovery timing", () => {
       assert.deepStrictEqual(asked.slice(-3), [75_000, 91_000, 121_000])
     }))
 
-  it.effect("a reload leaves an unchanged source alone, starts a changed one over at once, and stops a removed one", () =>
+  it.effect("a config change leaves an unchanged source alone, starts a changed one over at once, stops a removed one", () =>
     Effect.gen(function*() {
       const zone = new Map([
         ["api.internal", [records(60, "10.0.0.1"), records(60)] as const],
         ["web.internal", [records(60, "10.0.1.1"), records(60)] as const]
       ])
-      const { asked, members, target } = yield* discovery(file([api]), zone)
+      const { asked, members, registry, target } = yield* discovery(file([api]), zone)
       const reload = (value: unknown) => target.apply({ next: decoded(value), text: "", events: [] })
 
       yield* TestClock.adjust("10 seconds")
@@ -111,9 +111,12 @@ describe("DNS discovery timing", () => {
       yield* TestClock.adjust("0 millis")
       assert.deepStrictEqual(asked, [0, 10_000, 10_000])
       assert.deepStrictEqual(members(), ["api@10.0.0.1", "web@10.0.1.1"])
+      // The change said nothing of the members (as a backends-API edit of the source does not).
+      assert.strictEqual(registry.get("api@10.0.0.1")?.spec.weight, 2)
 
       reload(file([{ name: "static", url: "http://10.0.2.1" }]))
       yield* TestClock.adjust("5 minutes")
       assert.deepStrictEqual(asked, [0, 10_000, 10_000])
+      assert.deepStrictEqual(members(), [], "the members leave with their sources")
     }))
 })

@@ -97,3 +97,38 @@ export const membershipEvents = (
   }))
   return [...joins, ...leaves]
 }
+
+/** A `discovery: dns` backend with its pool's policy, as the config in force has it. */
+export interface DiscoverySource {
+  readonly spec: BackendSpec
+  readonly policy: BackendPolicy
+}
+
+const same = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b)
+
+/**
+ * What a change from the sources `before` to those `after` means for the members they made, when
+ * the change itself said nothing of them (the backends API edits a source, not its members):
+ * members of a source that is gone, or now names another host, leave; the others take their
+ * source's new spec and policy. After a reload it is nothing: its diff did the same already.
+ */
+export const followSources = (
+  before: ReadonlyArray<DiscoverySource>,
+  after: ReadonlyArray<DiscoverySource>,
+  states: ReadonlyArray<BackendState>,
+  at: number
+): ReadonlyArray<BackendEvent> => {
+  const current = new Map(states.map((state) => [state.spec.name, state]))
+  const kept = after.flatMap((source) => discoveredMembers(source.spec, source.policy, states))
+  const keptNames = new Set(kept.map((member) => member.spec.name))
+  const updates = kept.flatMap(({ policy, spec }): ReadonlyArray<BackendEvent> => {
+    const state = current.get(spec.name)
+    return state === undefined || (same(state.spec, spec) && same(state.policy, policy))
+      ? []
+      : [{ _tag: "BackendAdded", at, spec, policy }]
+  })
+  const leaves = before.flatMap((source) => membersOf(source.spec, states))
+    .filter((state) => !keptNames.has(state.spec.name))
+    .map((state): BackendEvent => ({ _tag: "BackendRemoved", at, backend: state.spec.name }))
+  return [...updates, ...leaves]
+}

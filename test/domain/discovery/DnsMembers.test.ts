@@ -9,6 +9,8 @@ import type { BackendState } from "../../../src/domain/BackendState.ts"
 import {
   addressOf,
   canonicalAddress,
+  discoveredMembers,
+  followSources,
   isMemberOf,
   memberPolicy,
   membershipEvents,
@@ -123,5 +125,50 @@ describe("DNS discovery: members", () => {
       latencyMs: 1
     })
     assert.isUndefined(finished)
+  })
+
+  it("an edited source (the backends API) takes its members along: a new weight reaches them, a removal or new host ends them", () => {
+    const states = ["10.0.0.1", "10.0.0.2"].map((address) =>
+      initialState(memberSpec(source, address), memberPolicy(probed))
+    )
+    const before = [{ spec: source, policy: probed }]
+    const heavier = followSources(before, [{ spec: { ...source, weight: 5 }, policy: probed }], states, 3)
+    assert.deepStrictEqual(
+      heavier.map((event) => event._tag === "BackendAdded" ? `${event.spec.name} ${event.spec.weight}` : event._tag),
+      ["api@10.0.0.1 5", "api@10.0.0.2 5"]
+    )
+    const leaves = ["BackendRemoved api@10.0.0.1", "BackendRemoved api@10.0.0.2"]
+    const described = (events: ReturnType<typeof followSources>) => events.map((e) => `${e._tag} ${backendOf(e)}`)
+    assert.deepStrictEqual(described(followSources(before, [], states, 3)), leaves)
+    const elsewhere = [{ spec: { ...source, url: "http://other.internal:9000" }, policy: probed }]
+    assert.deepStrictEqual(described(followSources(before, elsewhere, states, 3)), leaves)
+    assert.deepStrictEqual(followSources(before, before, states, 3), [])
+  })
+
+  it("property: once followed, the members are their sources' exactly, and following again does nothing", () => {
+    const sources = fc.uniqueArray(
+      fc.record({
+        weight: fc.constantFrom(1, 2),
+        host: fc.constantFrom("api.internal", "api2.internal"),
+        policy: fc.constantFrom(probed, defaultPolicy)
+      }).map(({ host, policy, weight }) => ({ spec: { ...source, weight, url: `http://${host}:9000` }, policy })),
+      { maxLength: 1 }
+    )
+    fc.assert(fc.property(sources, sources, answers, (before, after, addresses) => {
+      const states = before.flatMap(({ policy, spec }) =>
+        addresses.map((address) => initialState(memberSpec(spec, address), memberPolicy(policy)))
+      )
+      const folded = fold(states, followSources(before, after, states, 1))
+      assert.deepStrictEqual(followSources(after, after, folded, 2), [])
+      for (const { policy, spec } of after) {
+        const wanted = discoveredMembers(spec, policy, folded)
+        assert.deepStrictEqual(
+          membersOf(spec, folded).map((state) => [state.spec, state.policy]),
+          wanted.map((m) => [m.spec, m.policy])
+        )
+      }
+      const live = folded.filter((state) => !state.removed)
+      assert.isTrue(live.every((state) => after.some(({ spec }) => isMemberOf(spec, state.spec))))
+    }))
   })
 })
