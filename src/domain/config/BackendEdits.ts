@@ -20,7 +20,7 @@ import { BackendChangeRefused, InvalidBackendChange, UnknownBackend } from "../E
 import type { ConfigProblem } from "../Errors.ts"
 import { configDocument } from "./ConfigDocument.ts"
 import type { ConfigDocument } from "./ConfigDocument.ts"
-import type { Config } from "./ConfigLoader.ts"
+import type { Config, ConfiguredBackend } from "./ConfigLoader.ts"
 import { decodeConfig, poolsOf } from "./ConfigLoader.ts"
 import { BackendConfig } from "./ConfigSchema.ts"
 import { schemaProblems } from "./Problems.ts"
@@ -69,10 +69,19 @@ interface Place {
 
 const listPath = (pool: string): ConfigPath => pool === defaultPool ? ["backends"] : ["pools", pool, "backends"]
 
-const placeOf = (config: Config, name: string): Place | undefined => {
-  for (const pool of poolsOf(config)) {
-    const index = pool.backends.findIndex((spec) => spec.name === name)
-    if (index !== -1) return { pool: pool.name, path: [...listPath(pool.name), index], index }
+/** Each pool's backends as the file lists them: members, and `discovery: dns` sources of members. */
+const listsOf = (
+  config: Config
+): ReadonlyArray<{ readonly pool: string; readonly backends: ReadonlyArray<ConfiguredBackend> }> => [
+  { pool: defaultPool, backends: config.backends },
+  ...Object.entries(config.pools ?? {}).map(([pool, settings]) => ({ pool, backends: settings.backends }))
+]
+
+const placeOf = (config: Config, name: string): (Place & { readonly backend: ConfiguredBackend }) | undefined => {
+  for (const { backends, pool } of listsOf(config)) {
+    const index = backends.findIndex((backend) => backend.name === name)
+    const backend = backends[index]
+    if (backend !== undefined) return { pool, path: [...listPath(pool), index], index, backend }
   }
   return undefined
 }
@@ -105,7 +114,10 @@ const decodeChanged = (
     Result.mapError((error) => error.problems.map(relativeTo(formatPath(path))))
   )
 
-/** The `BackendAdded` that makes the registry hold `name` as `next` configures it. */
+/**
+ * The `BackendAdded` that makes the registry hold `name` as `next` configures it; none for a
+ * `discovery: dns` source, whose members discovery makes from its new spec.
+ */
 const joined = (next: Config, name: string, at: number): ReadonlyArray<BackendEvent> =>
   poolsOf(next).flatMap((pool) =>
     pool.backends.filter((spec) => spec.name === name).map((spec): BackendEvent => ({
@@ -125,20 +137,20 @@ export const addBackend = (
   const decoded = decodeNew(body)
   if (Result.isFailure(decoded)) return invalid(schemaProblems(decoded.failure.issue, noPosition))
   const { pool = defaultPool, ...backend } = decoded.success
-  const pools = poolsOf(inForce)
+  const lists = listsOf(inForce)
   const problems: Array<ConfigProblem> = []
-  if (!pools.some((settings) => settings.name === pool)) {
-    const known = pools.map((settings) => settings.name).join(", ")
+  if (!lists.some((list) => list.pool === pool)) {
+    const known = lists.map((list) => list.pool).join(", ")
     problems.push({ path: "pool", message: `Unknown pool "${pool}"; expected one of: ${known}` })
   }
   // Checked here rather than left to the decoding below, which names the later of two equal
   // names, and the new backend need not be the later one in the file's order.
   const name = backend.name ?? new URL(backend.url).host
-  const taken = pools.find((settings) => settings.backends.some((spec) => spec.name === name))
+  const taken = lists.find((list) => list.backends.some((configured) => configured.name === name))
   if (taken !== undefined) {
     problems.push({
       path: backend.name === undefined ? "url" : "name",
-      message: `Duplicate backend name "${name}" (in pool ${taken.name})` +
+      message: `Duplicate backend name "${name}" (in pool ${taken.pool})` +
         (backend.name === undefined ? "; give the backend a distinct `name`" : "")
     })
   }
@@ -199,7 +211,11 @@ export const removeBackend = (
   const remaining = entries.filter((_, index) => index !== place.index)
   const next = decodeChanged(withEntries(document, place.pool, remaining), place.path)
   if (Result.isFailure(next)) return invalid(next.failure)
-  return Result.succeed({ next: next.success, events: [{ _tag: "BackendRemoved", at, backend: name }], name })
+  // A discovery source is no member: discovery takes its members out as it stops following it.
+  const events: ReadonlyArray<BackendEvent> = place.backend.discovery === undefined
+    ? [{ _tag: "BackendRemoved", at, backend: name }]
+    : []
+  return Result.succeed({ next: next.success, events, name })
 }
 
 /**

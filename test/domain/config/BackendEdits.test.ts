@@ -135,6 +135,22 @@ describe("backends API: removing and draining", () => {
     assert.deepStrictEqual(change.events, [{ _tag: "BackendRemoved", at: 4, backend: "g1" }])
   })
 
+  it("a discovery: dns source is a backend of the file, not a member: it is edited and removed without member events", () => {
+    const withSource = config({
+      backends: [{ name: "api", url: "http://api.internal:9000", discovery: "dns" }, { name: "a", url: "http://a:1" }]
+    })
+    const patched = changed(updateBackend(withSource, "a", { weight: 4 }, 1))
+    assert.deepStrictEqual(patched.next.backends.map((backend) => [backend.name, backend.weight]), [["api", 1], [
+      "a",
+      4
+    ]])
+    const removed = changed(removeBackend(withSource, "api", 2))
+    assert.deepStrictEqual([names(removed.next), removed.events], [["default: a"], []])
+    assert.deepStrictEqual(refusal(addBackend(withSource, { url: "http://x:1", name: "api" }, 1)).problems, [
+      `name: Duplicate backend name "api" (in pool default)`
+    ])
+  })
+
   it("a pool's last backend stays, and an unknown one is unknown", () => {
     const single = changed(removeBackend(inForce, "a", 1)).next
     assert.deepStrictEqual(refusal(removeBackend(single, "b", 1)).tag, "BackendChangeRefused")
