@@ -1,14 +1,15 @@
 /**
  * The `switchyard` command line, run by `main.ts`. Each subcommand is a program from `programs/`;
  * this file only parses arguments, reports failures in words, and sets the exit code: 0 on
- * success and on SIGTERM/SIGINT (a graceful stop is not an error), 1 on any failure.
+ * success and on SIGTERM/SIGINT (a graceful stop is not an error), 1 on any failure. A usage
+ * error is one line on stderr (`CliUsage.ts`).
  */
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import * as NodeServices from "@effect/platform-node/NodeServices"
-import { Cause, Console, Effect, Exit, Option } from "effect"
-import type { Runtime } from "effect"
-import { Argument, CliError, Command, Flag } from "effect/cli"
+import { Cause, Console, Effect, Exit, Layer, Option, Runtime } from "effect"
+import { Argument, CliConfig, Command, Completions, Flag, GlobalFlag } from "effect/cli"
 import { ServeError } from "effect/http/HttpServerError"
+import { CliUsageLive } from "./CliUsage.ts"
 import {
   ConfigError,
   describeListenError,
@@ -28,7 +29,7 @@ const loaded = <Module, A, E, R>(load: () => Promise<Module>, run: (module: Modu
 
 const configFlag = Flag.String("config").pipe(
   Flag.withAlias("c"),
-  Flag.withDescription("the config file (YAML or JSON)"),
+  Flag.withDescription("the config file, YAML or JSON (default: ./config.yaml)"),
   Flag.withDefault("./config.yaml")
 )
 
@@ -37,19 +38,31 @@ const serveCommand = Command.make(
   { config: configFlag },
   ({ config }) => loaded(() => import("./programs/Serve.ts"), ({ serve }) => serve(config))
 ).pipe(
-  Command.withDescription("Run the proxy with a config file until SIGTERM or SIGINT")
+  Command.withDescription("Run the proxy from a config file until SIGTERM or SIGINT; SIGHUP reloads the file")
 )
 
 const checkCommand = Command.make(
   "check",
-  { config: configFlag },
-  ({ config }) => loaded(() => import("./programs/Check.ts"), ({ check }) => check(config))
+  {
+    config: configFlag,
+    format: Flag.Literals("format", ["text", "json"]).pipe(
+      Flag.withDescription(
+        "text: the config as YAML, or one file:line:column line per problem; json: one document on stdout, for CI (default: text)"
+      ),
+      Flag.withDefault("text")
+    )
+  },
+  ({ config, format }) => loaded(() => import("./programs/Check.ts"), ({ check }) => check(config, format))
 ).pipe(
-  Command.withDescription("Validate a config file: print it normalised (exit 0) or every problem (exit 1)")
+  Command.withDescription(
+    "Validate a config file without starting anything: print it normalised (exit 0) or every problem (exit 1)"
+  )
 )
 
 const demoCommand = Command.make("demo", {}, () => loaded(() => import("./programs/Demo.ts"), ({ demo }) => demo)).pipe(
-  Command.withDescription("Start three demo backends, the proxy on :8080 and the admin API on :9090")
+  Command.withDescription(
+    "Start three demo backends, the proxy on :8080 and the admin API on :9090 (LB_PORT, LB_ADMIN_PORT move them)"
+  )
 )
 
 const replayCommand = Command.make(
@@ -57,7 +70,7 @@ const replayCommand = Command.make(
   {
     file: Argument.String("file").pipe(Argument.withDescription("an event journal (the config's `journal` file)")),
     format: Flag.Literals("format", ["text", "json"]).pipe(
-      Flag.withDescription("text for people, json for tools"),
+      Flag.withDescription("text for people, json for tools (default: text)"),
       Flag.withDefault("text")
     )
   },
@@ -77,11 +90,11 @@ const simulateCommand = Command.make(
       Flag.optional
     ),
     seed: Flag.Int("seed").pipe(
-      Flag.withDescription("the random seed: the same seed, the same output"),
+      Flag.withDescription("the random seed: the same seed, the same output (default: 1)"),
       Flag.withDefault(1)
     ),
     format: Flag.Literals("format", ["table", "json"]).pipe(
-      Flag.withDescription("table for people, json for tools"),
+      Flag.withDescription("table for people, json for tools (default: table)"),
       Flag.withDefault("table")
     ),
     chart: Flag.String("chart").pipe(
@@ -102,9 +115,20 @@ const simulateCommand = Command.make(
   Command.withDescription("Compare strategies on simulated backends under a virtual clock, deterministically")
 )
 
+/** The whole tree, this command included; the declared type breaks the cycle of inferring each from the other. */
+const commandTree = (): Command.Command.Any => switchyard
+
+const completionCommand = Command.make(
+  "completion",
+  { shell: Argument.Literals("shell", ["bash", "zsh", "fish", "powershell"]) },
+  ({ shell }) => Console.log(Completions.generate("switchyard", shell, Completions.fromCommand(commandTree())))
+).pipe(
+  Command.withDescription("Print the shell completion script, e.g. switchyard completion bash >> ~/.bashrc")
+)
+
 const switchyard = Command.make("switchyard").pipe(
   Command.withDescription("An event-sourced HTTP reverse proxy and load balancer"),
-  Command.withSubcommands([serveCommand, checkCommand, demoCommand, replayCommand, simulateCommand])
+  Command.withSubcommands([serveCommand, checkCommand, demoCommand, replayCommand, simulateCommand, completionCommand])
 )
 
 /** One readable line (or block) for each failure a user can cause; a stack only for bugs. */
@@ -112,7 +136,8 @@ const describe = (cause: Cause.Cause<unknown>): string | undefined => {
   if (Cause.hasInterruptsOnly(cause)) return undefined
   const found = Cause.findErrorOption(cause)
   const error: unknown = found._tag === "Some" ? found.value : undefined
-  if (CliError.isCliError(error)) return undefined
+  // Shown already: a usage error or help by the CLI library, `check --format json`'s problems.
+  if (!Runtime.getErrorReported(error)) return undefined
   if (error instanceof ConfigError) return error.message
   if (error instanceof ListenError) return describeListenError(error)
   if (error instanceof ServeError) return `cannot start the admin listener: ${String(error.cause)}`
@@ -125,11 +150,22 @@ const describe = (cause: Cause.Cause<unknown>): string | undefined => {
 const teardown: Runtime.Teardown = (exit, onExit) =>
   onExit(Exit.isSuccess(exit) || Cause.hasInterruptsOnly(exit.cause) ? 0 : 1)
 
+/**
+ * `--help` and `--version` only: the library's `--log-level` would be overridden by the config's
+ * `logging.level`, its `--completions` is the `completion` command, and its `--wizard` prompts,
+ * which a proxy's command line has no use for.
+ */
+const CliLive = Layer.mergeAll(
+  CliConfig.layer({ builtIns: [GlobalFlag.Help, GlobalFlag.Version] }),
+  CliUsageLive,
+  NodeServices.layer
+)
+
 Command.run(switchyard, { version }).pipe(
   Effect.tapCause((cause) => {
     const text = describe(cause)
     return text === undefined ? Effect.void : Console.error(text)
   }),
-  Effect.provide(NodeServices.layer),
+  Effect.provide(CliLive),
   NodeRuntime.runMain({ disableErrorReporting: true, teardown })
 )
