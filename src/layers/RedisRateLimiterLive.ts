@@ -25,6 +25,8 @@ import { RateLimiter } from "../services/RateLimiter.ts"
 import type { Verdict } from "../services/RateLimiter.ts"
 import { allowed, limitsOf, retryAfterSeconds, sweptBuckets, takeToken, unlimited } from "./RateLimiterLive.ts"
 
+/** An error reply (a Redis that refuses the script: ACL, out of memory) is logged at most this often, per message. */
+const replyErrorLogMs = 60_000
 /** How long building the layer waits for the first connection before serving on `onError`. */
 const connectTimeoutMs = 1_000
 /**
@@ -138,6 +140,7 @@ export const RedisRateLimiterLive = Layer.effect(
     const fallback = verdictOf(whenStoreFails(store.onError))
     const run = Effect.runForkWith(yield* Effect.context())
     const redis = yield* connect(store.redis, store.onError)
+    const { ErrorReply } = yield* Effect.promise(() => import("redis"))
     let rejected = 0
     let storeErrors = 0
 
@@ -161,14 +164,28 @@ export const RedisRateLimiterLive = Layer.effect(
       if (verdict === undefined) failed(ask)
       else settle(ask, verdictOf(verdict))
     }
+    // A reply error is no outage (the connection is up) and would repeat on every request: say it
+    // once in a while, so a store that fails every request is not only a counter.
+    let lastReplyError = { message: "", at: Number.NEGATIVE_INFINITY }
+    const replyError = (error: Error) => {
+      const at = clock.currentTimeMillisUnsafe()
+      if (error.message === lastReplyError.message && at - lastReplyError.at < replyErrorLogMs) return
+      lastReplyError = { message: error.message, at }
+      run(
+        Effect.logWarning(
+          `rate-limit store answered an error (${error.message}); requests follow onError: ${store.onError}`
+        )
+      )
+    }
     const evaluate = (ask: Ask, command: "EVALSHA" | "EVAL") => {
       redis.sendCommand([command, command === "EVALSHA" ? gcraSha : gcraScript, "1", ask.key, interval, burst]).then(
         (reply) => answered(ask, reply),
         (error: unknown) => {
           // Redis forgets scripts when it restarts: the first ask after that sends the script itself.
           const unknownScript = command === "EVALSHA" && error instanceof Error && error.message.startsWith("NOSCRIPT")
-          if (unknownScript && !ask.settled) evaluate(ask, "EVAL")
-          else failed(ask)
+          if (unknownScript && !ask.settled) return evaluate(ask, "EVAL")
+          if (error instanceof ErrorReply) replyError(error)
+          failed(ask)
         }
       )
     }

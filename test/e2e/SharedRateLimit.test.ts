@@ -17,14 +17,25 @@ import { startRedis } from "../support/Redis.ts"
 const limited = (
   backend: TestBackend,
   redis: RunningRedis,
-  limit: { readonly requestsPerSecond: number; readonly burst: number; readonly onError?: "allow" | "deny" }
+  limit: {
+    readonly requestsPerSecond: number
+    readonly burst: number
+    readonly onError?: "allow" | "deny"
+    readonly timeout?: string
+  }
 ) =>
   startProxy({
     backends: [{ url: backend.url }],
     rateLimit: {
       requestsPerSecond: limit.requestsPerSecond,
       burst: limit.burst,
-      store: { redis: redis.url, timeout: "50ms", ...(limit.onError === undefined ? {} : { onError: limit.onError }) }
+      // 1 s unless the test is about the timeout: on a loaded machine a round trip to a Redis
+      // that is up can take longer than the default 50 ms.
+      store: {
+        redis: redis.url,
+        timeout: limit.timeout ?? "1s",
+        ...(limit.onError === undefined ? {} : { onError: limit.onError })
+      }
     }
   })
 
@@ -91,7 +102,7 @@ describe("rate limits shared on Redis", () => {
         yield* redis.kill
         const down = yield* Effect.forEach(Array.from({ length: 4 }), () => from(two, 2))
         assert.deepStrictEqual(down.map((reply) => reply.status), [200, 200, 200, 429], "two's own bucket: 3")
-        for (const reply of down) assert.isBelow(reply.ms, 50 + 250, "never much past the timeout")
+        for (const reply of down) assert.isBelow(reply.ms, 500, "at once, not after the 1 s timeout")
         assert.strictEqual(counter(yield* scrape(two.adminUrl), "lb_rate_limit_store_errors_total"), 3)
 
         yield* redis.restart
@@ -113,7 +124,7 @@ describe("rate limits shared on Redis", () => {
       yield* redis.kill
       const refused = yield* from(proxy, 2)
       assert.deepStrictEqual([refused.status, refused.retryAfter], [429, "1"])
-      assert.isBelow(refused.ms, 50 + 250)
+      assert.isBelow(refused.ms, 500, "at once, not after the 1 s timeout")
       const metrics = yield* scrape(proxy.adminUrl)
       assert.strictEqual(counter(metrics, "lb_rate_limit_store_errors_total"), 1)
       assert.strictEqual(counter(metrics, "lb_rate_limited_requests_total"), 1)
@@ -123,19 +134,18 @@ describe("rate limits shared on Redis", () => {
     Effect.gen(function*() {
       const redis = yield* startRedis
       const backend = yield* startBackend("a")
-      const proxy = yield* limited(backend, redis, { requestsPerSecond: 100, burst: 100 })
+      const proxy = yield* limited(backend, redis, { requestsPerSecond: 100, burst: 100, timeout: "50ms" })
       assert.deepStrictEqual(yield* statuses(proxy, 2, 1), [200])
       yield* redis.pause
       const stuck = yield* Effect.forEach(Array.from({ length: 10 }), () => from(proxy, 2), { concurrency: 5 })
       for (const reply of stuck) {
         assert.strictEqual(reply.status, 200)
         assert.isAtLeast(reply.ms, 45)
-        assert.isBelow(reply.ms, 50 + 250)
+        assert.isBelow(reply.ms, 50 + 500, "the timeout and some slack for a loaded machine")
       }
       assert.strictEqual(counter(yield* scrape(proxy.adminUrl), "lb_rate_limit_store_errors_total"), 10)
       yield* redis.resume
-      assert.deepStrictEqual(yield* statuses(proxy, 2, 1), [200])
-      assert.strictEqual(counter(yield* scrape(proxy.adminUrl), "lb_rate_limit_store_errors_total"), 10)
+      yield* reconnected(proxy)
     }))
 
   it.live(
@@ -149,7 +159,7 @@ admin: { host: 127.0.0.1, port: 0 }
 logging: { access: false }
 workers: 2
 backends: [{ url: "${backend.url}" }]
-rateLimit: { requestsPerSecond: 0.1, burst: 6, store: { redis: "${redis.url}", timeout: 50ms } }
+rateLimit: { requestsPerSecond: 0.1, burst: 6, store: { redis: "${redis.url}", timeout: 1s } }
 `)
         const cli = yield* startCli(["serve", "--config", file])
         yield* cli.waitFor(/proxy listening on \S+ \(2 workers\)/)

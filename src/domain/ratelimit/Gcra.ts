@@ -22,7 +22,9 @@ export const keyPrefix = "switchyard:rl:"
  * ARGV[2]: the burst, in microseconds (interval × burst). Replies `{1, 0}` when admitted,
  * `{0, ms}` when refused: the milliseconds until a request would be admitted.
  * TAT is written with `%.0f`: a Lua number passed to Redis as it is keeps 14 digits only, and
- * microseconds since 1970 have 16.
+ * microseconds since 1970 have 16. At that size a double steps by a quarter of a microsecond, so
+ * an interval below that (over 4 million requests per second per client) does not move TAT:
+ * such a limit admits everything, and its key still gets the shortest expiry Redis takes, 1 ms.
  */
 export const gcraScript = `local time = redis.call('TIME')
 local now = tonumber(time[1]) * 1000000 + tonumber(time[2])
@@ -31,7 +33,7 @@ if tat == nil or tat < now then tat = now end
 local nextTat = tat + tonumber(ARGV[1])
 local early = nextTat - tonumber(ARGV[2]) - now
 if early > 0 then return {0, math.ceil(early / 1000)} end
-redis.call('SET', KEYS[1], string.format('%.0f', nextTat), 'PX', math.ceil((nextTat - now) / 1000))
+redis.call('SET', KEYS[1], string.format('%.0f', nextTat), 'PX', math.max(1, math.ceil((nextTat - now) / 1000)))
 return {1, 0}`
 
 /** The script's ARGV for the limits, computed once. */

@@ -3,11 +3,12 @@
  * is first held to the instance's own bucket of the same limits, then the store is asked; a store
  * that cannot answer in time leaves the request to `onError`.
  *
- * The local bucket costs nothing while the store is up (the shared bucket sees every request the
- * local one sees, and more, so it refuses first) and bounds the worst case while the store is
- * away: with `onError: allow`, each instance still admits no more than the limit per client, so
- * N instances admit at most N times it, never without bound. It also keeps a client that floods
- * one instance from costing the store a round trip per refused request.
+ * While the store is up the local bucket seldom refuses what the shared one would admit: it
+ * counts only the requests this instance passed on, which the shared bucket counted too, along
+ * with every other instance's. While the store is away it bounds the worst case: with
+ * `onError: allow`, each instance still admits no more than the limit per client, so N instances
+ * admit at most N times it, never without bound. It also keeps a client that floods one instance
+ * from costing the store a round trip per refused request.
  */
 import type { GcraVerdict } from "./Gcra.ts"
 
