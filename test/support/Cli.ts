@@ -29,14 +29,19 @@ export const writeConfig = (text: string, name = "config.yaml"): string => {
   return file
 }
 
-/** Starts the CLI; the process is killed when the scope closes if it is still running. */
+/**
+ * Starts the CLI; the process is killed when the scope closes if it is still running. `script`
+ * runs another copy of the executable (an installed package's), from `cwd`.
+ */
 export const startCli = (
   args: ReadonlyArray<string>,
-  env: Record<string, string> = {}
+  env: Record<string, string> = {},
+  options: { readonly script?: string; readonly cwd?: string } = {}
 ): Effect.Effect<CliProcess, never, Scope.Scope> =>
   Effect.acquireRelease(
     Effect.sync(() => {
-      const child = spawn(process.execPath, [mainJs, ...args], {
+      const child = spawn(process.execPath, [options.script ?? mainJs, ...args], {
+        ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
         env: { ...process.env, ...env },
         stdio: ["ignore", "pipe", "pipe"]
       })
