@@ -188,6 +188,42 @@ describe("backends API", () => {
       assert.match(String(json(last)["message"]), /last backend of pool "default"/)
     }))
 
+  it.live("adding, reweighting, draining and removing under continuous load fails no request", () =>
+    Effect.gen(function*() {
+      const backends = yield* Effect.forEach(
+        ["a", "b", "c"],
+        (name) =>
+          startBackend(name, (request, response, backend) => {
+            request.resume()
+            setTimeout(() => response.end(backend.name), 3)
+          })
+      )
+      const [a, b, c] = backends
+      if (a === undefined || b === undefined || c === undefined) return
+      const proxy = yield* startProxy({ backends: [{ name: "a", url: a.url }, { name: "b", url: b.url }] })
+      const loop = { running: true }
+      const statuses: Array<number> = []
+      const client = Effect.gen(function*() {
+        while (loop.running) statuses.push((yield* send(proxy.url)).status)
+      })
+      const load = yield* Effect.forkChild(Effect.all([client, client, client, client], { concurrency: "unbounded" }))
+      const step = (method: string, path: string, body?: unknown) =>
+        Effect.gen(function*() {
+          const at = statuses.length
+          assert.isBelow((yield* call(proxy.adminUrl, method, path, body)).status, 300, `${method} ${path}`)
+          yield* waitUntil(() => statuses.length >= at + 20)
+        })
+      yield* step("POST", "/backends", { name: "c", url: c.url })
+      yield* step("PATCH", "/backends/a", { weight: 3 })
+      yield* step("POST", "/backends/a/drain")
+      yield* step("DELETE", "/backends/b")
+      yield* step("POST", "/backends/a/undrain")
+      loop.running = false
+      yield* Fiber.join(load)
+      assert.deepStrictEqual([...new Set(statuses)], [200], "every request succeeded")
+      assert.deepStrictEqual(proxy.registry.pool().map((state) => state.spec.name), ["a", "c"])
+    }))
+
   it.live("a bad body is answered 400 with every problem; an unknown name 404", () =>
     Effect.gen(function*() {
       const a = yield* startBackend("a", answersName)
