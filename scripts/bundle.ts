@@ -5,7 +5,14 @@
  * (about 30 MiB of a started proxy's RSS), the bundle only what Switchyard calls. Code loaded on
  * demand (each command's program, the OpenTelemetry SDK) stays in chunks of its own, loaded as
  * before. `dist/` from `tsc` stays the library (`import ... from "switchyard"`).
+ *
+ * Each source map carries the sources it maps (`sourcesContent`), as the package ships no `src/`.
+ * What an earlier build left in `dist/bundle` and this one did not write is removed: chunk names
+ * carry a hash, so old chunks would pile up and be packed. Removed after writing, not before, so
+ * a proxy started from `dist/bundle` meanwhile never finds it missing.
  */
+import { readdirSync, rmSync } from "node:fs"
+import { join, relative } from "node:path"
 import { rolldown } from "rolldown"
 
 const root = new URL("../", import.meta.url).pathname
@@ -16,7 +23,7 @@ const bundle = await rolldown({
   platform: "node",
   logLevel: "warn"
 })
-await bundle.write({
+const { output } = await bundle.write({
   dir: "dist/bundle",
   format: "esm",
   minify: true,
@@ -25,3 +32,14 @@ await bundle.write({
   chunkFileNames: "chunks/[name]-[hash].js"
 })
 await bundle.close()
+
+const outDir = join(root, "dist/bundle")
+const written = new Set(
+  output.flatMap((file) =>
+    file.type === "chunk" && file.sourcemapFileName !== null ? [file.fileName, file.sourcemapFileName] : [file.fileName]
+  )
+)
+for (const entry of readdirSync(outDir, { recursive: true, withFileTypes: true })) {
+  const path = join(entry.parentPath, entry.name)
+  if (entry.isFile() && !written.has(relative(outDir, path))) rmSync(path)
+}
