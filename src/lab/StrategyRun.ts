@@ -17,7 +17,6 @@ import { defaultPool } from "../domain/Backend.ts"
 import type { BackendEvent } from "../domain/BackendEvent.ts"
 import { makeRetryBudget } from "../domain/retry/RetryBudget.ts"
 import { makeRouting } from "../domain/routing/Routing.ts"
-import type { StrategyName } from "../domain/selection/Strategies.ts"
 import type { LabResults, SimTime } from "../domain/sim/Lab.ts"
 import { makeLab } from "../domain/sim/Lab.ts"
 import type { Scenario } from "../domain/sim/ScenarioLoader.ts"
@@ -28,7 +27,8 @@ import { VirtualClock } from "../services/VirtualClock.ts"
 
 /** What a run of one strategy produced: the lab's measurements and the backends' transitions. */
 export interface StrategyRun {
-  readonly strategy: StrategyName
+  /** The name the config gives it. */
+  readonly strategy: string
   readonly results: LabResults
   /** Health and circuit transitions, at their simulated times. */
   readonly transitions: ReadonlyArray<BackendEvent>

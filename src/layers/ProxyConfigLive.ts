@@ -17,9 +17,11 @@ import { parseYamlSource } from "../domain/config/YamlSource.ts"
 import type { ConfigPath } from "../domain/config/YamlSource.ts"
 import type { ConfigProblem } from "../domain/Errors.ts"
 import { ConfigError } from "../domain/Errors.ts"
+import type { StrategyTable } from "../domain/selection/Strategies.ts"
 import { ConfigSource } from "../services/ConfigSource.ts"
 import type { LoadedConfig } from "../services/ConfigSource.ts"
 import { ProxyConfig } from "../services/ProxyConfig.ts"
+import { Strategies } from "../services/Strategies.ts"
 
 type Env = Readonly<Record<string, string | undefined>>
 
@@ -89,8 +91,15 @@ const checkFiles = (config: Config, file: string, locate: () => Locate): Effect.
 export const readConfigFile = (file: string, env: Env): Effect.Effect<Config, ConfigError> =>
   readConfigText(file, env).pipe(Effect.map((loaded) => loaded.config))
 
-/** The config in `file`, validated, with the text it was read from (which a worker decodes again). */
-export const readConfigText = (file: string, env: Env): Effect.Effect<LoadedConfig, ConfigError> =>
+/**
+ * The config in `file`, validated against `strategies` (the built-in ones when absent), with the
+ * text it was read from (which a worker decodes again).
+ */
+export const readConfigText = (
+  file: string,
+  env: Env,
+  strategies?: StrategyTable
+): Effect.Effect<LoadedConfig, ConfigError> =>
   Effect.tryPromise({
     try: () => readFile(file, "utf8"),
     catch: (error) =>
@@ -100,7 +109,7 @@ export const readConfigText = (file: string, env: Env): Effect.Effect<LoadedConf
       })
   }).pipe(
     Effect.flatMap((text) =>
-      Effect.fromResult(loadConfig({ file, text, env })).pipe(
+      Effect.fromResult(loadConfig({ file, text, env, ...(strategies === undefined ? {} : { strategies }) })).pipe(
         // Positions are found again only when there is a problem to place.
         Effect.flatMap((config) => checkFiles(config, file, () => parseYamlSource(text, env).locate)),
         Effect.map((config) => ({ config, text }))
@@ -111,16 +120,25 @@ export const readConfigText = (file: string, env: Env): Effect.Effect<LoadedConf
 const nowhere: Locate = () => undefined
 
 export const ProxyConfigLive = {
-  /** The config in `file`, which a reload reads again. */
+  /** The config in `file`, which a reload reads again; it may name the `Strategies` provided. */
   fromFile: (file: string, env: Env = process.env): Layer.Layer<ProxyConfig | ConfigSource, ConfigError> =>
     Layer.effectContext(
-      readConfigText(file, env).pipe(Effect.map(({ config, text }) =>
-        Context.make(ProxyConfig, config).pipe(
-          Context.add(ConfigSource, ConfigSource.of({ file, text, load: readConfigText(file, env) }))
-        )
-      ))
+      Effect.flatMap(
+        Strategies,
+        (strategies) =>
+          readConfigText(file, env, strategies).pipe(
+            Effect.map(({ config, text }) =>
+              Context.make(ProxyConfig, config).pipe(
+                Context.add(ConfigSource, ConfigSource.of({ file, text, load: readConfigText(file, env, strategies) }))
+              )
+            )
+          )
+      )
     ),
-  /** `value` is written as in the file (`"5s"`, `"10MiB"`); `name` labels any problem found. */
+  /**
+   * `value` is written as in the file (`"5s"`, `"10MiB"`); `name` labels any problem found. It
+   * may name the `Strategies` provided.
+   */
   fromObject: (
     value: unknown,
     options?: { readonly name?: string; readonly env?: Env }
@@ -129,9 +147,10 @@ export const ProxyConfigLive = {
     return Layer.merge(
       Layer.effect(
         ProxyConfig,
-        Effect.fromResult(decodeConfig({ file: name, value, env: options?.env ?? {} })).pipe(
-          Effect.flatMap((config) => checkFiles(config, name, () => nowhere))
-        )
+        Effect.flatMap(
+          Strategies,
+          (strategies) => Effect.fromResult(decodeConfig({ file: name, value, env: options?.env ?? {}, strategies }))
+        ).pipe(Effect.flatMap((config) => checkFiles(config, name, () => nowhere)))
       ),
       Layer.succeed(ConfigSource, ConfigSource.of({ file: undefined, text: undefined, load: undefined }))
     )

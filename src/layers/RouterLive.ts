@@ -20,6 +20,7 @@ import { ResponseCache } from "../services/ResponseCache.ts"
 import { RetryBackoff } from "../services/RetryBackoff.ts"
 import { RetryBudget } from "../services/RetryBudget.ts"
 import { Router } from "../services/Router.ts"
+import { Strategies } from "../services/Strategies.ts"
 import { Tracing } from "../services/Tracing.ts"
 import { Upstream } from "../services/Upstream.ts"
 
@@ -38,12 +39,13 @@ export const RouterLive = Layer.effect(
     const retryBackoff = yield* RetryBackoff
     const clock = yield* Clock.Clock
     const random = yield* Random.Random
+    const table = yield* Strategies
 
     const selectionEnv: SelectionEnv = {
       random: () => random.nextDoubleUnsafe(),
       now: () => clock.currentTimeMillisUnsafe()
     }
-    let routing = makeRouting(config, registry, selectionEnv)
+    let routing = makeRouting(config, registry, selectionEnv, table)
 
     // A backoff's wait runs on this layer's own clock, so TestClock governs it in tests. Only a
     // request that failed waits: the happy path never enters an Effect.
@@ -98,7 +100,7 @@ export const RouterLive = Layer.effect(
         draining = true
       },
       reconfigure: (next) => {
-        routing = makeRouting(next, registry, selectionEnv)
+        routing = makeRouting(next, registry, selectionEnv, table)
       }
     })
   })

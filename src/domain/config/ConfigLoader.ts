@@ -15,19 +15,19 @@ import type { BackendSpec } from "../Backend.ts"
 import type { BackendPolicy } from "../BackendPolicy.ts"
 import type { ConfigProblem } from "../Errors.ts"
 import { ConfigError } from "../Errors.ts"
-import { ConfigSchema, optionalSections } from "./ConfigSchema.ts"
+import { builtInStrategies } from "../selection/Strategies.ts"
+import type { StrategyTable } from "../selection/Strategies.ts"
+import { ConfigSchema, configSchemaFor, optionalSections } from "./ConfigSchema.ts"
 import type {
   BackendProtocol as BackendProtocolSchema,
   DecodedConfig,
   HealthCheckConfig,
-  PoolConfig as PoolConfigSchema,
-  StrategyName as StrategyNameSchema
+  PoolConfig as PoolConfigSchema
 } from "./ConfigSchema.ts"
 import { inFileOrder, schemaProblems } from "./Problems.ts"
 
 type HealthCheck = typeof HealthCheckConfig.Type
 type PoolConfig = typeof PoolConfigSchema.Type
-type StrategyName = typeof StrategyNameSchema.Type
 import { formatPath, parseYamlSource, scalarFromText } from "./YamlSource.ts"
 import type { ConfigPath, YamlSource } from "./YamlSource.ts"
 
@@ -51,7 +51,8 @@ export interface Config extends Omit<DecodedConfig, "backends" | "pools"> {
 /** One pool as the router and the registry use it: the default pool first, then the named ones. */
 export interface PoolSettings {
   readonly name: string
-  readonly strategy: StrategyName
+  /** A name of the strategy table the config was decoded against. */
+  readonly strategy: string
   /** Its members as configured. */
   readonly backends: ReadonlyArray<BackendSpec>
   /** Its `discovery: dns` backends, whose members are their host's addresses. */
@@ -139,19 +140,26 @@ export interface ConfigInput {
   readonly file: string
   readonly text: string
   readonly env: Readonly<Record<string, string | undefined>>
+  /** The strategies the config may name; the built-in ones when absent. */
+  readonly strategies?: StrategyTable
 }
 
-const decode = Schema.decodeUnknownResult(ConfigSchema, {
-  errors: "all",
-  onExcessProperty: "error"
-})
+const decodeOptions = { errors: "all", onExcessProperty: "error" } as const
+
+const decode = Schema.decodeUnknownResult(ConfigSchema, decodeOptions)
+
+/** The decoder for `table`: the built-in one is made once, another when a config is decoded against it. */
+const decoderFor = (table: StrategyTable | undefined) =>
+  table === undefined || table === builtInStrategies
+    ? decode
+    : Schema.decodeUnknownResult(configSchemaFor([...table.keys()]), decodeOptions)
 
 export const loadConfig = (input: ConfigInput): Result.Result<Config, ConfigError> => {
   const source = parseYamlSource(input.text, input.env)
   if (source.syntaxProblems.length > 0) {
     return Result.fail(new ConfigError({ file: input.file, problems: source.syntaxProblems }))
   }
-  return decodeConfig({ file: input.file, value: source.value, env: input.env, source }).pipe(
+  return decodeConfig({ ...input, value: source.value, source }).pipe(
     Result.map((config) => resolvePaths(config, dirname(input.file)))
   )
 }
@@ -185,6 +193,8 @@ export const decodeConfig = (input: {
   readonly value: unknown
   readonly env: Readonly<Record<string, string | undefined>>
   readonly source?: Locator
+  /** The strategies the config may name; the built-in ones when absent. */
+  readonly strategies?: StrategyTable
 }): Result.Result<Config, ConfigError> => {
   const source = input.source ?? noPositions
   const fail = (problems: ReadonlyArray<ConfigProblem>) =>
@@ -202,7 +212,7 @@ export const decodeConfig = (input: {
   const overridden = applyEnvOverrides(raw, input.env)
 
   const unset = source.unsetVariables
-  const decoded = decode(raw, { reportInput: true })
+  const decoded = decoderFor(input.strategies)(raw, { reportInput: true })
   if (Result.isFailure(decoded)) {
     const unsetPaths = new Set(unset.map((problem) => problem.path))
     const problems = schemaProblems(decoded.failure.issue, source.locate, overridden)

@@ -9,7 +9,8 @@ import { defaultPool } from "../Backend.ts"
 import type { BackendState } from "../BackendState.ts"
 import type { Config } from "../config/ConfigLoader.ts"
 import { poolsOf } from "../config/ConfigLoader.ts"
-import { strategies } from "../selection/Strategies.ts"
+import { builtInStrategies } from "../selection/Strategies.ts"
+import type { StrategyTable } from "../selection/Strategies.ts"
 import type { RequestFacts, SelectionEnv, Selector, Strategy, StrategySettings } from "../selection/Strategy.ts"
 import { buildRouteTable } from "./RouteTable.ts"
 
@@ -31,7 +32,19 @@ interface PoolSelection {
   builtFor: number
 }
 
-export const makeRouting = (config: Config, view: PoolView, env: SelectionEnv): Routing => {
+/** The strategy a pool names; the config was validated against the same table, so it is there. */
+const strategyOf = (table: StrategyTable, name: string): Strategy => {
+  const strategy = table.get(name)
+  if (strategy === undefined) throw new Error(`strategy "${name}" is not in the strategy table (see StrategiesLive)`)
+  return strategy
+}
+
+export const makeRouting = (
+  config: Config,
+  view: PoolView,
+  env: SelectionEnv,
+  strategyTable: StrategyTable = builtInStrategies
+): Routing => {
   const settings: StrategySettings = {
     hashKey: config.consistentHash.key,
     balanceFactor: config.consistentHash.balanceFactor
@@ -47,7 +60,7 @@ export const makeRouting = (config: Config, view: PoolView, env: SelectionEnv): 
   const selections = new Map<string, PoolSelection>(
     poolsOf(config).map((pool) => [
       pool.name,
-      { strategy: strategies[pool.strategy], selector: undefined, builtFor: -1 }
+      { strategy: strategyOf(strategyTable, pool.strategy), selector: undefined, builtFor: -1 }
     ])
   )
   return {

@@ -1,7 +1,10 @@
 /**
  * The strategy table: config name → strategy. Adding a strategy is one file and one row here;
- * the config schema takes its accepted names from this table.
+ * the config schema takes its accepted names from this table. An embedding program may lay its
+ * own strategies beside these (`withStrategies`, provided as `StrategiesLive`); the CLI knows
+ * only these.
  */
+import { Result } from "effect"
 import { ConsistentHash } from "./ConsistentHash.ts"
 import { IpHash } from "./IpHash.ts"
 import { LeastConnections } from "./LeastConnections.ts"
@@ -30,3 +33,22 @@ export const strategies = {
 export type StrategyName = keyof typeof strategies
 
 export const strategyNames = Object.keys(strategies) as ReadonlyArray<StrategyName>
+
+/** Strategies by config name, as the router looks them up and the config is validated against. */
+export type StrategyTable = ReadonlyMap<string, Strategy>
+
+export const builtInStrategies: StrategyTable = new Map(Object.entries(strategies))
+
+/**
+ * The built-in table with `own` beside it, or the names that clash: each strategy's `name` is
+ * its config name, so it may neither reuse a built-in name nor appear twice.
+ */
+export const withStrategies = (own: ReadonlyArray<Strategy>): Result.Result<StrategyTable, ReadonlyArray<string>> => {
+  const table = new Map(builtInStrategies)
+  const clashes: Array<string> = []
+  for (const strategy of own) {
+    if (table.has(strategy.name)) clashes.push(strategy.name)
+    else table.set(strategy.name, strategy)
+  }
+  return clashes.length === 0 ? Result.succeed(table) : Result.fail(clashes)
+}
