@@ -11,6 +11,7 @@ import { Layer } from "effect"
 import type { Config } from "../domain/config/ConfigLoader.ts"
 import type { BackendRegistry } from "../services/BackendRegistry.ts"
 import type { ConfigSource } from "../services/ConfigSource.ts"
+import type { HealthProbe } from "../services/HealthProbe.ts"
 import type { Metrics } from "../services/Metrics.ts"
 import { ProxyConfig } from "../services/ProxyConfig.ts"
 import type { RateLimiter } from "../services/RateLimiter.ts"
@@ -87,12 +88,14 @@ const coreWith = (tracing: TracingLayer) =>
  */
 export const ProxyCoreLive = coreWith(TracingLive)
 
+/** How a backend's health is asked: `HealthProbeLive` by default, or a probe of the embedding program's. */
+type ProbeLayer = Layer.Layer<HealthProbe, never, ProxyConfig>
+
+const supervisionWith = (probe: ProbeLayer) =>
+  Layer.mergeAll(HealthSupervisorLive.pipe(Layer.provide(probe)), CircuitBreakerLive, SlowStartLive)
+
 /** Work beside the data path: health probes, the breaker's and slow start's timers. */
-export const SupervisionLive = Layer.mergeAll(
-  HealthSupervisorLive.pipe(Layer.provide(HealthProbeLive)),
-  CircuitBreakerLive,
-  SlowStartLive
-)
+export const SupervisionLive = supervisionWith(HealthProbeLive)
 
 /**
  * DNS discovery, in front of the reload target it applies membership changes to (and that reloads
@@ -104,11 +107,11 @@ const DiscoveryLive = DnsDiscoveryLive.pipe(Layer.provide(DnsResolverLive))
  * Proxy and admin listeners over the core and its supervision; needs a `ProxyConfig`. Exposes
  * every service. Supervision is built before the listeners and stops after them.
  */
-const switchyardWith = (tracing: TracingLayer) =>
+const switchyardWith = (tracing: TracingLayer, probe: ProbeLayer) =>
   Layer.merge(ProxyServerLive, AdminServerLive).pipe(
     Layer.provideMerge(
       Layer.merge(
-        SupervisionLive,
+        supervisionWith(probe),
         ReloaderLive.pipe(Layer.provide(DiscoveryLive.pipe(Layer.provide(ReloadTargetLive))))
       )
     ),
@@ -116,7 +119,7 @@ const switchyardWith = (tracing: TracingLayer) =>
     Layer.provide(LoggingLive)
   )
 
-export const SwitchyardLive = switchyardWith(TracingLive)
+export const SwitchyardLive = switchyardWith(TracingLive, HealthProbeLive)
 
 /**
  * A worker process (`workers: N`): the proxy listener and the data path over a replica of the
@@ -153,9 +156,13 @@ export const SupervisorLive = Layer.merge(AdminServerLive, WorkersLaunchLive).pi
 
 /**
  * The whole proxy from a config layer. `options.tracing` replaces the tracing pipeline (see
- * `TracingWith`), e.g. to collect spans in memory.
+ * `TracingWith`), e.g. to collect spans in memory; `options.healthProbe` how backends are probed
+ * (`examples/file-health-probe.ts`). The config may name the `Strategies` provided around it.
  */
 export const AppLive = <E>(
   config: Layer.Layer<ProxyConfig | ConfigSource, E>,
-  options?: { readonly tracing?: TracingLayer }
-) => switchyardWith(options?.tracing ?? TracingLive).pipe(Layer.provideMerge(config))
+  options?: { readonly tracing?: TracingLayer; readonly healthProbe?: ProbeLayer }
+) =>
+  switchyardWith(options?.tracing ?? TracingLive, options?.healthProbe ?? HealthProbeLive).pipe(
+    Layer.provideMerge(config)
+  )
