@@ -8,6 +8,7 @@ import type { BackendState } from "../../../src/domain/BackendState.ts"
 import type { Estimate } from "../../../src/domain/load/Ewma.ts"
 import { defaultRttMs, read } from "../../../src/domain/load/Ewma.ts"
 import type { RequestFacts, SelectionEnv, Strategy, StrategySettings } from "../../../src/domain/selection/Strategy.ts"
+import { mulberry32 } from "../../../src/testing/StrategyLaws.ts"
 
 export const pool = (
   weights: ReadonlyArray<number>,
@@ -34,20 +35,7 @@ export const env: SelectionEnv = { random: () => 0.5, now: () => 0 }
 
 export const settings: StrategySettings = { hashKey: "client-ip" }
 
-/**
- * mulberry32 (Tommy Ettinger): a tiny seeded PRNG, uniform doubles in [0, 1). Good enough for
- * distribution tests, and a fixed seed makes every pick, and so every statistic, exact.
- */
-export const mulberry32 = (seed: number): () => number => {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+export { mulberry32 }
 
 /** An env whose clock the test moves with `set` (as `TestClock.adjust` would); random is 0.5. */
 export const movableClock = (start: number) => {
