@@ -4,10 +4,11 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Fiber } from "effect"
-import { readFileSync } from "node:fs"
+import { spawnSync } from "node:child_process"
+import { readFileSync, writeFileSync } from "node:fs"
 import { createServer } from "node:net"
 import { startBackend } from "../support/Backends.ts"
-import { listeningPort, runCli, startCli, writeConfig } from "../support/Cli.ts"
+import { listeningPort, mainJs, runCli, startCli, startProcess, writeConfig } from "../support/Cli.ts"
 import { send } from "../support/Http.ts"
 import { waitUntil } from "../support/Wait.ts"
 
@@ -162,4 +163,59 @@ describe("switchyard CLI", () => {
       cli.child.kill("SIGINT")
       assert.strictEqual(yield* cli.exitCode, 0)
     }))
+})
+
+/** A PID namespace of its own, as a container has: only where `unshare` may make one (root). */
+const canUnshare = spawnSync("unshare", ["--pid", "--fork", "--kill-child", "true"]).status === 0
+
+/** The pid inside its own namespace of the process that is `pid` here (`NSpid`'s last field). */
+const innermostPid = (pid: number): number =>
+  Number(readFileSync(`/proc/${pid}/status`, "utf8").match(/^NSpid:\s+(.*)$/m)?.[1]?.split(/\s+/).at(-1))
+
+describe("switchyard signals, as people run it", () => {
+  it.live("npm start: SIGINT or SIGTERM to npm's own pid reaches the demo, which stops; npm exits 0", () =>
+    Effect.gen(function*() {
+      for (const signal of ["SIGINT", "SIGTERM"] as const) {
+        const npm = yield* startProcess(
+          ["npm", "start"],
+          { LB_PORT: "0", LB_ADMIN_PORT: "0" },
+          new URL("../../", import.meta.url).pathname
+        )
+        const port = Number((yield* npm.waitFor(/proxy +http:\/\/127\.0\.0\.1:(\d+)\//))[1])
+        npm.child.kill(signal)
+        assert.strictEqual(yield* npm.exitCode, 0, signal)
+        assert.isTrue(yield* portIsFree(port), `the demo still serves after ${signal} to npm`)
+      }
+    }))
+
+  it.live.skipIf(!canUnshare)(
+    "as PID 1 of its own namespace, as in a container: SIGHUP reloads, SIGTERM drains and exits 0 (needs unshare)",
+    () =>
+      Effect.gen(function*() {
+        const first = yield* startBackend("first")
+        const second = yield* startBackend("second")
+        const file = serveConfig(first.url)
+        const container = yield* startProcess([
+          "unshare",
+          "--pid",
+          "--fork",
+          "--kill-child",
+          process.execPath,
+          mainJs,
+          "serve",
+          "--config",
+          file
+        ])
+        const port = yield* listeningPort(container)
+        const proxyPid = Number(readFileSync(`/proc/${container.pid}/task/${container.pid}/children`, "utf8").trim())
+        assert.strictEqual(innermostPid(proxyPid), 1)
+        writeFileSync(file, readFileSync(file, "utf8").replace(first.url, second.url))
+        process.kill(proxyPid, "SIGHUP")
+        yield* container.waitFor(/config reloaded: 1 added, 0 updated, 1 removed/)
+        assert.strictEqual(JSON.parse((yield* send(`http://127.0.0.1:${port}`)).text).backend, "second")
+        process.kill(proxyPid, "SIGTERM")
+        assert.strictEqual(yield* container.exitCode, 0)
+        assert.include(container.stdout(), "proxy listener closed")
+      })
+  )
 })

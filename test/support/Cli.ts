@@ -38,10 +38,19 @@ export const startCli = (
   env: Record<string, string> = {},
   options: { readonly script?: string; readonly cwd?: string } = {}
 ): Effect.Effect<CliProcess, never, Scope.Scope> =>
+  startProcess([process.execPath, options.script ?? mainJs, ...args], env, options.cwd)
+
+/** Starts `argv` as `startCli` starts the CLI: for the other ways people run it (`npm start`, ...). */
+export const startProcess = (
+  argv: readonly [string, ...ReadonlyArray<string>],
+  env: Record<string, string> = {},
+  cwd?: string
+): Effect.Effect<CliProcess, never, Scope.Scope> =>
   Effect.acquireRelease(
     Effect.sync(() => {
-      const child = spawn(process.execPath, [options.script ?? mainJs, ...args], {
-        ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
+      const [command, ...args] = argv
+      const child = spawn(command, args, {
+        ...(cwd === undefined ? {} : { cwd }),
         env: { ...process.env, ...env },
         stdio: ["ignore", "pipe", "pipe"]
       })
