@@ -9,9 +9,10 @@
  * Each source map carries the sources it maps (`sourcesContent`), as the package ships no `src/`.
  * What an earlier build left in `dist/bundle` and this one did not write is removed: chunk names
  * carry a hash, so old chunks would pile up and be packed. Removed after writing, not before, so
- * a proxy started from `dist/bundle` meanwhile never finds it missing.
+ * a proxy started from `dist/bundle` meanwhile never finds it missing. The entry is made
+ * executable, as npm makes an installed bin, so that `npx switchyard` works in a checkout too.
  */
-import { readdirSync, rmSync } from "node:fs"
+import { chmodSync, readdirSync, rmSync } from "node:fs"
 import { join, relative } from "node:path"
 import { rolldown } from "rolldown"
 
@@ -43,3 +44,4 @@ for (const entry of readdirSync(outDir, { recursive: true, withFileTypes: true }
   const path = join(entry.parentPath, entry.name)
   if (entry.isFile() && !written.has(relative(outDir, path))) rmSync(path)
 }
+chmodSync(join(outDir, "switchyard.js"), 0o755)

@@ -6,7 +6,7 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { execFileSync } from "node:child_process"
-import { readFileSync } from "node:fs"
+import { readFileSync, statSync } from "node:fs"
 import { dirname, join, normalize } from "node:path"
 
 const root = new URL("../../", import.meta.url).pathname
@@ -81,5 +81,9 @@ describe("the npm package", () => {
 
   it("ships no map beside the library's files: only the minified bundle needs one", () => {
     assert.deepStrictEqual(packed.filter((file) => file.endsWith(".map") && !file.startsWith("dist/bundle/")), [])
+  })
+
+  it("the bin is executable in the checkout too, as `npx switchyard` there runs it as it is", () => {
+    assert.strictEqual(statSync(join(root, "dist/bundle/switchyard.js")).mode & 0o111, 0o111)
   })
 })
