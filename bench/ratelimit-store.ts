@@ -14,7 +14,9 @@
  * Reported, as medians over the rounds (rounds.ts): req/s and Switchyard's CPU per request (its
  * process tree); and, separately, Redis's own CPU per request of `limit-redis` (redis-server's
  * CPU during each measured run over the requests of that run). The machine is shared with other
- * benchmarks: the load average is printed first, and CPU per request is the figure to trust.
+ * benchmarks: the load average is printed first, and CPU per request is the figure to trust. The
+ * bench fails if any request of `limit-redis` fell back on `onError` (its figures would not be
+ * Redis's).
  *
  * Settings as `npm run bench`: BENCH_SECONDS (5), BENCH_WARMUP_SECONDS (1), BENCH_ROUNDS (3),
  * BENCH_CONNECTIONS (50), BENCH_LOADER=autocannon, BENCH_NGINX=off. Results are also written to
@@ -93,14 +95,16 @@ const main = async (): Promise<void> => {
 
   const backends = await startBackends(nginx, 3)
   const redis = await startRedis()
+  const admins = new Map<string, string>()
   const start = async (name: string, about: string, rateLimit: string | undefined): Promise<Target> => {
-    const { child, url } = await startSwitchyard({
+    const { adminUrl, child, url } = await startSwitchyard({
       name,
       backendPorts: backends.map((backend) => backend.port),
       accessLog: false,
       config: () => rateLimit === undefined ? [] : [`rateLimit: { ${rateLimit} }`],
       timeoutMs: startTimeoutMs
     })
+    admins.set(name, adminUrl)
     return { name, about, url, child }
   }
   const targets = [
@@ -143,6 +147,10 @@ const main = async (): Promise<void> => {
     reference,
     watched: [...backends.map((backend) => backend.child), redis.child, ...targets.map((target) => target.child)]
   })
+  // Requests that fell back on onError would measure the fallback, not Redis.
+  const metrics = await (await fetch(`${admins.get(store.name) ?? ""}/metrics`)).text()
+  const storeErrors = Number(metrics.match(/^lb_rate_limit_store_errors_total (\d+)/m)?.[1] ?? Number.NaN)
+  if (storeErrors !== 0) throw new Error(`limit-redis counted ${storeErrors} store errors: its figures are not Redis's`)
   const measured = redisRuns.filter((run) => run.seconds === settings.seconds).map((run) => run.cpuUsPerRequest)
   const redisCpu = median(measured)
 
