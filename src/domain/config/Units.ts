@@ -28,7 +28,19 @@ export const formatDuration = (duration: Duration.Duration): string => {
   return `${ms}ms`
 }
 
-export const DurationString = Schema.String.pipe(
+/**
+ * What a JSON Schema `pattern` can say of the file's own text (`switchyard schema` passes these
+ * annotations through; editors and CI read them). The transformations below stay the authority.
+ */
+const durationText = Schema.String.annotate({ pattern: "^\\s*\\d+(\\.\\d+)?(ms|s|m|h)\\s*$" })
+
+// Looser than `ByteSize.fromString` (which also refuses a fraction of a byte), never stricter.
+const sizeText = Schema.String.annotate({
+  pattern: "^\\s*\\d+(\\.\\d+)?\\s*(B|bytes?|kB|[MGTPEZYRQ]B|[KMGTPEZY]iB|" +
+    "(kilo|mega|giga|tera|peta|exa|zetta|yotta|ronna|quetta|kibi|mebi|gibi|tebi|pebi|exbi|zebi|yobi)bytes?)\\s*$"
+})
+
+export const DurationString = durationText.pipe(
   Schema.decodeTo(
     Schema.Duration,
     SchemaTransformation.transformEffect<Duration.Duration, string>({
@@ -73,7 +85,7 @@ export const formatByteSize = (bytes: number): string => {
 }
 
 /** A size written as `10MiB` / `512KiB` / `1GB`, or a plain integer number of bytes. */
-export const ByteSizeString = Schema.Union([Schema.String, Schema.Int]).pipe(
+export const ByteSizeString = Schema.Union([sizeText, Schema.Int]).pipe(
   Schema.decodeTo(
     Schema.Int,
     SchemaTransformation.transformEffect<number, string | number>({
