@@ -59,6 +59,14 @@ const checkCommand = Command.make(
   )
 )
 
+const schemaCommand = Command.make(
+  "schema",
+  {},
+  () => loaded(() => import("./programs/Schema.ts"), ({ schema }) => schema)
+).pipe(
+  Command.withDescription("Print the config file's JSON Schema (draft 2020-12), for editors and CI")
+)
+
 const demoCommand = Command.make("demo", {}, () => loaded(() => import("./programs/Demo.ts"), ({ demo }) => demo)).pipe(
   Command.withDescription(
     "Start three demo backends, the proxy on :8080 and the admin API on :9090 (LB_PORT, LB_ADMIN_PORT move them)"
@@ -128,7 +136,15 @@ const completionCommand = Command.make(
 
 const switchyard = Command.make("switchyard").pipe(
   Command.withDescription("An event-sourced HTTP reverse proxy and load balancer"),
-  Command.withSubcommands([serveCommand, checkCommand, demoCommand, replayCommand, simulateCommand, completionCommand])
+  Command.withSubcommands([
+    serveCommand,
+    checkCommand,
+    schemaCommand,
+    demoCommand,
+    replayCommand,
+    simulateCommand,
+    completionCommand
+  ])
 )
 
 /** One readable line (or block) for each failure a user can cause; a stack only for bugs. */
