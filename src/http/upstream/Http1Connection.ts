@@ -20,10 +20,12 @@
 import type { Socket } from "node:net"
 import type { Readable } from "node:stream"
 import type { UpstreamControl, UpstreamHandler, UpstreamRequest } from "../../services/Upstream.ts"
-import { BadFraming, BodyTimeout, BodyTooLarge, ClientGone, ConnectionClosed, ConnectTimeout } from "../Failures.ts"
+import { BadFraming, BodyTimeout, ConnectionClosed, ConnectTimeout } from "../Failures.ts"
 import { isBodiless } from "../HeaderRules.ts"
 import type { AfterHead, ResponseParser } from "./Llhttp.ts"
 import { kOnBody, kOnHeaders, kOnHeadersComplete, kOnMessageComplete, responseParser } from "./Llhttp.ts"
+import { bodyFailure, listenToBody, stopListening } from "./RequestBody.ts"
+import type { BodyListeners } from "./RequestBody.ts"
 import { requestHead } from "./RequestHead.ts"
 
 /** Trailers of a chunked response are not relayed over HTTP/1.1 (none of its clients here asks for them). */
@@ -58,7 +60,7 @@ export const keepMsFor = (headers: ReadonlyArray<string>, idleMs: number): numbe
   return idleMs
 }
 
-export class Http1Connection implements UpstreamControl {
+export class Http1Connection implements UpstreamControl, BodyListeners {
   private readonly socket: Socket
   private readonly parser: ResponseParser
   private readonly owner: ConnectionOwner
@@ -158,13 +160,10 @@ export class Http1Connection implements UpstreamControl {
     this.head = ""
     const body = this.body
     if (body === null) return this.requestSent()
-    body.on("data", this.onBodyData)
-    body.once("end", this.onBodyEnd)
-    body.once("error", this.onBodyError)
-    body.once("close", this.onBodyClose)
+    listenToBody(body, this)
   }
 
-  private readonly onBodyData = (chunk: Buffer): void => {
+  readonly onBodyData = (chunk: Buffer): void => {
     const socket = this.socket
     let ok: boolean
     if (this.chunked) {
@@ -177,29 +176,25 @@ export class Http1Connection implements UpstreamControl {
     if (!ok) this.body?.pause()
   }
 
-  private readonly onBodyEnd = (): void => {
+  readonly onBodyEnd = (): void => {
     if (this.chunked) this.socket.write("0\r\n\r\n", "latin1")
     this.detachBody()
     this.requestSent()
   }
 
-  /** The request body failed (`BodyTooLarge`), or its client went away in the middle of it. */
-  private readonly onBodyError = (error: Error): void => {
-    this.fail(error instanceof BodyTooLarge ? error : new ClientGone("the client went away during its request body"))
+  readonly onBodyError = (error: Error): void => {
+    this.fail(bodyFailure(error))
   }
 
-  private readonly onBodyClose = (): void => {
-    if (this.body !== null) this.fail(new ClientGone("the client went away during its request body"))
+  readonly onBodyClose = (): void => {
+    if (this.body !== null) this.fail(bodyFailure(undefined))
   }
 
   private detachBody(): void {
     const body = this.body
     if (body === null) return
     this.body = null
-    body.off("data", this.onBodyData)
-    body.off("end", this.onBodyEnd)
-    body.off("error", this.onBodyError)
-    body.off("close", this.onBodyClose)
+    stopListening(body, this)
   }
 
   private requestSent(): void {

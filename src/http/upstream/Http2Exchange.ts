@@ -17,8 +17,10 @@ import { constants } from "node:http2"
 import type { ClientHttp2Session, ClientHttp2Stream, IncomingHttpHeaders } from "node:http2"
 import type { Readable } from "node:stream"
 import type { UpstreamControl, UpstreamHandler } from "../../services/Upstream.ts"
-import { BodyTimeout, BodyTooLarge, ClientGone, ConnectionClosed, StreamRefused } from "../Failures.ts"
+import { BodyTimeout, ConnectionClosed, StreamRefused } from "../Failures.ts"
 import { responseFields } from "./Http2Headers.ts"
+import { bodyFailure, listenToBody, stopListening } from "./RequestBody.ts"
+import type { BodyListeners } from "./RequestBody.ts"
 
 const noTrailers: ReadonlyArray<string> = []
 
@@ -27,7 +29,7 @@ export interface StreamOwner {
   readonly streamClosed: () => void
 }
 
-export class Http2Exchange implements UpstreamControl {
+export class Http2Exchange implements UpstreamControl, BodyListeners {
   private readonly block: Array<string>
   private readonly idleMs: number
   private handler: UpstreamHandler | undefined
@@ -87,10 +89,7 @@ export class Http2Exchange implements UpstreamControl {
       this.requestSent()
       return true
     }
-    body.on("data", this.onBodyData)
-    body.once("end", this.onBodyEnd)
-    body.once("error", this.onBodyError)
-    body.once("close", this.onBodyClose)
+    listenToBody(body, this)
     return true
   }
 
@@ -106,7 +105,7 @@ export class Http2Exchange implements UpstreamControl {
     this.stream?.resume()
   }
 
-  private readonly onBodyData = (chunk: Buffer): void => {
+  readonly onBodyData = (chunk: Buffer): void => {
     if (this.stream?.write(chunk) === false) this.body?.pause()
   }
 
@@ -114,29 +113,25 @@ export class Http2Exchange implements UpstreamControl {
     this.body?.resume()
   }
 
-  private readonly onBodyEnd = (): void => {
+  readonly onBodyEnd = (): void => {
     this.detachBody()
     this.stream?.end()
     this.requestSent()
   }
 
-  /** The request body failed (`BodyTooLarge`), or its client went away in the middle of it. */
-  private readonly onBodyError = (error: Error): void => {
-    this.fail(error instanceof BodyTooLarge ? error : new ClientGone("the client went away during its request body"))
+  readonly onBodyError = (error: Error): void => {
+    this.fail(bodyFailure(error))
   }
 
-  private readonly onBodyClose = (): void => {
-    if (this.body !== null) this.fail(new ClientGone("the client went away during its request body"))
+  readonly onBodyClose = (): void => {
+    if (this.body !== null) this.fail(bodyFailure(undefined))
   }
 
   private detachBody(): void {
     const body = this.body
     if (body === null) return
     this.body = null
-    body.off("data", this.onBodyData)
-    body.off("end", this.onBodyEnd)
-    body.off("error", this.onBodyError)
-    body.off("close", this.onBodyClose)
+    stopListening(body, this)
   }
 
   private requestSent(): void {
