@@ -92,6 +92,21 @@ const holdOne = (url: string, backends: ReadonlyArray<TestBackend>, held: Array<
     return { holder: holder?.name ?? assert.fail("no backend took the request"), reply }
   })
 
+/**
+ * Two backends that hold every request, a proxy over them with its `/events` watched, and one
+ * request held in flight: which backend holds it, the other one, and the request's reply to come.
+ */
+const oneRequestHeld = Effect.gen(function*() {
+  const held: Array<() => void> = []
+  const backends = yield* Effect.forEach(["a", "b"], (name) => startBackend(name, holding(held)))
+  const proxy = yield* startProxy({
+    backends: backends.map((backend) => ({ name: backend.name, url: backend.url }))
+  })
+  const events = yield* watchEvents(proxy.adminUrl)
+  const { holder, reply } = yield* holdOne(proxy.url, backends, held)
+  return { events, held, holder, other: holder === "a" ? "b" : "a", proxy, reply }
+})
+
 describe("backends API", () => {
   it.live("a backend added by POST takes traffic, is listed, and its join is on /events", () =>
     Effect.gen(function*() {
@@ -131,14 +146,7 @@ describe("backends API", () => {
 
   it.live("a drained backend takes no new request, finishes the one in flight, and takes traffic again when undrained", () =>
     Effect.gen(function*() {
-      const held: Array<() => void> = []
-      const backends = yield* Effect.forEach(["a", "b"], (name) => startBackend(name, holding(held)))
-      const proxy = yield* startProxy({
-        backends: backends.map((backend) => ({ name: backend.name, url: backend.url }))
-      })
-      const events = yield* watchEvents(proxy.adminUrl)
-      const { holder, reply } = yield* holdOne(proxy.url, backends, held)
-      const other = holder === "a" ? "b" : "a"
+      const { events, held, holder, other, proxy, reply } = yield* oneRequestHeld
 
       const drained = yield* call(proxy.adminUrl, "POST", `/backends/${holder}/drain`)
       assert.strictEqual(drained.status, 200)
@@ -162,14 +170,7 @@ describe("backends API", () => {
 
   it.live("DELETE takes a backend out at once; it is forgotten once its request in flight has finished", () =>
     Effect.gen(function*() {
-      const held: Array<() => void> = []
-      const backends = yield* Effect.forEach(["a", "b"], (name) => startBackend(name, holding(held)))
-      const proxy = yield* startProxy({
-        backends: backends.map((backend) => ({ name: backend.name, url: backend.url }))
-      })
-      const events = yield* watchEvents(proxy.adminUrl)
-      const { holder, reply } = yield* holdOne(proxy.url, backends, held)
-      const other = holder === "a" ? "b" : "a"
+      const { events, held, holder, other, proxy, reply } = yield* oneRequestHeld
 
       const removed = yield* call(proxy.adminUrl, "DELETE", `/backends/${holder}`)
       assert.strictEqual(removed.status, 200)

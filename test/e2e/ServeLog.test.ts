@@ -12,6 +12,18 @@ import { waitUntil } from "../support/Wait.ts"
 const jsonLines = (stdout: string) =>
   stdout.split("\n").filter((line) => line.startsWith("{")).map((line) => JSON.parse(line))
 
+/** `switchyard serve` on ephemeral ports over one backend named `api`, with `extra` lines of config. */
+const serve = (backendUrl: string, extra: string) =>
+  startCli([
+    "serve",
+    "--config",
+    writeConfig(`server: { host: 127.0.0.1, port: 0 }
+admin: { host: 127.0.0.1, port: 0 }
+backends: [{ name: api, url: "${backendUrl}" }]
+${extra}
+`)
+  ])
+
 describe("serve log", () => {
   it.live("a backend taken out by its health checks is a WARN line, and its return an INFO", () =>
     Effect.gen(function*() {
@@ -21,15 +33,10 @@ describe("serve log", () => {
         response.statusCode = healthy ? 200 : 503
         response.end()
       })
-      const cli = yield* startCli([
-        "serve",
-        "--config",
-        writeConfig(`server: { host: 127.0.0.1, port: 0 }
-admin: { host: 127.0.0.1, port: 0 }
-backends: [{ name: api, url: "${backend.url}" }]
-healthCheck: { interval: 100ms, timeout: 50ms, healthyThreshold: 1, unhealthyThreshold: 1 }
-`)
-      ])
+      const cli = yield* serve(
+        backend.url,
+        "healthCheck: { interval: 100ms, timeout: 50ms, healthyThreshold: 1, unhealthyThreshold: 1 }"
+      )
       yield* listeningPort(cli)
       healthy = false
       yield* waitUntil(() => jsonLines(cli.stdout()).some((line) => line.event === "HealthChanged"))
@@ -45,15 +52,7 @@ healthCheck: { interval: 100ms, timeout: 50ms, healthyThreshold: 1, unhealthyThr
   it.live("logging.format: pretty writes one line per request", () =>
     Effect.gen(function*() {
       const backend = yield* startBackend("api")
-      const cli = yield* startCli([
-        "serve",
-        "--config",
-        writeConfig(`server: { host: 127.0.0.1, port: 0 }
-admin: { host: 127.0.0.1, port: 0 }
-backends: [{ name: api, url: "${backend.url}" }]
-logging: { format: pretty }
-`)
-      ])
+      const cli = yield* serve(backend.url, "logging: { format: pretty }")
       const port = yield* listeningPort(cli)
       yield* send(`http://127.0.0.1:${port}`, { path: "/hello?x=1" })
       yield* waitUntil(() => cli.stdout().includes("GET /hello?x=1 200 api"))
