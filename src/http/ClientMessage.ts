@@ -9,6 +9,7 @@ import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from "node:
 import { STATUS_CODES } from "node:http"
 import { constants } from "node:http2"
 import type { Http2ServerRequest, Http2ServerResponse } from "node:http2"
+import type { Writable } from "node:stream"
 
 export type ClientRequest = IncomingMessage | Http2ServerRequest
 export type ClientResponse = ServerResponse | Http2ServerResponse
@@ -47,8 +48,11 @@ export const responseComplete = (response: ClientResponse): boolean =>
     : response.writableFinished
 
 /** Writes a body chunk; false when the client's buffer is full (wait for `drain`). */
-export const writeBody = (response: ClientResponse, chunk: Buffer): boolean =>
-  isHttp2Response(response) ? response.write(chunk) : response.write(chunk)
+export const writeBody = (response: ClientResponse, chunk: Buffer): boolean => {
+  // Both are Writables; TypeScript only cannot call `write` through the union of their overloads.
+  const writable: Writable = response
+  return writable.write(chunk)
+}
 
 /** Flat `[name, value, ...]` pairs as a header object; repeated names become arrays. */
 export const headerObject = (flat: ReadonlyArray<string>): OutgoingHttpHeaders => {
