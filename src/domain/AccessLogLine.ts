@@ -41,7 +41,9 @@ export const accessLogLine = (record: RequestRecord): string =>
     text(record.path)
   },"protocol":"${record.protocol}","status":${record.status}${
     record.grpcStatus === undefined ? "" : `,"grpcStatus":${record.grpcStatus}`
-  },"backend":${text(record.backend)},"durationMs":${
+  },"backend":${text(record.backend)},"pool":${text(record.pool)},"upstreamMs":${
+    record.upstreamMs === undefined ? "null" : Math.round(record.upstreamMs * 1000) / 1000
+  },"durationMs":${
     Math.round(record.durationMs * 1000) / 1000
   },"bytes":${record.bytes},"retries":${record.retries},"cache":${text(record.cache)}}\n`
 

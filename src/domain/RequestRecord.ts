@@ -17,6 +17,14 @@ export interface RequestRecord {
   readonly status: number
   /** The backend of the last attempt; `undefined` when the proxy answered by itself. */
   readonly backend: string | undefined
+  /** The pool the request's route led to; `undefined` when none was chosen. */
+  readonly pool?: string | undefined
+  /**
+   * The last attempt's time from its start to the backend's response head (nginx's
+   * `$upstream_header_time`): the backend's own latency, without retries or the body's transfer.
+   * `undefined` when no backend answered.
+   */
+  readonly upstreamMs?: number | undefined
   readonly durationMs: number
   /** Response body bytes sent to the client. */
   readonly bytes: number

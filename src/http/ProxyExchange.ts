@@ -564,8 +564,10 @@ class ProxyExchange implements UpstreamHandler, RequestFacts {
     }
     const recorded = this.recorded
     const status = !complete ? clientClosedStatus : recorded === undefined ? this.response.statusCode : recorded.status
-    const backend = this.attempt?.backend
-    const retries = Math.max(0, (this.attempt?.number ?? 1) - 1)
+    const attempt = this.attempt
+    const backend = attempt?.backend
+    const retries = Math.max(0, (attempt?.number ?? 1) - 1)
+    const head = attempt?.head
     this.trace?.end({ status, backend, retries })
     this.reception.record({
       status,
@@ -574,7 +576,9 @@ class ProxyExchange implements UpstreamHandler, RequestFacts {
       retries,
       cache: this.cache === undefined ? undefined : "MISS",
       path: this.path,
-      grpcStatus: recorded?.grpcStatus
+      grpcStatus: recorded?.grpcStatus,
+      pool: this.pool === "" ? undefined : this.pool,
+      upstreamMs: attempt === undefined || head === undefined ? undefined : head.at - attempt.startedAt
     })
   }
 }

@@ -47,6 +47,9 @@ export interface Ending {
   readonly durationMs?: number
   /** A gRPC call's status as sent to the client (`status` is then its HTTP equivalent). */
   readonly grpcStatus?: number | undefined
+  readonly pool?: string | undefined
+  /** The last attempt's start to its response head. */
+  readonly upstreamMs?: number | undefined
 }
 
 /** How the client spoke, as the access log writes it. */
@@ -82,6 +85,8 @@ export const receive = (env: ReceptionEnv, request: ClientRequest): Reception =>
       protocol: protocolOf(request),
       status: ending.status,
       backend: ending.backend,
+      pool: ending.pool,
+      upstreamMs: ending.upstreamMs,
       durationMs: ending.durationMs ?? env.now() - receivedAt,
       bytes: ending.bytes,
       retries: ending.retries,

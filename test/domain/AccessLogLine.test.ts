@@ -11,6 +11,8 @@ const record: fc.Arbitrary<RequestRecord> = fc.record({
   path: fc.string({ unit: "binary" }),
   status: fc.integer({ min: 100, max: 599 }),
   backend: fc.option(fc.string(), { nil: undefined }),
+  pool: fc.option(fc.string(), { nil: undefined }),
+  upstreamMs: fc.option(fc.double({ min: 0, max: 1e6, noNaN: true }), { nil: undefined }),
   durationMs: fc.double({ min: 0, max: 1e6, noNaN: true }),
   bytes: fc.nat(),
   retries: fc.nat({ max: 10 }),
@@ -31,6 +33,8 @@ describe("access log line", () => {
       path: "/orders?page=2",
       status: 200,
       backend: "api",
+      pool: "default",
+      upstreamMs: 1.40051,
       durationMs: 1.92049,
       bytes: 38,
       retries: 0,
@@ -42,7 +46,7 @@ describe("access log line", () => {
       line,
       `{"time":"2026-11-23T00:31:07.212Z","level":"INFO","message":"request","requestId":"trace-me",` +
         `"client":"127.0.0.1","method":"GET","path":"/orders?page=2","protocol":"HTTP/2","status":200,"backend":"api",` +
-        `"durationMs":1.92,"bytes":38,"retries":0,"cache":null}\n`
+        `"pool":"default","upstreamMs":1.401,"durationMs":1.92,"bytes":38,"retries":0,"cache":null}\n`
     )
   })
 
@@ -63,6 +67,8 @@ describe("access log line", () => {
         status: r.status,
         ...(r.grpcStatus === undefined ? {} : { grpcStatus: r.grpcStatus }),
         backend: r.backend ?? null,
+        pool: r.pool ?? null,
+        upstreamMs: r.upstreamMs === undefined ? null : Math.round(r.upstreamMs * 1000) / 1000,
         durationMs: Math.round(r.durationMs * 1000) / 1000,
         bytes: r.bytes,
         retries: r.retries,
