@@ -27,7 +27,7 @@
  */
 import { request as httpRequest, STATUS_CODES } from "node:http"
 import type { ClientRequest, IncomingMessage } from "node:http"
-import { connect as netConnect, isIP } from "node:net"
+import { connect as netConnect } from "node:net"
 import type { Socket } from "node:net"
 import type { Duplex } from "node:stream"
 import { connect as tlsConnect } from "node:tls"
@@ -54,6 +54,7 @@ import type { AdmissionEnv, Admitted, Refusal } from "./Admission.ts"
 import { classifyUpstreamError, sendRawReply } from "./Failures.ts"
 import { forwardUpgradeHeaders, responseHeaders, switchingProtocolsHeaders } from "./HeaderRules.ts"
 import type { Reception } from "./Reception.ts"
+import { backendAddress, tlsPeer } from "./upstream/BackendAddress.ts"
 
 /** What a tunnel needs from the router: admission's environment, and the timeouts it applies itself. */
 export interface TunnelEnv extends AdmissionEnv {
@@ -193,18 +194,14 @@ class Tunnel {
     const attempt = begin(undefined, spec.name, this.backend.epoch, this.env.now())
     this.attempt = attempt
     this.env.registry.emit(startedEvent(attempt))
-    const url = new URL(spec.url)
-    const secure = url.protocol === "https:"
-    // `URL` writes an IPv6 host in brackets; sockets want it bare.
-    const host = url.hostname.startsWith("[") ? url.hostname.slice(1, -1) : url.hostname
-    const port = url.port === "" ? (secure ? 443 : 80) : Number(url.port)
-    const upstream = secure
-      ? tlsConnect({ host, port, ALPNProtocols: ["http/1.1"], ...(isIP(host) === 0 ? { servername: host } : {}) })
-      : netConnect({ host, port })
+    const address = backendAddress(spec)
+    const upstream = address.secure
+      ? tlsConnect({ ...tlsPeer(address), ALPNProtocols: ["http/1.1"] })
+      : netConnect({ host: address.host, port: address.port })
     upstream.setNoDelay(true)
     this.upstream = upstream
     this.timer = setTimeout(() => this.fail("timeout"), this.env.connectTimeoutMs)
-    upstream.once(secure ? "secureConnect" : "connect", () => {
+    upstream.once(address.secure ? "secureConnect" : "connect", () => {
       this.connected = true
       clearTimeout(this.timer)
       this.timer = setTimeout(() => this.fail("timeout"), this.env.requestTimeoutMs)

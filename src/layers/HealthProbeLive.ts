@@ -32,6 +32,17 @@ const describeFailure = (error: unknown): string => {
   }
 }
 
+/**
+ * A discovered member (an address in its URL) is probed as the name it was resolved from: the
+ * `Host`, which undici also takes as the TLS name, so its certificate checks as the traffic's does.
+ */
+const probeHeaders = (backend: BackendSpec): Record<string, string> => {
+  const agent = `switchyard-health/${version}`
+  if (backend.resolvedFrom === undefined) return { "user-agent": agent }
+  const port = new URL(backend.url).port
+  return { "user-agent": agent, host: port === "" ? backend.resolvedFrom : `${backend.resolvedFrom}:${port}` }
+}
+
 /** `GET {path}`: a 2xx or 3xx is healthy. */
 const httpProbe = (agent: Agent, backend: BackendSpec, path: string): Effect.Effect<void, unknown> =>
   Effect.tryPromise({
@@ -40,7 +51,7 @@ const httpProbe = (agent: Agent, backend: BackendSpec, path: string): Effect.Eff
         dispatcher: agent,
         method: "GET",
         signal,
-        headers: { "user-agent": `switchyard-health/${version}` }
+        headers: probeHeaders(backend)
       }).then(async (response) => {
         await response.body.dump()
         return response.statusCode

@@ -12,7 +12,7 @@
  * Node's own llhttp parser, with the head written as one string, does what is needed here.
  */
 import { Duration, Effect, Layer } from "effect"
-import { originOf, pathPrefixOf } from "../domain/Backend.ts"
+import { pathPrefixOf } from "../domain/Backend.ts"
 import type { BackendSpec } from "../domain/Backend.ts"
 import { isIdempotent } from "../domain/retry/RetryPolicy.ts"
 import type { BackendClient } from "../http/upstream/BackendClient.ts"
@@ -32,8 +32,8 @@ interface BackendPool {
 
 const clientFor = (backend: BackendSpec, settings: ConnectionSettings): BackendClient =>
   backend.protocol === undefined
-    ? new BackendConnections(originOf(backend), settings)
-    : new Http2Backend(originOf(backend), settings)
+    ? new BackendConnections(backend, settings)
+    : new Http2Backend(backend, settings)
 
 export const UpstreamLive = Layer.effect(
   Upstream,

@@ -4,11 +4,15 @@
  * 127.0.0.1, 127.0.0.2, 127.0.0.3 and ::1, one port — become members named `name@address`.
  * TTLs of 1 s keep each change within a second or two of real time.
  */
-import { assert, describe, it } from "@effect/vitest"
+import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import { Effect, Fiber, Schedule } from "effect"
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs"
+import { createServer as createHttpsServer } from "node:https"
+import type { Server as HttpsServer } from "node:https"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import type { TLSSocket } from "node:tls"
+import { getCACertificates, setDefaultCACertificates } from "node:tls"
 import type { Handler, TestBackend } from "../support/Backends.ts"
 import { echoName, startBackend } from "../support/Backends.ts"
 import { listeningPort, startCli, writeConfig } from "../support/Cli.ts"
@@ -30,6 +34,34 @@ const backendsAt = (hosts: ReadonlyArray<string>, handler: (host: string) => Han
     )
     return [first, ...rest]
   })
+
+/** A certificate for `host` alone (no address in it), trusted by this process for the HTTPS test. */
+const tlsFixture = (name: string) => readFileSync(new URL(`../fixtures/tls/${name}`, import.meta.url))
+const namedCert = { cert: tlsFixture("named-cert.pem"), key: tlsFixture("named-key.pem") }
+const defaultCAs = getCACertificates("default")
+beforeAll(() => setDefaultCACertificates([...defaultCAs, namedCert.cert.toString()]))
+afterAll(() => setDefaultCACertificates(defaultCAs))
+
+/** HTTPS servers with `host`'s certificate on each of `addresses`, one port; each answers with its address and the TLS name it was asked for. */
+const httpsBackendsAt = (addresses: ReadonlyArray<string>) =>
+  Effect.acquireRelease(
+    Effect.promise(async () => {
+      const servers: Array<HttpsServer> = []
+      let port = 0
+      for (const address of addresses) {
+        const server = createHttpsServer(namedCert, (request, response) => {
+          request.resume()
+          const servername = (request.socket as TLSSocket).servername
+          response.end(JSON.stringify({ backend: address, servername, path: request.url }))
+        })
+        await new Promise<void>((listening) => server.listen(port, address, listening))
+        port = (server.address() as { port: number }).port
+        servers.push(server)
+      }
+      return { servers, port }
+    }),
+    ({ servers }) => Effect.sync(() => servers.forEach((server) => server.close()))
+  )
 
 /** The members' names in the registry, live ones only. */
 const members = (proxy: RunningProxy): ReadonlyArray<string> =>
@@ -88,6 +120,25 @@ describe("DNS discovery", () => {
       assert.strictEqual(proxy.registry.get("api@::1")?.spec.url, `http://[::1]:${backends[0]?.port}/`)
       const served = yield* answeredBy(proxy, 6)
       assert.deepStrictEqual([...new Set(served)].sort(), ["127.0.0.1", "127.0.0.2", "::1"])
+    }))
+
+  it.live("an HTTPS member is asked for the name it was resolved from (SNI), and its certificate checks against it", () =>
+    Effect.gen(function*() {
+      const dns = yield* startDnsServer
+      const { port } = yield* httpsBackendsAt(["127.0.0.1", "127.0.0.2"])
+      dns.set(host, { a: ["127.0.0.1", "127.0.0.2"], ttl: 60 })
+      const proxy = yield* startProxy({
+        discovery: { servers: [dns.address] },
+        backends: [{ name: "api", url: `https://${host}:${port}`, discovery: "dns" }],
+        healthCheck: { path: "/health", interval: "200ms", timeout: "200ms", healthyThreshold: 1 }
+      })
+      // The probes verified each member's certificate too: both healthy.
+      yield* eventually(() => proxy.registry.all().filter((state) => state.healthy && !state.removed).length === 2)
+      const replies = yield* Effect.forEach(Array.from({ length: 4 }), () => send(proxy.url))
+      assert.deepStrictEqual(replies.map((reply) => reply.status), [200, 200, 200, 200])
+      const answers = replies.map((reply) => JSON.parse(reply.text))
+      assert.deepStrictEqual(new Set(answers.map((answer) => answer.backend)), new Set(["127.0.0.1", "127.0.0.2"]))
+      assert.deepStrictEqual(new Set(answers.map((answer) => answer.servername)), new Set([host]))
     }))
 
   it.live("a new address joins when the TTL runs out, and with health checks takes traffic only once probed healthy", () =>

@@ -15,10 +15,13 @@
  * Idle connections close after `timeouts.idle`, or sooner when the backend's `Keep-Alive:
  * timeout=N` hint says so (`keepMsFor`).
  */
-import { connect as connectTcp, isIP } from "node:net"
+import { connect as connectTcp } from "node:net"
 import type { Socket } from "node:net"
 import { connect as connectTls } from "node:tls"
+import type { BackendSpec } from "../../domain/Backend.ts"
 import type { UpstreamHandler, UpstreamRequest } from "../../services/Upstream.ts"
+import { backendAddress, tlsPeer } from "./BackendAddress.ts"
+import type { BackendAddress } from "./BackendAddress.ts"
 import type { BackendClient } from "./BackendClient.ts"
 import { Http1Connection } from "./Http1Connection.ts"
 import type { ConnectionOwner, ConnectionSettings } from "./Http1Connection.ts"
@@ -34,7 +37,7 @@ interface Idle {
 }
 
 export class BackendConnections implements BackendClient, ConnectionOwner {
-  private readonly url: URL
+  private readonly address: BackendAddress
   private readonly settings: ConnectionSettings
   /** Idle connections, the most recently released last. */
   private readonly idle: Array<Idle> = []
@@ -45,8 +48,8 @@ export class BackendConnections implements BackendClient, ConnectionOwner {
   /** The last TLS session, offered on the next handshake (resumption). */
   private tlsSession: Buffer | undefined
 
-  constructor(origin: string, settings: ConnectionSettings) {
-    this.url = new URL(origin)
+  constructor(backend: BackendSpec, settings: ConnectionSettings) {
+    this.address = backendAddress(backend)
     this.settings = settings
   }
 
@@ -111,15 +114,17 @@ export class BackendConnections implements BackendClient, ConnectionOwner {
   }
 
   private open(): Http1Connection {
-    const { hostname, port, protocol } = this.url
-    const host = hostname.startsWith("[") ? hostname.slice(1, -1) : hostname
-    if (protocol !== "https:") {
-      return new Http1Connection(connectTcp({ host, port: Number(port || 80) }), this, this.settings, "connect")
+    const address = this.address
+    if (!address.secure) {
+      return new Http1Connection(
+        connectTcp({ host: address.host, port: address.port }),
+        this,
+        this.settings,
+        "connect"
+      )
     }
     const socket: Socket = connectTls({
-      host,
-      port: Number(port || 443),
-      ...(isIP(host) === 0 ? { servername: host } : {}),
+      ...tlsPeer(address),
       ...(this.tlsSession === undefined ? {} : { session: this.tlsSession }),
       ALPNProtocols: ["http/1.1"]
     })

@@ -174,11 +174,12 @@ export class GrpcHealthChecks {
 
   /** Succeeds when the backend is serving; fails with the reason (a string, or the error that ended the call). */
   check(backend: BackendSpec, connectTimeoutMs: number): Effect.Effect<void, unknown> {
-    const origin = originOf(backend)
-    let client = this.clients.get(origin)
+    // A discovered member's name is part of where its connection goes (its TLS name).
+    const key = `${originOf(backend)} ${backend.resolvedFrom ?? ""}`
+    let client = this.clients.get(key)
     if (client === undefined) {
-      client = new Http2Backend(origin, { connectTimeoutMs, idleMs: keepMs })
-      this.clients.set(origin, client)
+      client = new Http2Backend(backend, { connectTimeoutMs, idleMs: keepMs })
+      this.clients.set(key, client)
     }
     const target = client
     return Effect.callback<void, unknown>((resume) => {

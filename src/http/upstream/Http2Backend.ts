@@ -10,10 +10,14 @@
  */
 import { connect } from "node:http2"
 import type { ClientHttp2Session } from "node:http2"
-import { connect as connectTcp, isIP } from "node:net"
+import { connect as connectTcp } from "node:net"
 import type { Socket } from "node:net"
 import { connect as connectTls } from "node:tls"
+import { originOf } from "../../domain/Backend.ts"
+import type { BackendSpec } from "../../domain/Backend.ts"
 import type { UpstreamHandler, UpstreamRequest } from "../../services/Upstream.ts"
+import { backendAddress, tlsPeer } from "./BackendAddress.ts"
+import type { BackendAddress } from "./BackendAddress.ts"
 import type { BackendClient } from "./BackendClient.ts"
 import type { ConnectionSettings } from "./Http1Connection.ts"
 import { Http2Exchange } from "./Http2Exchange.ts"
@@ -23,6 +27,7 @@ import type { SessionOwner } from "./Http2Session.ts"
 
 export class Http2Backend implements BackendClient, SessionOwner {
   private readonly url: URL
+  private readonly address: BackendAddress
   private readonly scheme: string
   private readonly settings: ConnectionSettings
   /** Sessions that take new streams, the oldest first. */
@@ -35,9 +40,10 @@ export class Http2Backend implements BackendClient, SessionOwner {
   /** The last TLS session, offered on the next handshake (resumption). */
   private tlsSession: Buffer | undefined
 
-  constructor(origin: string, settings: ConnectionSettings) {
-    this.url = new URL(origin)
-    this.scheme = this.url.protocol === "https:" ? "https" : "http"
+  constructor(backend: BackendSpec, settings: ConnectionSettings) {
+    this.url = new URL(originOf(backend))
+    this.address = backendAddress(backend)
+    this.scheme = this.address.secure ? "https" : "http"
     this.settings = settings
   }
 
@@ -106,16 +112,12 @@ export class Http2Backend implements BackendClient, SessionOwner {
   }
 
   private connect(): ClientHttp2Session {
-    const { hostname, port } = this.url
-    const host = hostname.startsWith("[") ? hostname.slice(1, -1) : hostname
-    const tls = this.scheme === "https"
+    const address = this.address
     return connect(this.url.origin, {
       createConnection: (): Socket => {
-        if (!tls) return connectTcp({ host, port: Number(port || 80), noDelay: true })
+        if (!address.secure) return connectTcp({ host: address.host, port: address.port, noDelay: true })
         const socket = connectTls({
-          host,
-          port: Number(port || 443),
-          ...(isIP(host) === 0 ? { servername: host } : {}),
+          ...tlsPeer(address),
           ...(this.tlsSession === undefined ? {} : { session: this.tlsSession }),
           ALPNProtocols: ["h2"]
         })
