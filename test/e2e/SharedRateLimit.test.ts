@@ -3,8 +3,10 @@
  * each client to one limit between them, and when Redis goes away (killed, stuck) every request
  * follows `onError` within the timeout, counted, until Redis is back.
  */
-import { assert, describe, it } from "@effect/vitest"
+import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
+import { readFileSync } from "node:fs"
+import { getCACertificates, setDefaultCACertificates } from "node:tls"
 import type { TestBackend } from "../support/Backends.ts"
 import { startBackend } from "../support/Backends.ts"
 import { listeningPort, startCli, writeConfig } from "../support/Cli.ts"
@@ -12,11 +14,17 @@ import { send } from "../support/Http.ts"
 import { startProxy } from "../support/Proxy.ts"
 import type { RunningProxy } from "../support/Proxy.ts"
 import type { RunningRedis } from "../support/Redis.ts"
-import { startRedis } from "../support/Redis.ts"
+import { startRedis, startRedisWith } from "../support/Redis.ts"
+
+// The TLS test's Redis has the fixture's localhost certificate: trusted here, where the proxies run.
+const defaultCAs = getCACertificates("default")
+const fixtureCA = readFileSync(new URL("../fixtures/tls/cert.pem", import.meta.url), "utf8")
+beforeAll(() => setDefaultCACertificates([...defaultCAs, fixtureCA]))
+afterAll(() => setDefaultCACertificates(defaultCAs))
 
 const limited = (
   backend: TestBackend,
-  redis: RunningRedis,
+  redis: Pick<RunningRedis, "url">,
   limit: {
     readonly requestsPerSecond: number
     readonly burst: number
@@ -146,6 +154,35 @@ describe("rate limits shared on Redis", () => {
       assert.strictEqual(counter(yield* scrape(proxy.adminUrl), "lb_rate_limit_store_errors_total"), 10)
       yield* redis.resume
       yield* reconnected(proxy)
+    }))
+
+  it.live("a Redis with a password: the password in the URL shares the limit; a wrong one follows onError, counted", () =>
+    Effect.gen(function*() {
+      const redis = yield* startRedisWith({ password: "s3cret" })
+      const backend = yield* startBackend("a")
+      const authed = { url: redis.url.replace("redis://", "redis://:s3cret@") }
+      const one = yield* limited(backend, authed, { requestsPerSecond: 0.5, burst: 2 })
+      const two = yield* limited(backend, authed, { requestsPerSecond: 0.5, burst: 2 })
+      assert.deepStrictEqual([...yield* statuses(one, 2, 1), ...yield* statuses(two, 2, 2)], [200, 200, 429])
+      const wrong = yield* limited(backend, { url: redis.url.replace("redis://", "redis://:wrong@") }, {
+        requestsPerSecond: 10,
+        burst: 10,
+        onError: "deny"
+      })
+      const refused = yield* from(wrong, 3)
+      assert.strictEqual(refused.status, 429)
+      assert.isBelow(refused.ms, 500, "at once, not after the 1 s timeout")
+      assert.strictEqual(counter(yield* scrape(wrong.adminUrl), "lb_rate_limit_store_errors_total"), 1)
+    }))
+
+  it.live("over TLS (rediss://, the certificate checked): two instances share one limit", () =>
+    Effect.gen(function*() {
+      const redis = yield* startRedisWith({ tls: true })
+      const backend = yield* startBackend("a")
+      const one = yield* limited(backend, redis, { requestsPerSecond: 0.5, burst: 2 })
+      const two = yield* limited(backend, redis, { requestsPerSecond: 0.5, burst: 2 })
+      assert.deepStrictEqual([...yield* statuses(one, 2, 1), ...yield* statuses(two, 2, 2)], [200, 200, 429])
+      assert.strictEqual(counter(yield* scrape(two.adminUrl), "lb_rate_limit_store_errors_total"), 0)
     }))
 
   it.live(

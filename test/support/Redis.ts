@@ -35,11 +35,31 @@ const freePort = Effect.callback<number, Error>((resume) => {
   })
 })
 
-const launch = (port: number, dir: string) =>
+interface RedisOptions {
+  readonly password?: string
+  /** Only TLS connections (`rediss://`), with the localhost certificate of `test/fixtures/tls`. */
+  readonly tls?: boolean
+}
+
+const tlsFixture = (name: string) => new URL(`../fixtures/tls/${name}`, import.meta.url).pathname
+
+const listenArgs = (port: number, options: RedisOptions): ReadonlyArray<string> =>
+  options.tls === true
+    ? [
+      ...["--port", "0", "--tls-port", String(port), "--tls-auth-clients", "no"],
+      ...["--tls-cert-file", tlsFixture("cert.pem"), "--tls-key-file", tlsFixture("key.pem")]
+    ]
+    : ["--port", String(port)]
+
+const launch = (port: number, dir: string, options: RedisOptions) =>
   Effect.callback<ChildProcess, Error>((resume) => {
     const child = spawn(
       "redis-server",
-      ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir],
+      [
+        ...listenArgs(port, options),
+        ...["--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir],
+        ...(options.password === undefined ? [] : ["--requirepass", options.password])
+      ],
       { stdio: ["ignore", "pipe", "pipe"] }
     )
     let output = ""
@@ -67,30 +87,36 @@ const exited = (child: ChildProcess) =>
     child.once("exit", () => resume(Effect.void))
   })
 
-export const startRedis: Effect.Effect<RunningRedis, Error, Scope.Scope> = Effect.gen(function*() {
-  const port = yield* freePort
-  const dir = mkdtempSync(join(tmpdir(), "switchyard-redis-"))
-  let child = yield* launch(port, dir)
-  const signal = (name: NodeJS.Signals) => Effect.sync(() => child.kill(name))
-  const kill = Effect.gen(function*() {
-    yield* signal("SIGKILL")
-    yield* exited(child)
-  })
-  yield* Effect.addFinalizer(() =>
-    Effect.gen(function*() {
-      yield* signal("SIGCONT")
-      yield* kill
-      rmSync(dir, { recursive: true, force: true })
+/** With `password`, Redis refuses every command until `AUTH` with it (`requirepass`); `url` has no password in it. */
+export const startRedisWith = (
+  options: RedisOptions
+): Effect.Effect<RunningRedis, Error, Scope.Scope> =>
+  Effect.gen(function*() {
+    const port = yield* freePort
+    const dir = mkdtempSync(join(tmpdir(), "switchyard-redis-"))
+    let child = yield* launch(port, dir, options)
+    const signal = (name: NodeJS.Signals) => Effect.sync(() => child.kill(name))
+    const kill = Effect.gen(function*() {
+      yield* signal("SIGKILL")
+      yield* exited(child)
     })
-  )
-  return {
-    port,
-    url: `redis://127.0.0.1:${port}/0`,
-    kill,
-    restart: Effect.gen(function*() {
-      child = yield* launch(port, dir)
-    }),
-    pause: Effect.asVoid(signal("SIGSTOP")),
-    resume: Effect.asVoid(signal("SIGCONT"))
-  }
-})
+    yield* Effect.addFinalizer(() =>
+      Effect.gen(function*() {
+        yield* signal("SIGCONT")
+        yield* kill
+        rmSync(dir, { recursive: true, force: true })
+      })
+    )
+    return {
+      port,
+      url: options.tls === true ? `rediss://localhost:${port}/0` : `redis://127.0.0.1:${port}/0`,
+      kill,
+      restart: Effect.gen(function*() {
+        child = yield* launch(port, dir, options)
+      }),
+      pause: Effect.asVoid(signal("SIGSTOP")),
+      resume: Effect.asVoid(signal("SIGCONT"))
+    }
+  })
+
+export const startRedis: Effect.Effect<RunningRedis, Error, Scope.Scope> = startRedisWith({})
