@@ -4,12 +4,11 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Fiber } from "effect"
-import type { Scope } from "effect"
 import { writeFileSync } from "node:fs"
-import { request as httpRequest } from "node:http"
 import { startBackend } from "../support/Backends.ts"
 import type { Handler, TestBackend } from "../support/Backends.ts"
 import { writeConfig } from "../support/Cli.ts"
+import { tagsFor, watchEvents } from "../support/Events.ts"
 import { send } from "../support/Http.ts"
 import type { Reply } from "../support/Http.ts"
 import { startProxy, startProxyFromFile } from "../support/Proxy.ts"
@@ -28,41 +27,6 @@ const call = (adminUrl: string, method: string, path: string, body?: unknown, to
     },
     ...(body === undefined ? {} : { body: typeof body === "string" ? body : JSON.stringify(body) })
   })
-
-/** `/events`, read in the background from the moment it answers: the events received so far. */
-const watchEvents = (
-  adminUrl: string
-): Effect.Effect<() => ReadonlyArray<Record<string, unknown>>, Error, Scope.Scope> =>
-  Effect.acquireRelease(
-    Effect.callback<{ readonly events: Array<Record<string, unknown>>; readonly close: () => void }, Error>(
-      (resume) => {
-        const events: Array<Record<string, unknown>> = []
-        let buffer = ""
-        const request = httpRequest(`${adminUrl}/events`, (response) => {
-          response.setEncoding("utf8")
-          response.on("data", (chunk: string) => {
-            buffer += chunk
-            for (let end = buffer.indexOf("\n\n"); end !== -1; end = buffer.indexOf("\n\n")) {
-              const block = buffer.slice(0, end)
-              buffer = buffer.slice(end + 2)
-              if (block.startsWith("data: ")) events.push(JSON.parse(block.slice(6)))
-            }
-          })
-          resume(Effect.succeed({ events, close: () => request.destroy() }))
-        })
-        request.on("error", (error) => resume(Effect.fail(error)))
-        request.end()
-      }
-    ),
-    ({ close }) => Effect.sync(close)
-  ).pipe(Effect.map(({ events }) => () => events))
-
-const tagsFor = (events: ReadonlyArray<Record<string, unknown>>, backend: string) =>
-  events
-    .filter((event) =>
-      event["backend"] === backend || (event["spec"] as { name?: string } | undefined)?.name === backend
-    )
-    .map((event) => event["_tag"])
 
 /** Holds `/slow` requests until released; answers the rest at once with the backend's name. */
 const holding = (held: Array<() => void>): Handler => (request, response, backend) => {

@@ -18,6 +18,7 @@ import { echoName, startBackend } from "../support/Backends.ts"
 import { listeningPort, startCli, writeConfig } from "../support/Cli.ts"
 import { startDnsServer } from "../support/DnsServer.ts"
 import type { TestDnsServer } from "../support/DnsServer.ts"
+import { tagsFor, watchEvents } from "../support/Events.ts"
 import { send } from "../support/Http.ts"
 import { startProxy, startProxyFromFile } from "../support/Proxy.ts"
 import type { RunningProxy } from "../support/Proxy.ts"
@@ -168,7 +169,7 @@ describe("DNS discovery", () => {
       assert.deepStrictEqual(new Set(yield* answeredBy(proxy, 6)), new Set(["127.0.0.1", "127.0.0.3"]))
     }))
 
-  it.live("a vanished address is drained: its request in flight finishes, it takes no new one; the journal has both", () =>
+  it.live("a vanished address is drained: its request in flight finishes, it takes no new one; the journal and /events record it", () =>
     Effect.gen(function*() {
       const dns = yield* startDnsServer
       const held: Array<() => void> = []
@@ -176,6 +177,7 @@ describe("DNS discovery", () => {
       const journal = join(mkdtempSync(join(tmpdir(), "switchyard-dns-")), "events.jsonl")
       dns.set(host, { a: ["127.0.0.1", "127.0.0.2"], ttl: 1 })
       const proxy = yield* startProxy(discoveredConfig(dns, backends[0]?.port ?? 0, { journal }))
+      const events = yield* watchEvents(proxy.adminUrl)
       // Round robin gives one to each address.
       const slow = yield* Effect.forkChild(
         Effect.all([send(proxy.url, { path: "/slow" }), send(proxy.url, { path: "/slow" })], {
@@ -194,6 +196,7 @@ describe("DNS discovery", () => {
         new Set(["127.0.0.1", "127.0.0.2"])
       )
       yield* eventually(() => proxy.registry.get("api@127.0.0.2") === undefined)
+      assert.deepStrictEqual(tagsFor(events(), "api@127.0.0.2"), ["BackendRemoved"], "on /events as it happened")
       yield* eventually(() => readFileSync(journal, "utf8").includes(`"BackendRemoved"`))
       const membership = readFileSync(journal, "utf8").trim().split("\n").map((line) => JSON.parse(line))
         .filter((event) => event._tag === "BackendAdded" || event._tag === "BackendRemoved")
