@@ -13,6 +13,7 @@
 import { Clock, Context, Effect, Layer, Metric, Option, Schedule, Stream } from "effect"
 import { PrometheusMetrics } from "effect/observability"
 import { isAvailable } from "../domain/Availability.ts"
+import { poolOf } from "../domain/Backend.ts"
 import type { BackendState } from "../domain/BackendState.ts"
 import { exported, makeHistogram, observe, proxyLatencyBoundaries } from "../domain/metrics/Histogram.ts"
 import type { Histogram } from "../domain/metrics/Histogram.ts"
@@ -149,35 +150,46 @@ export const MetricsLive = Layer.effect(
 
     // Per-backend series read the registry's current state at each scrape; they follow
     // membership at scrape time too, so a backend that left stops being reported.
-    const backendSeries = new Map<string, ReadonlyArray<Metric.Registration>>()
+    // `lb_backend_up` also carries the pool (what an alert on a pool with no backend left
+    // groups by), so a backend moved to another pool by a reload is registered anew.
+    const backendSeries = new Map<
+      string,
+      { readonly pool: string; readonly registrations: ReadonlyArray<Metric.Registration> }
+    >()
     const followMembership = () => {
       const present = new Set<string>()
       for (const state of registry.all()) {
         const name = state.spec.name
+        const pool = poolOf(state.spec)
         present.add(name)
-        if (backendSeries.has(name)) continue
+        const known = backendSeries.get(name)
+        if (known?.pool === pool) continue
+        known?.registrations.forEach((registration) => registration.remove())
         const current = () => registry.get(name)
         const attributes = { backend: name }
-        backendSeries.set(name, [
-          register(backendUp, attributes, () => {
-            const s = current()
-            return { value: s !== undefined && isUp(s) ? 1 : 0 }
-          }),
-          register(activeConnections, attributes, () => ({ value: current()?.inFlight ?? 0 })),
-          // The average as measured, not as a strategy reads it: that read decays toward zero
-          // while the backend is idle (so that it is tried again), which says nothing of its speed.
-          register(ewmaLatency, attributes, () => {
-            const s = current()
-            return { value: s?.latency === undefined ? 0 : s.latency.value / 1000 }
-          }),
-          register(circuitBreakerState, attributes, () => {
-            const s = current()
-            return { value: s === undefined ? 0 : circuitCode(s) }
-          }),
-          register(retriesTotal, attributes, () => ({ count: current()?.retries ?? 0, incremental: true }))
-        ])
+        backendSeries.set(name, {
+          pool,
+          registrations: [
+            register(backendUp, { backend: name, pool }, () => {
+              const s = current()
+              return { value: s !== undefined && isUp(s) ? 1 : 0 }
+            }),
+            register(activeConnections, attributes, () => ({ value: current()?.inFlight ?? 0 })),
+            // The average as measured, not as a strategy reads it: that read decays toward zero
+            // while the backend is idle (so that it is tried again), which says nothing of its speed.
+            register(ewmaLatency, attributes, () => {
+              const s = current()
+              return { value: s?.latency === undefined ? 0 : s.latency.value / 1000 }
+            }),
+            register(circuitBreakerState, attributes, () => {
+              const s = current()
+              return { value: s === undefined ? 0 : circuitCode(s) }
+            }),
+            register(retriesTotal, attributes, () => ({ count: current()?.retries ?? 0, incremental: true }))
+          ]
+        })
       }
-      for (const [name, registrations] of backendSeries) {
+      for (const [name, { registrations }] of backendSeries) {
         if (present.has(name)) continue
         registrations.forEach((registration) => registration.remove())
         backendSeries.delete(name)

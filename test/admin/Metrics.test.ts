@@ -50,6 +50,25 @@ describe("metrics", () => {
       assert.strictEqual(sample(text, `lb_requests_total{backend="none",method="POST",status="413"}`), 1)
     }))
 
+  it.live("lb_backend_up carries each backend's pool, so a pool with none up can be alerted on", () =>
+    Effect.gen(function*() {
+      const up = yield* startBackend("up")
+      const port = yield* closedPort
+      const proxy = yield* startProxy({
+        backends: [{ name: "main", url: up.url }],
+        pools: {
+          api: {
+            backends: [{ name: "api-gone", url: `http://127.0.0.1:${port}` }],
+            healthCheck: { path: "/", interval: "100ms", timeout: "100ms", unhealthyThreshold: 1 }
+          }
+        }
+      })
+      yield* waitUntil(() => proxy.registry.get("api-gone")?.healthy === false)
+      const text = (yield* send(proxy.adminUrl, { path: "/metrics" })).text
+      assert.strictEqual(sample(text, `lb_backend_up{backend="main",pool="default"}`), 1)
+      assert.strictEqual(sample(text, `lb_backend_up{backend="api-gone",pool="api"}`), 0)
+    }))
+
   it.live("reads backend gauges from live state: up, active connections, circuit, retries, latency", () =>
     Effect.gen(function*() {
       const held: Array<() => void> = []
@@ -68,8 +87,8 @@ describe("metrics", () => {
       yield* waitUntil(() => slow.arrivals() === 1)
       const during = (yield* send(proxy.adminUrl, { path: "/metrics" })).text
       assert.strictEqual(sample(during, `lb_active_connections{backend="slow"}`), 1)
-      assert.strictEqual(sample(during, `lb_backend_up{backend="gone"}`), 0)
-      assert.strictEqual(sample(during, `lb_backend_up{backend="slow"}`), 1)
+      assert.strictEqual(sample(during, `lb_backend_up{backend="gone",pool="default"}`), 0)
+      assert.strictEqual(sample(during, `lb_backend_up{backend="slow",pool="default"}`), 1)
       assert.strictEqual(sample(during, `lb_circuit_breaker_state{backend="gone"}`), 1)
       assert.strictEqual(sample(during, `lb_circuit_breaker_state{backend="slow"}`), 0)
       assert.strictEqual(sample(during, `lb_retries_total{backend="slow"}`), 1)
