@@ -23,10 +23,11 @@ export const demo = Effect.gen(function*() {
   yield* Console.log([
     "",
     "Switchyard demo",
-    `  proxy   http://${proxy.address.host}:${proxy.address.port}/   (try: curl -s localhost:${proxy.address.port}/hello)`,
-    `  admin   http://${admin.address.host}:${admin.address.port}/status`,
-    `  health  http://${admin.address.host}:${admin.address.port}/health`,
-    ...backends.map((b) => `  backend ${b.name.padEnd(12)} ${b.url}  (${b.latencyMs} ms)`),
+    `  proxy     http://${proxy.address.host}:${proxy.address.port}/   (try: curl -s localhost:${proxy.address.port}/hello)`,
+    `  dashboard http://${admin.address.host}:${admin.address.port}/   (open it in a browser)`,
+    `  status    http://${admin.address.host}:${admin.address.port}/status`,
+    `  health    http://${admin.address.host}:${admin.address.port}/health`,
+    ...backends.map((b) => `  backend   ${b.name.padEnd(12)} ${b.url}  (${b.latencyMs} ms)`),
     "Ctrl-C stops it.",
     ""
   ].join("\n"))

@@ -151,7 +151,8 @@ describe("switchyard CLI", () => {
     Effect.gen(function*() {
       const cli = yield* startCli(["demo"], { LB_PORT: "0", LB_ADMIN_PORT: "0" })
       const proxyPort = Number((yield* cli.waitFor(/proxy +http:\/\/127\.0\.0\.1:(\d+)\//))[1])
-      const adminPort = Number((yield* cli.waitFor(/admin +http:\/\/127\.0\.0\.1:(\d+)\/status/))[1])
+      const adminPort = Number((yield* cli.waitFor(/dashboard +http:\/\/127\.0\.0\.1:(\d+)\//))[1])
+      yield* cli.waitFor(new RegExp(`status +http://127\\.0\\.0\\.1:${adminPort}/status`))
       const seen = new Set<string>()
       for (let i = 0; i < 3; i++) {
         const reply = yield* send(`http://127.0.0.1:${proxyPort}`, { path: `/hello/${i}` })
@@ -160,6 +161,8 @@ describe("switchyard CLI", () => {
       assert.deepStrictEqual([...seen].sort(), ["demo-fast", "demo-medium", "demo-slow"])
       const health = yield* send(`http://127.0.0.1:${adminPort}`, { path: "/health" })
       assert.strictEqual(health.status, 200)
+      const dashboard = yield* send(`http://127.0.0.1:${adminPort}`, { path: "/" })
+      assert.include(dashboard.text, "<title>")
       cli.child.kill("SIGINT")
       assert.strictEqual(yield* cli.exitCode, 0)
     }))
