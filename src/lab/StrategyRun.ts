@@ -1,5 +1,5 @@
 /**
- * One strategy through a scenario: the lab (`domain/sim/Lab.ts`) and the virtual clock driven
+ * One strategy through a workload (a scenario's, or a replayed log's): the lab (`domain/sim/Lab.ts`) and the virtual clock driven
  * together. This is the lab's edge, as `http/` is the proxy's: the requests are the lab's plain
  * function calls; what needs time (probes, the breaker's open periods, slow start's steps) runs
  * on the proxy's own fibers, on the `VirtualClock`, which is moved to each instant a timer is due
@@ -18,8 +18,10 @@ import type { BackendEvent } from "../domain/BackendEvent.ts"
 import { makeRetryBudget } from "../domain/retry/RetryBudget.ts"
 import { makeRouting } from "../domain/routing/Routing.ts"
 import type { LabResults, SimTime } from "../domain/sim/Lab.ts"
+import type { Workload } from "../domain/sim/Lab.ts"
 import { makeLab } from "../domain/sim/Lab.ts"
 import type { Scenario } from "../domain/sim/ScenarioLoader.ts"
+import { makeArrivals } from "../domain/sim/Traffic.ts"
 import { BackendRegistry } from "../services/BackendRegistry.ts"
 import { ProxyConfig } from "../services/ProxyConfig.ts"
 import { RetryBackoff } from "../services/RetryBackoff.ts"
@@ -51,11 +53,19 @@ const isTransition = (event: BackendEvent): boolean =>
   event._tag === "HealthChanged" || event._tag === "CircuitOpened" || event._tag === "CircuitHalfOpened" ||
   event._tag === "CircuitClosed" || event._tag === "EjectionDeclined"
 
+/** A scenario's backends and its generated traffic. */
+export const scenarioWorkload = (scenario: Scenario): Workload => ({
+  backends: scenario.backends,
+  clients: scenario.traffic.clients,
+  expectedRequests: scenario.traffic.durationMs * scenario.traffic.ratePerSecond / 1000,
+  arrivals: (random) => makeArrivals(scenario.traffic, random)
+})
+
 /**
- * The scenario's traffic through the proxy in context, whose config names the strategy. Wants a
- * fresh registry and clock: what a run finds in them at the start is part of its result.
+ * The workload through the proxy in context, whose config names the strategy. Wants a fresh
+ * registry and clock: what a run finds in them at the start is part of its result.
  */
-export const runLab = Effect.fn("StrategyLab.run")(function*(scenario: Scenario, seed: number) {
+export const runLab = Effect.fn("StrategyLab.run")(function*(workload: Workload, seed: number) {
   const clock = yield* VirtualClock
   const registry = yield* BackendRegistry
   const backoff = yield* RetryBackoff
@@ -90,9 +100,10 @@ export const runLab = Effect.fn("StrategyLab.run")(function*(scenario: Scenario,
     maxAttempts: config.retry.attempts,
     maxBodySize: config.server.maxBodySize,
     requestTimeoutMs: Duration.toMillis(config.timeouts.request),
-    backends: scenario.backends,
-    traffic: scenario.traffic,
-    trafficRandom: () => trafficRandom.nextDoubleUnsafe(),
+    backends: workload.backends,
+    arrivals: workload.arrivals(() => trafficRandom.nextDoubleUnsafe()),
+    clients: workload.clients,
+    expectedRequests: workload.expectedRequests,
     serviceRandom: () => serviceRandom.nextDoubleUnsafe()
   })
 

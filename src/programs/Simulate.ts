@@ -11,16 +11,19 @@
  */
 import { Console, Effect, Layer, Random } from "effect"
 import { readFile, writeFile } from "node:fs/promises"
+import type { Config } from "../domain/config/ConfigLoader.ts"
 import { ScenarioError, SimulateError } from "../domain/Errors.ts"
 import { strategyNames } from "../domain/selection/Strategies.ts"
 import type { StrategyName } from "../domain/selection/Strategies.ts"
+import type { SimulatedBackend } from "../domain/sim/BackendModel.ts"
+import type { Workload } from "../domain/sim/Lab.ts"
 import { buildReport } from "../domain/sim/Report.ts"
 import type { SimulationReport } from "../domain/sim/Report.ts"
 import { loadScenario } from "../domain/sim/ScenarioLoader.ts"
 import type { Scenario } from "../domain/sim/ScenarioLoader.ts"
 import { renderChart } from "../lab/Chart.ts"
 import { renderJson, renderTable } from "../lab/ReportText.ts"
-import { labSeeds, runLab } from "../lab/StrategyRun.ts"
+import { labSeeds, runLab, scenarioWorkload } from "../lab/StrategyRun.ts"
 import type { StrategyRun } from "../lab/StrategyRun.ts"
 import { BackendRegistryLive } from "../layers/BackendRegistryLive.ts"
 import { CircuitBreakerLive } from "../layers/CircuitBreakerLive.ts"
@@ -37,27 +40,32 @@ export type { StrategyRun } from "../lab/StrategyRun.ts"
  * The proxy of one run, on simulated backends and a virtual clock of its own. Exported for the
  * tests that read its registry while `runLab` drives it (the attempt sequence, lab against sockets).
  */
-export const labProxyLive = (scenario: Scenario, strategy: StrategyName) => {
+export const labProxyLive = (config: Config, backends: ReadonlyArray<SimulatedBackend>) => {
   const supervision = Layer.mergeAll(
-    HealthSupervisorLive.pipe(Layer.provide(SimHealthProbeLive(scenario.backends))),
+    HealthSupervisorLive.pipe(Layer.provide(SimHealthProbeLive(backends))),
     CircuitBreakerLive,
     SlowStartLive
   )
   return Layer.merge(supervision.pipe(Layer.provideMerge(BackendRegistryLive)), RetryBackoffLive).pipe(
-    Layer.provideMerge(Layer.succeed(ProxyConfig, { ...scenario.config, strategy })),
+    Layer.provideMerge(Layer.succeed(ProxyConfig, config)),
     Layer.provideMerge(VirtualClockLive)
   )
 }
 
 /**
- * The scenario through one strategy, from a fresh registry and clock (`local`: nothing is shared
- * with another run). The proxy's `Random` is seeded around the layers, so they draw from it too.
+ * A workload through the proxy `config` describes, from a fresh registry and clock (`local`:
+ * nothing is shared with another run). The proxy's `Random` is seeded around the layers, so they
+ * draw from it too.
  */
-export const runStrategy = (scenario: Scenario, strategy: StrategyName, seed: number): Effect.Effect<StrategyRun> =>
-  runLab(scenario, seed).pipe(
-    Effect.provide(labProxyLive(scenario, strategy), { local: true }),
+export const runWorkload = (config: Config, workload: Workload, seed: number): Effect.Effect<StrategyRun> =>
+  runLab(workload, seed).pipe(
+    Effect.provide(labProxyLive(config, workload.backends), { local: true }),
     Random.withSeed(labSeeds(seed).proxy)
   )
+
+/** The scenario through one strategy. */
+export const runStrategy = (scenario: Scenario, strategy: StrategyName, seed: number): Effect.Effect<StrategyRun> =>
+  runWorkload({ ...scenario.config, strategy }, scenarioWorkload(scenario), seed)
 
 /** Every strategy asked for, one after the other (each from scratch), into one report. */
 export const simulateScenario = (

@@ -14,7 +14,7 @@ import { createServer as createNetServer } from "node:net"
 import type { Socket } from "node:net"
 import type { BackendEvent } from "../../src/domain/BackendEvent.ts"
 import { loadScenario } from "../../src/domain/sim/ScenarioLoader.ts"
-import { labSeeds, runLab } from "../../src/lab/StrategyRun.ts"
+import { labSeeds, runLab, scenarioWorkload } from "../../src/lab/StrategyRun.ts"
 import { labProxyLive } from "../../src/programs/Simulate.ts"
 import { BackendRegistry } from "../../src/services/BackendRegistry.ts"
 import { closedPort, startBackend } from "../support/Backends.ts"
@@ -88,7 +88,7 @@ const throughLab = (script: ReadonlyArray<Failure>, method: Method) => {
   return Effect.gen(function*() {
     const registry = yield* BackendRegistry
     const subscription = yield* registry.subscribe({ requests: true })
-    const run = yield* runLab(scenario, seed)
+    const run = yield* runLab(scenarioWorkload(scenario), seed)
     const events = yield* PubSub.takeAll(subscription)
     const samples = run.results.recorder.samples()
     assert.strictEqual(samples.count, 1, "the lab answered exactly one request")
@@ -99,7 +99,7 @@ const throughLab = (script: ReadonlyArray<Failure>, method: Method) => {
     } satisfies Observed
   }).pipe(
     Effect.scoped,
-    Effect.provide(labProxyLive(scenario, "round-robin"), { local: true }),
+    Effect.provide(labProxyLive({ ...scenario.config, strategy: "round-robin" }, scenario.backends), { local: true }),
     Random.withSeed(labSeeds(seed).proxy)
   )
 }

@@ -15,6 +15,8 @@ export interface BackendChange {
   readonly resetFraction?: number
   readonly overloadFraction?: number
   readonly down?: boolean
+  /** Its latency from now on (a replay's next window), instead of the one before. */
+  readonly latency?: Latency
 }
 
 export interface SimulatedBackend {
@@ -39,6 +41,7 @@ export interface Condition {
   readonly overloadFraction: number
   /** Refusing connections. */
   readonly down: boolean
+  readonly latency: Latency
 }
 
 /** A backend's conditions, each holding from its start time until the next one's. */
@@ -53,7 +56,8 @@ export const timelineOf = (backend: SimulatedBackend): Timeline => {
     errorFraction: backend.errorFraction,
     resetFraction: backend.resetFraction,
     overloadFraction: backend.overloadFraction,
-    down: false
+    down: false,
+    latency: backend.latency
   }
   const starts = [Number.NEGATIVE_INFINITY]
   const conditions = [condition]
@@ -63,7 +67,8 @@ export const timelineOf = (backend: SimulatedBackend): Timeline => {
       errorFraction: change.errorFraction ?? condition.errorFraction,
       resetFraction: change.resetFraction ?? condition.resetFraction,
       overloadFraction: change.overloadFraction ?? condition.overloadFraction,
-      down: change.down ?? condition.down
+      down: change.down ?? condition.down,
+      latency: change.latency ?? condition.latency
     }
     starts.push(change.atMs)
     conditions.push(condition)
@@ -71,15 +76,29 @@ export const timelineOf = (backend: SimulatedBackend): Timeline => {
   return { starts, conditions }
 }
 
-/** The condition at `atMs`: a change at exactly `atMs` already holds. */
+/**
+ * The condition at `atMs`: a change at exactly `atMs` already holds. A binary search: a replayed
+ * day has a change per window.
+ */
 export const conditionAt = (timeline: Timeline, atMs: number): Condition => {
-  for (let i = timeline.starts.length - 1; i > 0; i--) {
-    if ((timeline.starts[i] ?? 0) <= atMs) return timeline.conditions[i] ?? timeline.conditions[0] ?? healthy
+  let low = 0
+  let high = timeline.starts.length - 1
+  while (low < high) {
+    const middle = (low + high + 1) >>> 1
+    if ((timeline.starts[middle] ?? 0) <= atMs) low = middle
+    else high = middle - 1
   }
-  return timeline.conditions[0] ?? healthy
+  return timeline.conditions[low] ?? timeline.conditions[0] ?? healthy
 }
 
-const healthy: Condition = { slowdown: 1, errorFraction: 0, resetFraction: 0, overloadFraction: 0, down: false }
+const healthy: Condition = {
+  slowdown: 1,
+  errorFraction: 0,
+  resetFraction: 0,
+  overloadFraction: 0,
+  down: false,
+  latency: { _tag: "Fixed", ms: 0 }
+}
 
 /**
  * How much slower a backend answers with `inFlight` requests (this one included) than at rest:
@@ -132,7 +151,7 @@ export const answer = (
     }
   }
   const u = uError - condition.overloadFraction
-  const latency = quantile(backend.latency, uLatency) * condition.slowdown * loadFactor(backend.capacity, inFlight)
+  const latency = quantile(condition.latency, uLatency) * condition.slowdown * loadFactor(backend.capacity, inFlight)
   if (latency > timeoutMs) return { outcome: "timeout", afterMs: timeoutMs, sent: true, responded: false }
   if (u < condition.resetFraction) return { outcome: "reset", afterMs: latency, sent: true, responded: false }
   const outcome = u < condition.resetFraction + condition.errorFraction ? "server-error" : "success"

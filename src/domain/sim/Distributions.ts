@@ -16,6 +16,11 @@ export type Latency =
   | { readonly _tag: "Lognormal"; readonly mu: number; readonly sigma: number }
   /** `fast` with probability `1 - slowFraction`, else `slow`: a cache hit or miss, a GC pause. */
   | { readonly _tag: "Bimodal"; readonly fast: Latency; readonly slow: Latency; readonly slowFraction: number }
+  /**
+   * Measured: latencies at evenly spaced quantiles, ascending (the first the minimum, the last the
+   * maximum), linearly interpolated between; what a replay fits from an access log.
+   */
+  | { readonly _tag: "Empirical"; readonly points: Float64Array }
 
 /** The 99th percentile of the standard normal distribution. */
 export const z99 = 2.3263478740408408
@@ -91,7 +96,17 @@ export const quantile = (latency: Latency, u: number): number => {
         ? quantile(latency.fast, u / fastFraction)
         : quantile(latency.slow, (u - fastFraction) / latency.slowFraction)
     }
+    case "Empirical":
+      return interpolate(latency.points, u)
   }
+}
+
+/** The value at quantile `u` of evenly spaced quantile points, linearly between the two around it. */
+export const interpolate = (points: Float64Array, u: number): number => {
+  const position = Math.min(1, Math.max(0, u)) * (points.length - 1)
+  const below = Math.floor(position)
+  const low = points[below] ?? 0
+  return low + (position - below) * ((points[below + 1] ?? low) - low)
 }
 
 /** The mean latency (ms), for the report's description of a backend. */
@@ -105,6 +120,13 @@ export const mean = (latency: Latency): number => {
       return Math.exp(latency.mu + latency.sigma * latency.sigma / 2)
     case "Bimodal":
       return (1 - latency.slowFraction) * mean(latency.fast) + latency.slowFraction * mean(latency.slow)
+    case "Empirical": {
+      const { points } = latency
+      if (points.length < 2) return points[0] ?? 0
+      let area = 0
+      for (let i = 1; i < points.length; i++) area += ((points[i - 1] ?? 0) + (points[i] ?? 0)) / 2
+      return area / (points.length - 1)
+    }
   }
 }
 

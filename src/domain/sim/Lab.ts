@@ -37,8 +37,18 @@ import { answer, conditionAt, timelineOf } from "./BackendModel.ts"
 import { makeEventQueue } from "./EventQueue.ts"
 import type { SampleRecorder } from "./Samples.ts"
 import { makeSampleRecorder } from "./Samples.ts"
-import type { Arrival, TrafficSettings } from "./Traffic.ts"
-import { clientAddress, makeArrivals } from "./Traffic.ts"
+import type { Arrival } from "./Traffic.ts"
+import { clientAddress } from "./Traffic.ts"
+
+/** What a run sends through the proxy: its simulated backends and its requests. */
+export interface Workload {
+  readonly backends: ReadonlyArray<SimulatedBackend>
+  /** As `LabEnv.clients`. */
+  readonly clients: number
+  readonly expectedRequests: number
+  /** A fresh source of the requests in arrival order, given the traffic's own uniform draws. */
+  readonly arrivals: (random: () => number) => () => Arrival | undefined
+}
 
 /** What the lab needs of the registry: the real one (`BackendRegistryLive`). */
 export interface LabRegistry {
@@ -69,9 +79,12 @@ export interface LabEnv {
   /** `timeouts.request`: the proxy stops waiting for a response head after this long. */
   readonly requestTimeoutMs: number
   readonly backends: ReadonlyArray<SimulatedBackend>
-  readonly traffic: TrafficSettings
-  /** Uniform draws for the traffic: the same for every strategy. */
-  readonly trafficRandom: () => number
+  /** The requests, in arrival order, one at a time (a million need not sit in memory). */
+  readonly arrivals: () => Arrival | undefined
+  /** Distinct clients of arrivals that carry no `facts` of their own (`clientAddress` of each). */
+  readonly clients: number
+  /** About how many requests will come: room for their samples is made at once. */
+  readonly expectedRequests: number
   /** Uniform draws for what is not the traffic's: retries and replays. */
   readonly serviceRandom: () => number
 }
@@ -157,13 +170,13 @@ export const makeLab = (env: LabEnv): Lab => {
     tally: { name: model.name, attempts: 0, peakInFlight: 0 },
     inFlight: new Set<Request>()
   }]))
-  const facts: ReadonlyArray<RequestFacts> = Array.from({ length: env.traffic.clients }, (_, client) => ({
+  const facts: ReadonlyArray<RequestFacts> = Array.from({ length: env.clients }, (_, client) => ({
     clientAddress: clientAddress(client),
     path: "/",
     header: noHeader
   }))
-  const recorder = makeSampleRecorder(env.traffic.durationMs * env.traffic.ratePerSecond / 1000)
-  const nextArrival = makeArrivals(env.traffic, env.trafficRandom)
+  const recorder = makeSampleRecorder(env.expectedRequests)
+  const nextArrival = env.arrivals
   let retries = 0
   let replays = 0
   let seenVersion = registry.version()
@@ -216,7 +229,8 @@ export const makeLab = (env: LabEnv): Lab => {
     scheduleArrival()
     const request: Request = {
       arrival,
-      facts: facts[arrival.client] ?? { clientAddress: clientAddress(arrival.client), path: "/", header: noHeader },
+      facts: arrival.facts ?? facts[arrival.client] ??
+        { clientAddress: clientAddress(arrival.client), path: "/", header: noHeader },
       traits: arrival.post ? post : get,
       attempt: undefined,
       tried: undefined,

@@ -9,7 +9,7 @@
 import type { BackendEvent } from "../BackendEvent.ts"
 import type { BackendChange } from "./BackendModel.ts"
 import type { Latency } from "./Distributions.ts"
-import { z99 } from "./Distributions.ts"
+import { interpolate, z99 } from "./Distributions.ts"
 import type { LabResults } from "./Lab.ts"
 import { percentile } from "./Percentiles.ts"
 import type { Scenario } from "./ScenarioLoader.ts"
@@ -125,6 +125,10 @@ export const describeLatency = (latency: Latency): string => {
       return `bimodal ${round(100 * (1 - latency.slowFraction))}% ${describeLatency(latency.fast)}, ${
         round(100 * latency.slowFraction)
       }% ${describeLatency(latency.slow)}`
+    case "Empirical":
+      return `observed median ${formatMs(interpolate(latency.points, 0.5))} p99 ${
+        formatMs(interpolate(latency.points, 0.99))
+      }`
   }
 }
 
@@ -135,7 +139,8 @@ export const describeChange = (change: BackendChange): string => {
     change.errorFraction === undefined ? undefined : `${round(100 * change.errorFraction)}% errors`,
     change.resetFraction === undefined ? undefined : `${round(100 * change.resetFraction)}% resets`,
     change.overloadFraction === undefined ? undefined : `${round(100 * change.overloadFraction)}% overloaded`,
-    change.down === undefined ? undefined : change.down ? "down" : "up"
+    change.down === undefined ? undefined : change.down ? "down" : "up",
+    change.latency === undefined ? undefined : `latency ${describeLatency(change.latency)}`
   ].filter((part) => part !== undefined)
   return parts.join(", ")
 }

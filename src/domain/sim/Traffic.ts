@@ -3,6 +3,7 @@
  * method, and the two draws that decide how fast and whether it fails wherever it is sent. They
  * come from a stream of uniform draws of their own, so every strategy gets the same traffic.
  */
+import type { RequestFacts } from "../selection/Strategy.ts"
 import { exponentialGap } from "./Distributions.ts"
 
 export interface TrafficSettings {
@@ -26,6 +27,8 @@ export interface Arrival {
   readonly uLatency: number
   /** Compared with the backend's reset and error shares on its first attempt. */
   readonly uError: number
+  /** The request as routing sees it, when it is not the client's `clientAddress` asking for `/` (a replay's). */
+  readonly facts?: RequestFacts
 }
 
 /** A distinct IPv4 address per client, `10.x.y.z`. */

@@ -23,13 +23,32 @@ const backend: SimulatedBackend = {
 describe("simulated backend", () => {
   it("a change holds from its instant on, and keeps what it does not mention", () => {
     const timeline = timelineOf(backend)
-    const steady = { slowdown: 1, errorFraction: 0.1, resetFraction: 0.05, overloadFraction: 0, down: false }
+    const steady = {
+      slowdown: 1,
+      errorFraction: 0.1,
+      resetFraction: 0.05,
+      overloadFraction: 0,
+      down: false,
+      latency: backend.latency
+    }
     assert.deepStrictEqual(conditionAt(timeline, 29_999.9), steady)
     assert.deepStrictEqual(conditionAt(timeline, 30_000), { ...steady, slowdown: 5 })
     assert.deepStrictEqual(conditionAt(timeline, 60_000), { ...steady, slowdown: 5, down: true })
     assert.deepStrictEqual(conditionAt(timeline, 90_000), steady)
     assert.deepStrictEqual(conditionAt(timeline, 1e9), { ...steady, overloadFraction: 0.2 })
   })
+
+  it("property: the condition at an instant is the last change at or before it (a replay's window latency too)", () =>
+    fc.assert(fc.property(
+      fc.array(fc.integer({ min: 0, max: 1_000 }), { maxLength: 40 }).map((starts) => starts.sort((a, b) => a - b)),
+      fc.integer({ min: -10, max: 1_010 }),
+      (starts, at) => {
+        const changes = starts.map((atMs, i) => ({ atMs, latency: { _tag: "Fixed" as const, ms: i } }))
+        const last = changes.filter((change) => change.atMs <= at).at(-1)
+        const condition = conditionAt(timelineOf({ ...backend, changes }), at)
+        assert.deepStrictEqual(condition.latency, last === undefined ? backend.latency : last.latency)
+      }
+    )))
 
   it("latency grows with the requests beyond capacity", () => {
     assert.strictEqual(loadFactor(10, 10), 1)
