@@ -44,7 +44,7 @@ describe("simulated backend", () => {
       fc.integer({ min: -10, max: 1_010 }),
       (starts, at) => {
         const changes = starts.map((atMs, i) => ({ atMs, latency: { _tag: "Fixed" as const, ms: i } }))
-        const last = changes.filter((change) => change.atMs <= at).at(-1)
+        const last = changes.findLast((change) => change.atMs <= at)
         const condition = conditionAt(timelineOf({ ...backend, changes }), at)
         assert.deepStrictEqual(condition.latency, last === undefined ? backend.latency : last.latency)
       }
