@@ -11,6 +11,7 @@ import { isAvailable } from "../domain/Availability.ts"
 import { BackendEvent } from "../domain/BackendEvent.ts"
 import { poolsOf } from "../domain/config/ConfigLoader.ts"
 import { formatProblem } from "../domain/Errors.ts"
+import type { HistorySample } from "../domain/metrics/Sample.ts"
 import { packagePath } from "../PackageRoot.ts"
 import { BackendRegistry } from "../services/BackendRegistry.ts"
 import { Metrics } from "../services/Metrics.ts"
@@ -19,7 +20,7 @@ import { Reloader } from "../services/Reloader.ts"
 import { WorkerPool } from "../services/WorkerPool.ts"
 import { version } from "../version.ts"
 import { makeGuard } from "./Authorization.ts"
-import { metricsDocument, statusDocument } from "./StatusDocument.ts"
+import { metricsDocument, recentTraffic, statusDocument } from "./StatusDocument.ts"
 
 const encodeEvent = Schema.encodeSync(BackendEvent)
 
@@ -58,8 +59,9 @@ export const AdminRoutes = HttpRouter.use(Effect.fnUntraced(function*(router) {
     headers: dashboardHeaders
   })
 
-  // Strategies from the config in force, which a reload may have changed since start-up.
-  const currentStatus = () => {
+  // Pools, strategies and routes from the config in force, which a reload may have changed
+  // since start-up.
+  const currentStatus = (history: ReadonlyArray<HistorySample>) => {
     const now = clock.currentTimeMillisUnsafe()
     const inForce = reloader.current()
     return statusDocument({
@@ -67,7 +69,9 @@ export const AdminRoutes = HttpRouter.use(Effect.fnUntraced(function*(router) {
       uptimeSeconds: (now - startedAt) / 1000,
       strategy: inForce.strategy,
       pools: poolsOf(inForce),
+      routes: inForce.routes,
       backends: registry.all(),
+      recent: recentTraffic(history),
       workers: Option.match(workers, { onNone: () => [], onSome: (pool) => pool.status() }),
       now
     })
@@ -81,20 +85,22 @@ export const AdminRoutes = HttpRouter.use(Effect.fnUntraced(function*(router) {
     )
   })
 
-  const status = () => Effect.sync(() => HttpServerResponse.jsonUnsafe(currentStatus()))
+  const status = () => Effect.sync(() => HttpServerResponse.jsonUnsafe(currentStatus(metrics.history())))
 
   const metricsRoute = (request: HttpServerRequest.HttpServerRequest) =>
-    Effect.sync(() =>
-      wantsJson(request)
-        ? HttpServerResponse.jsonUnsafe(metricsDocument(currentStatus(), {
-          intervalSeconds: Duration.toSeconds(config.metrics.historyInterval),
-          size: config.metrics.historySize,
-          samples: metrics.history()
-        }))
-        : HttpServerResponse.text(metrics.prometheus(), {
+    Effect.sync(() => {
+      if (!wantsJson(request)) {
+        return HttpServerResponse.text(metrics.prometheus(), {
           contentType: "text/plain; version=0.0.4; charset=utf-8"
         })
-    )
+      }
+      const samples = metrics.history()
+      return HttpServerResponse.jsonUnsafe(metricsDocument(currentStatus(samples), {
+        intervalSeconds: Duration.toSeconds(config.metrics.historyInterval),
+        size: config.metrics.historySize,
+        samples
+      }))
+    })
 
   // Server-sent events: every lifecycle event as JSON, live. The subscription's bounded buffer
   // drops a slow client's oldest events instead of slowing anything down.

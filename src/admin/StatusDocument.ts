@@ -7,7 +7,11 @@ import { poolOf } from "../domain/Backend.ts"
 import type { BackendState } from "../domain/BackendState.ts"
 import type { Circuit } from "../domain/breaker/Circuit.ts"
 import { standingEjections } from "../domain/breaker/Ejection.ts"
+import type { Config } from "../domain/config/ConfigLoader.ts"
+import { proxyLatencyBoundaries } from "../domain/metrics/Histogram.ts"
 import type { BackendSample, HistorySample } from "../domain/metrics/Sample.ts"
+import { noResponses, recentWindow, trafficBetween } from "../domain/metrics/Traffic.ts"
+import type { RecentTraffic, TrafficReading } from "../domain/metrics/Traffic.ts"
 import type { WorkerStatus } from "../services/WorkerPool.ts"
 
 export interface CircuitStatus {
@@ -45,10 +49,25 @@ export interface BackendStatus {
   readonly lastRequestAt: string | null
 }
 
-/** A pool and the strategy it picks by now (a reload may have changed it since start-up). */
+/** A backend as `/status` lists it, with its traffic over the recent window (`null` before it). */
+export interface BackendRow extends BackendStatus {
+  readonly recent: RecentTraffic | null
+}
+
+/** A pool as configured now (a reload may have changed it since start-up) and its members. */
 export interface PoolStatus {
   readonly name: string
   readonly strategy: string
+  /** Its backends (DNS-discovered addresses included, removed ones not). */
+  readonly backends: ReadonlyArray<string>
+  readonly available: number
+}
+
+/** A route of the config in force: requests it matches go to `pool`; any other, to `default`. */
+export interface RouteStatus {
+  readonly host: string | null
+  readonly pathPrefix: string | null
+  readonly pool: string
 }
 
 export interface StatusDocument {
@@ -58,10 +77,12 @@ export interface StatusDocument {
   readonly strategy: string
   /** Every pool, the default one first. */
   readonly pools: ReadonlyArray<PoolStatus>
+  /** In the order written; the longest matching prefix wins. */
+  readonly routes: ReadonlyArray<RouteStatus>
   readonly backends: {
     readonly total: number
     readonly available: number
-    readonly list: ReadonlyArray<BackendStatus>
+    readonly list: ReadonlyArray<BackendRow>
   }
   /** With `workers` above 1, each worker process; empty when this one process serves. */
   readonly workers: ReadonlyArray<WorkerStatus>
@@ -102,22 +123,63 @@ export const backendStatus = (state: BackendState, now: number): BackendStatus =
   lastRequestAt: state.lastRequestAt === undefined ? null : new Date(state.lastRequestAt).toISOString()
 })
 
+const readingOf = (sample: HistorySample, backend: string): TrafficReading => ({
+  responses: sample.backends[backend]?.responses ?? noResponses,
+  latencyBuckets: sample.latencyBuckets[backend]
+})
+
+/** Each backend's traffic between the trend buffer's newest sample and the one a window before. */
+export const recentTraffic = (samples: ReadonlyArray<HistorySample>): ReadonlyMap<string, RecentTraffic> => {
+  const recent = new Map<string, RecentTraffic>()
+  const window = recentWindow(samples)
+  if (window === undefined) return recent
+  const { newer, older } = window
+  const seconds = (newer.at - older.at) / 1000
+  for (const backend of Object.keys(newer.backends)) {
+    recent.set(
+      backend,
+      trafficBetween(proxyLatencyBoundaries, seconds, readingOf(older, backend), readingOf(newer, backend))
+    )
+  }
+  return recent
+}
+
 export const statusDocument = (facts: {
   readonly version: string
   readonly uptimeSeconds: number
   readonly strategy: string
-  readonly pools: ReadonlyArray<PoolStatus>
+  readonly pools: ReadonlyArray<{ readonly name: string; readonly strategy: string }>
+  /** The config's `routes`, as written. */
+  readonly routes: Config["routes"]
   readonly backends: ReadonlyArray<BackendState>
+  readonly recent: ReadonlyMap<string, RecentTraffic>
   readonly workers: ReadonlyArray<WorkerStatus>
   /** Epoch ms: the moment of the answer, which standing ejections are counted at. */
   readonly now: number
 }): StatusDocument => {
-  const list = facts.backends.map((state) => backendStatus(state, facts.now))
+  const list = facts.backends.map((state): BackendRow => ({
+    ...backendStatus(state, facts.now),
+    recent: facts.recent.get(state.spec.name) ?? null
+  }))
+  const members = list.filter((backend) => !backend.removed)
   return {
     version: facts.version,
     uptimeSeconds: Math.floor(facts.uptimeSeconds),
     strategy: facts.strategy,
-    pools: facts.pools.map(({ name, strategy }) => ({ name, strategy })),
+    pools: facts.pools.map(({ name, strategy }) => {
+      const inPool = members.filter((backend) => backend.pool === name)
+      return {
+        name,
+        strategy,
+        backends: inPool.map((backend) => backend.name),
+        available: inPool.filter((backend) => backend.available).length
+      }
+    }),
+    routes: (facts.routes ?? []).map(({ match, pool }) => ({
+      host: match.host ?? null,
+      pathPrefix: match.pathPrefix ?? null,
+      pool
+    })),
     backends: { total: list.length, available: list.filter((b) => b.available).length, list },
     workers: facts.workers
   }

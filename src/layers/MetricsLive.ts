@@ -20,6 +20,7 @@ import type { Histogram } from "../domain/metrics/Histogram.ts"
 import { makeRing, push, toArray } from "../domain/metrics/History.ts"
 import type { HistorySample } from "../domain/metrics/Sample.ts"
 import { sampleOf } from "../domain/metrics/Sample.ts"
+import { statusCountsByBackend } from "../domain/metrics/Traffic.ts"
 import type { CountedRequest } from "../domain/RequestRecord.ts"
 import { BackendRegistry } from "../services/BackendRegistry.ts"
 import {
@@ -119,7 +120,8 @@ export const MetricsLive = Layer.effect(
     register(eventLoopDelay, {}, pauses.eventLoopDelay)
     for (const [kind, read] of pauses.gcPauses) register(gcPause, { kind }, read)
 
-    const requestCounts = new Map<string, { count: number }>()
+    // Each series keeps its labels (set once, when it is first seen) for the sampler's sums.
+    const requestCounts = new Map<string, { count: number; readonly backend: string; readonly status: number }>()
     const durations = new Map<string, Histogram>()
 
     const recordRequest = (record: CountedRequest): void => {
@@ -129,7 +131,7 @@ export const MetricsLive = Layer.effect(
       const key = `${backend} ${method} ${record.status}`
       let counter = requestCounts.get(key)
       if (counter === undefined) {
-        const series = { count: 0 }
+        const series = { count: 0, backend, status: record.status }
         counter = series
         requestCounts.set(key, series)
         register(requestsTotal, { backend, method, status: String(record.status) }, () => ({
@@ -197,8 +199,17 @@ export const MetricsLive = Layer.effect(
     }
 
     const history = makeRing<HistorySample>(config.metrics.historySize)
+    // Status classes and bucket counts are folded here, once per interval, off the data path.
+    const takeSample = (now: number) => {
+      const latencyBuckets: Record<string, ReadonlyArray<number>> = {}
+      for (const [backend, histogram] of durations) latencyBuckets[backend] = histogram.counts.slice()
+      push(
+        history,
+        sampleOf(registry.all(), now, { responses: statusCountsByBackend(requestCounts.values()), latencyBuckets })
+      )
+    }
     yield* Clock.currentTimeMillis.pipe(
-      Effect.flatMap((now) => Effect.sync(() => push(history, sampleOf(registry.all(), now)))),
+      Effect.flatMap((now) => Effect.sync(() => takeSample(now))),
       Effect.repeat(Schedule.spaced(config.metrics.historyInterval)),
       Effect.forkScoped
     )

@@ -135,7 +135,10 @@ pools:
       })
       assert.strictEqual(new Set(yield* servedBy(6)).size, 1, "ip-hash keeps one client on one backend")
 
-      const pools = [{ name: "default", strategy: "ip-hash" }, { name: "other", strategy: "random" }]
+      const pools = [
+        { name: "default", strategy: "ip-hash", backends: ["a", "b"], available: 2 },
+        { name: "other", strategy: "random", backends: ["c"], available: 1 }
+      ]
       const status = JSON.parse((yield* send(proxy.adminUrl, { path: "/status" })).text)
       assert.deepStrictEqual([status.strategy, status.pools], ["ip-hash", pools])
       const snapshot = JSON.parse((yield* send(proxy.adminUrl, { path: "/metrics?format=json" })).text)

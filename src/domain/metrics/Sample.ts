@@ -1,8 +1,11 @@
 /**
  * One point of the trend buffer: every backend's load, counters and latency at a moment. The
- * dashboard draws throughput from the differences of `requests` between samples.
+ * dashboard draws throughput from the differences of `requests` between samples, and rates by
+ * status class from those of `responses`.
  */
 import type { BackendState } from "../BackendState.ts"
+import { noResponses } from "./Traffic.ts"
+import type { StatusCounts } from "./Traffic.ts"
 
 export type CircuitName = "closed" | "open" | "half-open"
 
@@ -14,6 +17,8 @@ export interface BackendSample {
   readonly requests: number
   readonly failures: number
   readonly retries: number
+  /** Client requests it answered since start-up, by status class (`lb_requests_total`). */
+  readonly responses: StatusCounts
   /** Time-weighted average latency as of the sample; `null` until measured. */
   readonly ewmaLatencyMs: number | null
   readonly healthy: boolean
@@ -24,9 +29,19 @@ export interface HistorySample {
   /** Epoch ms. */
   readonly at: number
   readonly backends: Readonly<Record<string, BackendSample>>
+  /**
+   * Per backend label, its `lb_request_duration_seconds` observations per bucket since start-up:
+   * the difference between two samples is the histogram of the time between them. Kept for the
+   * recent quantiles, not sent with the samples (a poll would carry it for every sample).
+   */
+  readonly latencyBuckets: Readonly<Record<string, ReadonlyArray<number>>>
 }
 
-export const sampleOf = (states: ReadonlyArray<BackendState>, at: number): HistorySample => {
+export const sampleOf = (
+  states: ReadonlyArray<BackendState>,
+  at: number,
+  traffic: Pick<HistorySample, "latencyBuckets"> & { readonly responses: ReadonlyMap<string, StatusCounts> }
+): HistorySample => {
   const backends: Record<string, BackendSample> = {}
   for (const state of states) {
     backends[state.spec.name] = {
@@ -34,6 +49,7 @@ export const sampleOf = (states: ReadonlyArray<BackendState>, at: number): Histo
       requests: state.requests,
       failures: state.failures,
       retries: state.retries,
+      responses: traffic.responses.get(state.spec.name) ?? noResponses,
       ewmaLatencyMs: state.latency === undefined
         ? null
         : Math.round(state.latency.value * 1000) / 1000,
@@ -41,5 +57,5 @@ export const sampleOf = (states: ReadonlyArray<BackendState>, at: number): Histo
       circuit: circuitName(state)
     }
   }
-  return { at, backends }
+  return { at, backends, latencyBuckets: traffic.latencyBuckets }
 }
