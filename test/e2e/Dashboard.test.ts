@@ -1,10 +1,11 @@
 /**
  * The dashboard in a real browser (Debian's Chromium, driven by playwright-core) against the real
  * proxy and real backends: what an operator sees, how fast it follows the proxy, the token form,
- * and a phone-sized screen. Skipped where /usr/bin/chromium is missing; `.ci/run` installs it.
+ * what each backend answers (status classes, p50/p99) and the pools and routes, screenshots at
+ * desktop and phone width, and a phone-sized screen. Skipped where /usr/bin/chromium is missing; `.ci/run` installs it.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Fiber, Schedule } from "effect"
+import { Effect, Fiber, Schedule, Schema } from "effect"
 import { existsSync } from "node:fs"
 import { chromium } from "playwright-core"
 import type { Page } from "playwright-core"
@@ -43,7 +44,10 @@ const openPage = (viewport?: { readonly width: number; readonly height: number }
       ),
       (browser) => Effect.promise(() => browser.close())
     )
-    const page = yield* Effect.promise(() => browser.newPage(viewport === undefined ? {} : { viewport }))
+    // Light colours, so a screenshot's pixels can be compared with the page's palette.
+    const page = yield* Effect.promise(() =>
+      browser.newPage(viewport === undefined ? { colorScheme: "light" } : { viewport, colorScheme: "light" })
+    )
     const errors: Array<string> = []
     page.on("pageerror", (error) => errors.push(error.message))
     return { page, errors }
@@ -56,6 +60,77 @@ const visible = (page: Page, selector: string, text?: RegExp) =>
   )
 
 const count = (page: Page, selector: string) => Effect.promise(() => page.locator(selector).count())
+
+const textOf = (page: Page, selector: string) => Effect.promise(() => page.locator(selector).first().textContent())
+
+const numberOf = (page: Page, selector: string) =>
+  Effect.promise(() => page.locator(selector).first().getAttribute("data-value")).pipe(Effect.map(Number))
+
+/** How wide the document is laid out: wider than the viewport means sideways scrolling. */
+const scrollWidth = (page: Page) =>
+  Effect.promise(() => page.evaluate<unknown>("document.documentElement.scrollWidth")).pipe(Effect.map(Number))
+
+/** The page's palette (light scheme): the 5xx bar is drawn solid in `--bad`. */
+const red = [0xb3, 0x26, 0x1e] as const
+
+/**
+ * A full-page screenshot, decoded by the browser itself (a blank page's canvas): its size, how
+ * many distinct colours it has (a blank or unstyled page has a handful) and whether `red` is in it.
+ */
+const screenshotOf = (page: Page) =>
+  Effect.gen(function*() {
+    const png = yield* Effect.promise(() => page.screenshot({ fullPage: true }))
+    const viewer = yield* Effect.promise(() =>
+      page.context().browser()?.newPage() ?? Promise.reject(new Error("no browser"))
+    )
+    const facts = yield* Effect.promise(() =>
+      viewer.evaluate<unknown>(`(async () => {
+        const image = new Image()
+        image.src = "data:image/png;base64,${png.toString("base64")}"
+        await image.decode()
+        const canvas = document.createElement("canvas")
+        canvas.width = image.width
+        canvas.height = image.height
+        const context = canvas.getContext("2d")
+        context.drawImage(image, 0, 0)
+        const { data } = context.getImageData(0, 0, image.width, image.height)
+        const colours = new Set()
+        let red = false
+        for (let i = 0; i < data.length; i += 4) {
+          colours.add((data[i] << 16) | (data[i + 1] << 8) | data[i + 2])
+          if (data[i] === ${red[0]} && data[i + 1] === ${red[1]} && data[i + 2] === ${red[2]}) red = true
+        }
+        return { width: image.width, height: image.height, colours: colours.size, red }
+      })()`)
+    )
+    yield* Effect.promise(() => viewer.close())
+    return decodeScreenshot(facts)
+  })
+
+const decodeScreenshot = Schema.decodeUnknownSync(
+  Schema.Struct({ width: Schema.Number, height: Schema.Number, colours: Schema.Number, red: Schema.Boolean })
+)
+
+/** Answers `status` after `delayMs`, and its health checks at once with 200. */
+const answering = (status: number, delayMs = 0): Handler => (request, response) => {
+  request.resume()
+  const health = request.url === "/health"
+  request.on("end", () =>
+    setTimeout(() => {
+      response.writeHead(health ? 200 : status)
+      response.end()
+    }, health ? 0 : delayMs))
+}
+
+/**
+ * Sends to `path` until `stop()`. Stopped between requests, not interrupted mid-request: a request
+ * cut while its bytes are in flight could still reach the proxy later and move the counters after
+ * they are read.
+ */
+const keepSending = (url: string, path: string, stop: () => boolean) =>
+  Effect.forkChild(
+    send(url, { path }).pipe(Effect.repeat({ schedule: Schedule.spaced("5 millis"), while: () => !stop() }))
+  )
 
 /** Backends whose `/health` answers whatever `codes` holds for their name (200 by default). */
 const flippableHealth = (codes: Map<string, number>): Handler => (request, response, backend) => {
@@ -89,12 +164,8 @@ describe.skipIf(!existsSync(chromiumPath))(`dashboard (needs ${chromiumPath}; .c
       assert.strictEqual(yield* count(page, "[data-backend]"), 2)
       yield* visible(page, `#connection[data-connection="live"]`)
 
-      // Stopped between requests, not interrupted mid-request: a request cut while its bytes are
-      // in flight could still reach the proxy later and move the counters after they are read.
       let sending = true
-      const traffic = yield* Effect.forkChild(
-        send(proxy.url).pipe(Effect.repeat({ schedule: Schedule.spaced("5 millis"), while: () => sending }))
-      )
+      const traffic = yield* keepSending(proxy.url, "/", () => !sending)
       for (const name of ["a", "b"]) {
         yield* visible(page, `[data-backend="${name}"] [data-field="rps"][data-value]:not([data-value="0"])`)
         yield* visible(page, `[data-chart="throughput"] path[data-series="${name}"]`)
@@ -115,6 +186,66 @@ describe.skipIf(!existsSync(chromiumPath))(`dashboard (needs ${chromiumPath}; .c
         yield* Effect.promise(() => page.locator(`[data-backend="a"] [data-field="health"]`).textContent()),
         "healthy"
       )
+      assert.deepStrictEqual(errors, [])
+    }))
+
+  it.live("shows what each backend answers and how slowly, the pools and routes, and a drain in its pool", () =>
+    Effect.gen(function*() {
+      const ok = yield* startBackend("ok", answering(200))
+      const broken = yield* startBackend("broken", answering(500))
+      const slow = yield* startBackend("slow", answering(200, 60))
+      const proxy = yield* startProxy({
+        ...quickChecks,
+        // Every request reaches the backend it was sent to: no retry elsewhere, no circuit opening.
+        retry: { attempts: 1 },
+        circuitBreaker: { failureThreshold: 100_000 },
+        backends: [{ name: "ok", url: ok.url }, { name: "broken", url: broken.url }],
+        pools: { slow: { strategy: "least-connections", backends: [{ name: "slow", url: slow.url }] } },
+        routes: [{ match: { pathPrefix: "/slow" }, pool: "slow" }]
+      })
+      const { errors, page } = yield* openPage({ width: 1280, height: 900 })
+      yield* Effect.promise(() => page.goto(`${proxy.adminUrl}/`))
+
+      let sending = true
+      const traffic = [
+        yield* keepSending(proxy.url, "/", () => !sending),
+        yield* keepSending(proxy.url, "/slow/x", () => !sending)
+      ]
+      const nonZero = `[data-value]:not([data-value="0"])`
+      yield* visible(page, `[data-backend="broken"] [data-field="rate-5xx"]${nonZero}`)
+      yield* visible(page, `[data-backend="ok"] [data-field="rate-2xx"]${nonZero}`)
+      yield* visible(page, `[data-backend="slow"] [data-field="rate-2xx"]${nonZero}`)
+      yield* visible(page, `[data-backend="slow"] [data-field="p99"][data-value]`)
+      yield* visible(page, `[data-backend="ok"] [data-field="p99"][data-value]`)
+      assert.strictEqual(yield* numberOf(page, `[data-backend="ok"] [data-field="rate-5xx"]`), 0)
+      assert.strictEqual(yield* numberOf(page, `[data-backend="broken"] [data-field="rate-2xx"]`), 0)
+      // 60 ms answers: the slow backend's p99 is in the (50 ms, 100 ms] bucket or above.
+      const slowP99 = yield* numberOf(page, `[data-backend="slow"] [data-field="p99"]`)
+      assert.isAtLeast(slowP99, 50)
+      assert.isBelow(yield* numberOf(page, `[data-backend="ok"] [data-field="p99"]`), slowP99)
+      assert.match((yield* textOf(page, `[data-backend="slow"] [data-field="latency"]`)) ?? "", /ms$/)
+
+      assert.strictEqual(yield* textOf(page, `[data-pool="default"] [data-field="strategy"]`), "round-robin")
+      assert.strictEqual(yield* textOf(page, `[data-pool="default"] [data-field="members"]`), "ok, broken")
+      assert.strictEqual(yield* textOf(page, `[data-pool="slow"] [data-field="strategy"]`), "least-connections")
+      yield* visible(page, `[data-pool="default"] [data-field="pool-available"]`, /^2 \/ 2 available$/)
+      yield* visible(page, `[data-pool="slow"] [data-field="pool-available"]`, /^1 \/ 1 available$/)
+      assert.strictEqual(yield* textOf(page, `[data-route="0"] [data-field="match"]`), "path /slow")
+      assert.strictEqual(yield* textOf(page, `[data-route="0"] [data-field="pool"]`), "slow")
+      assert.strictEqual(yield* textOf(page, `[data-route="default"] [data-field="pool"]`), "default")
+
+      const desktop = yield* screenshotOf(page)
+      assert.strictEqual(desktop.width, 1280, "nothing wider than the window")
+      assert.isAbove(desktop.colours, 50, "a rendered page, not a blank one")
+      assert.isTrue(desktop.red, "the 5xx bar of the broken backend is drawn")
+      assert.isAtMost(yield* scrollWidth(page), 1280)
+
+      yield* Effect.promise(() => page.locator(`[data-backend="broken"] button[data-action="drain"]`).click())
+      yield* visible(page, `[data-pool="default"] [data-field="pool-available"]`, /^1 \/ 2 available$/)
+      yield* visible(page, `[data-pool="default"] [data-member="broken"][data-available="false"]`)
+      assert.isTrue(proxy.registry.get("broken")?.draining)
+      sending = false
+      yield* Effect.forEach(traffic, Fiber.join)
       assert.deepStrictEqual(errors, [])
     }))
 
@@ -196,10 +327,13 @@ describe.skipIf(!existsSync(chromiumPath))(`dashboard (needs ${chromiumPath}; .c
       for (const name of names) yield* visible(page, `[data-backend="${name}"]`)
       yield* visible(page, `[data-backend="${names[2]}"] [data-field="health"]`, /^unhealthy$/)
       yield* visible(page, `[data-chart="latency"] svg`)
+      yield* visible(page, `[data-pool="default"] [data-field="pool-available"]`, /^2 \/ 3 available$/)
 
-      const scrollWidth = yield* Effect.promise(() => page.evaluate<unknown>("document.documentElement.scrollWidth"))
-      assert.isNumber(scrollWidth)
-      assert.isAtMost(Number(scrollWidth), 375)
+      assert.isAtMost(yield* scrollWidth(page), 375)
+      const phone = yield* screenshotOf(page)
+      assert.strictEqual(phone.width, 375, "nothing wider than the screen")
+      assert.isAbove(phone.height, 700, "the cards, charts, pools and events below the fold are in the picture")
+      assert.isAbove(phone.colours, 50, "a rendered page, not a blank one")
       assert.deepStrictEqual(errors, [])
     }))
 })
