@@ -16,7 +16,8 @@ import {
   JournalError,
   ListenError,
   ScenarioError,
-  SimulateError
+  SimulateError,
+  TrafficError
 } from "./domain/Errors.ts"
 import { version } from "./version.ts"
 
@@ -91,10 +92,25 @@ const simulateCommand = Command.make(
   "simulate",
   {
     scenario: Flag.String("scenario").pipe(
-      Flag.withDescription("the scenario file (YAML): simulated backends, traffic, proxy settings")
+      Flag.withDescription("the scenario file (YAML): simulated backends, traffic, proxy settings"),
+      Flag.optional
+    ),
+    traffic: Flag.String("traffic").pipe(
+      Flag.withDescription("instead of a scenario, replay this access log (logging.access, format json)"),
+      Flag.optional
+    ),
+    journal: Flag.String("journal").pipe(
+      Flag.withDescription("with --traffic: the event journal of that run (backends' down periods, members)"),
+      Flag.optional
+    ),
+    config: Flag.String("config").pipe(
+      Flag.withDescription("with --traffic: the config that ran (default: the journal's backends)"),
+      Flag.optional
     ),
     strategies: Flag.String("strategies").pipe(
-      Flag.withDescription("strategies to compare, comma-separated (default: the scenario's list, or all)"),
+      Flag.withDescription(
+        "strategies to compare, comma-separated (default: the scenario's list, or all; with --traffic: every other)"
+      ),
       Flag.optional
     ),
     seed: Flag.Int("seed").pipe(
@@ -110,17 +126,42 @@ const simulateCommand = Command.make(
       Flag.optional
     )
   },
-  ({ chart, format, scenario, seed, strategies }) =>
-    loaded(() => import("./programs/Simulate.ts"), ({ simulate }) =>
-      simulate({
-        scenario,
-        strategies: Option.getOrUndefined(strategies),
-        seed,
-        format,
-        chart: Option.getOrUndefined(chart)
-      }))
+  ({ chart, config, format, journal, scenario, seed, strategies, traffic }): Effect.Effect<
+    void,
+    ConfigError | JournalError | ScenarioError | SimulateError | TrafficError
+  > => {
+    const common = {
+      strategies: Option.getOrUndefined(strategies),
+      seed,
+      format,
+      chart: Option.getOrUndefined(chart)
+    }
+    if (Option.isSome(traffic)) {
+      return Option.isSome(scenario)
+        ? Effect.fail(new SimulateError({ message: "--scenario and --traffic: give one of them, not both" }))
+        : loaded(() => import("./programs/SimulateReplay.ts"), ({ simulateReplay }) =>
+          simulateReplay({
+            ...common,
+            traffic: traffic.value,
+            journal: Option.getOrUndefined(journal),
+            config: Option.getOrUndefined(config)
+          }))
+    }
+    if (Option.isNone(scenario)) {
+      return Effect.fail(new SimulateError({ message: "expected --scenario FILE or --traffic FILE" }))
+    }
+    if (Option.isSome(journal) || Option.isSome(config)) {
+      return Effect.fail(new SimulateError({ message: "--journal and --config go with --traffic" }))
+    }
+    return loaded(
+      () => import("./programs/Simulate.ts"),
+      ({ simulate }) => simulate({ ...common, scenario: scenario.value })
+    )
+  }
 ).pipe(
-  Command.withDescription("Compare strategies on simulated backends under a virtual clock, deterministically")
+  Command.withDescription(
+    "Compare strategies on simulated backends under a virtual clock, deterministically; or replay an access log through them"
+  )
 )
 
 /** The whole tree, this command included; the declared type breaks the cycle of inferring each from the other. */
@@ -158,7 +199,7 @@ const describe = (cause: Cause.Cause<unknown>): string | undefined => {
   if (error instanceof ListenError) return describeListenError(error)
   if (error instanceof ServeError) return `cannot start the admin listener: ${String(error.cause)}`
   if (error instanceof JournalError) return `journal ${error.path}: ${error.message}`
-  if (error instanceof ScenarioError) return error.message
+  if (error instanceof ScenarioError || error instanceof TrafficError) return error.message
   if (error instanceof SimulateError) return `simulate: ${error.message}`
   return Cause.pretty(cause)
 }

@@ -70,6 +70,16 @@ export class ScenarioError extends Schema.TaggedError<ScenarioError>()("Scenario
   }
 }
 
+/** A traffic log that cannot be replayed: its first bad line, and the field. */
+export class TrafficError extends Schema.TaggedError<TrafficError>()("TrafficError", {
+  file: Schema.String,
+  problems: Schema.Array(ConfigProblem)
+}) {
+  override get message(): string {
+    return describeProblems("traffic log", this.file, this.problems)
+  }
+}
+
 /** `switchyard simulate` was asked for what it cannot do: an unknown strategy, a chart it cannot write. */
 export class SimulateError extends Schema.TaggedError<SimulateError>()("SimulateError", {
   message: Schema.String

@@ -9,9 +9,13 @@ import { formatMs } from "../domain/sim/Report.ts"
 
 export const renderJson = (report: SimulationReport): string => JSON.stringify(report, null, 2)
 
-const fixed = (value: number, digits: number) => value.toFixed(digits)
+export const fixed = (value: number, digits: number) => value.toFixed(digits)
 
-const table = (rows: ReadonlyArray<ReadonlyArray<string>>, rightAligned: (column: number) => boolean): string => {
+/** Rows in aligned columns, two spaces apart. */
+export const table = (
+  rows: ReadonlyArray<ReadonlyArray<string>>,
+  rightAligned: (column: number) => boolean
+): string => {
   const widths = rows.reduce<Array<number>>(
     (acc, row) => row.map((cell, i) => Math.max(acc[i] ?? 0, cell.length)),
     []
@@ -79,7 +83,22 @@ export const renderTable = (report: SimulationReport): string => {
       ...s.backends.map((backend) => `${fixed(backend.sharePercent, 1)}% (${backend.peakInFlight})`)
     ])
   ], (column) => column > 0)
-  const withTransitions = report.strategies.filter((s) => s.transitions.length > 0)
+  const transitions = transitionsSection(report.strategies)
+  return [
+    header.join("\n"),
+    "",
+    "latency from arrival to answer, retries included",
+    latency,
+    "",
+    "share of attempts (peak in-flight)",
+    shares,
+    ...transitions
+  ].join("\n")
+}
+
+/** The health and circuit transitions of each run that had some, a few each; none: nothing. */
+export const transitionsSection = (strategies: SimulationReport["strategies"]): ReadonlyArray<string> => {
+  const withTransitions = strategies.filter((s) => s.transitions.length > 0)
   const transitions = withTransitions.map((s) => {
     const shown = s.transitions.slice(0, transitionsShown).map((t) =>
       `  ${fixed(t.at / 1000, 3).padStart(9)}s  ${t.backend}  ${t.what}`
@@ -89,14 +108,5 @@ export const renderTable = (report: SimulationReport): string => {
       "\n"
     )
   })
-  return [
-    header.join("\n"),
-    "",
-    "latency from arrival to answer, retries included",
-    latency,
-    "",
-    "share of attempts (peak in-flight)",
-    shares,
-    ...(transitions.length > 0 ? ["", "health and circuit transitions", transitions.join("\n")] : [])
-  ].join("\n")
+  return transitions.length > 0 ? ["", "health and circuit transitions", transitions.join("\n")] : []
 }

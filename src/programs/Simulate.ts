@@ -121,29 +121,35 @@ export interface SimulateOptions {
 
 export const simulate = (options: SimulateOptions) =>
   Effect.gen(function*() {
-    const chartFormat = options.chart === undefined ? undefined : chartFormatOf(options.chart)
-    if (options.chart !== undefined && chartFormat === undefined) {
-      return yield* new SimulateError({
-        message: `--chart ${options.chart}: expected a file name ending in .svg or .html`
-      })
-    }
+    const chart = yield* chartTarget(options.chart)
     const scenario = yield* readScenarioFile(options.scenario)
     const strategies = options.strategies === undefined
       ? scenario.strategies ?? strategyNames
       : yield* parseStrategies(options.strategies)
     const report = yield* simulateScenario(options.scenario, scenario, strategies, options.seed)
     yield* Console.log(options.format === "json" ? renderJson(report) : renderTable(report))
-    if (options.chart !== undefined && chartFormat !== undefined) {
-      const chart = options.chart
-      yield* Effect.tryPromise({
-        try: () => writeFile(chart, renderChart(report, chartFormat)),
-        catch: (error) =>
-          new SimulateError({
-            message: `cannot write the chart ${chart}: ${error instanceof Error ? error.message : String(error)}`
-          })
-      })
-    }
+    if (chart !== undefined) yield* writeChart(chart, report)
   })
 
-const chartFormatOf = (file: string): "svg" | "html" | undefined =>
-  file.endsWith(".svg") ? "svg" : file.endsWith(".html") ? "html" : undefined
+export interface ChartTarget {
+  readonly file: string
+  readonly format: "svg" | "html"
+}
+
+/** `--chart FILE`, checked before anything runs: an `.svg` or `.html` file. */
+export const chartTarget = (file: string | undefined): Effect.Effect<ChartTarget | undefined, SimulateError> => {
+  if (file === undefined) return Effect.succeed(undefined)
+  const format = file.endsWith(".svg") ? "svg" : file.endsWith(".html") ? "html" : undefined
+  return format === undefined
+    ? Effect.fail(new SimulateError({ message: `--chart ${file}: expected a file name ending in .svg or .html` }))
+    : Effect.succeed({ file, format })
+}
+
+export const writeChart = (chart: ChartTarget, report: SimulationReport): Effect.Effect<void, SimulateError> =>
+  Effect.tryPromise({
+    try: () => writeFile(chart.file, renderChart(report, chart.format)),
+    catch: (error) =>
+      new SimulateError({
+        message: `cannot write the chart ${chart.file}: ${error instanceof Error ? error.message : String(error)}`
+      })
+  })
