@@ -33,10 +33,11 @@
  * Settings, from the environment: BENCH_SECONDS per measured run (default 5),
  * BENCH_WARMUP_SECONDS before each run (1), BENCH_ROUNDS (3), BENCH_CONNECTIONS (50),
  * BENCH_LOADER=autocannon to use autocannon although wrk is installed, BENCH_NGINX=off to run as if
- * nginx were not installed, BENCH_BASELINE=/path/to/other/dist/main.js to run another build beside
- * this one (`baseline-quiet`, access log off) for an A/B in the same minutes, BENCH_WORKERS=N (or
-`--workers N`) to add `switchyard-workers-N`: the defaults with `workers: N`, a supervisor and N
-worker processes, whose CPU is counted with the supervisor's (the process tree).
+ * nginx were not installed, BENCH_BASELINE=/path/to/other/dist/bundle/switchyard.js to run
+ * another build beside this one (`baseline` with the defaults and `baseline-quiet`, access log
+ * off) for an A/B in the same minutes, BENCH_WORKERS=N (or `--workers N`) to add
+ * `switchyard-workers-N`: the defaults with `workers: N`, a supervisor and N worker processes,
+ * whose CPU is counted with the supervisor's (the process tree).
  *
  * `--h2` (or BENCH_H2=1) runs the HTTP/2 and gRPC bench instead: see `h2.ts`.
  *
@@ -106,7 +107,7 @@ const main = async (): Promise<void> => {
   }
 
   const nginx = process.env["BENCH_NGINX"] === "off" ? undefined : findNginx()
-  // Another build's dist/main.js, run beside this one (access log off) for an A/B in the same minutes.
+  // Another build's executable, run beside this one (access log on and off) for an A/B in the same minutes.
   const baseline = process.env["BENCH_BASELINE"] === undefined || process.env["BENCH_BASELINE"] === ""
     ? undefined
     : process.env["BENCH_BASELINE"]
@@ -133,9 +134,10 @@ const main = async (): Promise<void> => {
     await startTarget(backends, { accessLog: true }),
     await startTarget(backends, { accessLog: false }),
     ...(workers === undefined ? [] : [await startTarget(backends, { accessLog: true, workers })]),
-    ...(baseline === undefined
-      ? []
-      : [await startTarget(backends, { accessLog: false, build: { name: "baseline-quiet", mainJs: baseline } })]),
+    ...(baseline === undefined ? [] : [
+      await startTarget(backends, { accessLog: true, build: { name: "baseline", mainJs: baseline } }),
+      await startTarget(backends, { accessLog: false, build: { name: "baseline-quiet", mainJs: baseline } })
+    ]),
     { name: "direct", about: `${first.child.name} alone, no proxy`, url: first.url, child: first.child }
   ]
   if (nginx !== undefined) {

@@ -1,14 +1,21 @@
 /**
  * The access log: with `logging.format: json`, each record becomes its JSON line at once
- * (`AccessLogLine`), appended to a pending batch, written to stdout 50 ms after its first line,
- * cut into line-aligned writes that a shared pipe keeps whole (several workers may write to one).
- * A line per request would otherwise be a write per request, or a logger's general formatting
- * per record. With `logging.format: pretty` (a terminal) each record is logged through Effect's
- * logger when its request ends. With `logging.access: false`, or a level above `info`, nothing is logged.
+ * (`AccessLogLine`), encoded straight into a pending batch of bytes, written to stdout 50 ms after
+ * its first line or as soon as the batch is full, cut into line-aligned writes that a shared pipe
+ * keeps whole (several workers may write to one). A line per request would otherwise be a write
+ * per request, or a logger's general formatting per record. With `logging.format: pretty` (a
+ * terminal) each record is logged through Effect's logger when its request ends. With
+ * `logging.access: false`, or a level above `info`, nothing is logged.
  *
- * When the pending batch is full (a burst larger than it, faster than stdout takes it) new
- * records are dropped rather than requests delayed; the number dropped is logged as a warning.
- * At shutdown (after the listeners drained) what is pending is written before the scope ends.
+ * Why bytes and not a string: lines appended to one string make a rope of thousands of pieces
+ * that outlives a few young-generation collections (each copies it) and is then flattened and
+ * encoded whole; together that cost several microseconds per request (docs/performance.md). Each
+ * line encoded as it is made dies young, and its bytes are copied once.
+ *
+ * When stdout is behind by more than the backlog (a burst larger than it, faster than stdout
+ * takes it), new records are dropped rather than requests delayed; the number dropped is logged
+ * as a warning. At shutdown (after the listeners drained) what is pending is written before the
+ * scope ends.
  */
 import { Effect, Layer } from "effect"
 import { fstatSync } from "node:fs"
@@ -16,8 +23,11 @@ import { accessLogLine, atomicPipeWriteBytes, lineAlignedWrites, prettyAccessLin
 import { AccessLog } from "../services/AccessLog.ts"
 import { ProxyConfig } from "../services/ProxyConfig.ts"
 
-/** Characters pending before records are dropped (about 16k lines). */
-const capacityChars = 4 * 1024 * 1024
+/** Bytes a batch holds: a batch that fills is written without waiting for its timer. */
+const batchBytes = 64 * 1024
+
+/** Bytes pending (in the batch and in stdout's own buffer) before records are dropped (about 16k lines). */
+const backlogBytes = 4 * 1024 * 1024
 
 const flushEveryMs = 50
 
@@ -43,18 +53,21 @@ export const AccessLogLive = Layer.effect(
     }
     const writeLimit = stdoutIsFile() ? Number.POSITIVE_INFINITY : atomicPipeWriteBytes
     const warn = Effect.runForkWith(yield* Effect.context())
-    let pending = ""
+    const stdout = process.stdout
+    let batch = Buffer.allocUnsafeSlow(batchBytes)
+    let used = 0
     let dropped = 0
     let timer: ReturnType<typeof setTimeout> | undefined
-    /** A batch that fits one write whatever its characters (3 UTF-8 bytes each at most) goes as it is. */
-    const write = (batch: string) => {
-      if (batch.length * 3 <= writeLimit) process.stdout.write(batch)
-      else for (const piece of lineAlignedWrites(Buffer.from(batch, "utf8"), writeLimit)) process.stdout.write(piece)
+    const writeBatch = () => {
+      if (used === 0) return
+      for (const piece of lineAlignedWrites(batch.subarray(0, used), writeLimit)) stdout.write(piece)
+      used = 0
+      // A write stdout could not finish at once holds on to the batch's bytes until it does.
+      if (stdout.writableLength > 0 || batch.length !== batchBytes) batch = Buffer.allocUnsafeSlow(batchBytes)
     }
     const flush = () => {
       timer = undefined
-      if (pending !== "") write(pending)
-      pending = ""
+      writeBatch()
       if (dropped === 0) return
       warn(Effect.logWarning(`access log: ${dropped} records dropped (the log could not keep up)`))
       dropped = 0
@@ -68,10 +81,17 @@ export const AccessLogLive = Layer.effect(
     )
     return AccessLog.of({
       append: (record) => {
-        if (pending.length < capacityChars) pending += accessLogLine(record)
-        else dropped++
         // A timer only while lines wait: an idle proxy wakes for nothing.
         timer ??= setTimeout(flush, flushEveryMs).unref()
+        if (used + stdout.writableLength >= backlogBytes) return void dropped++
+        const line = accessLogLine(record)
+        // 3 UTF-8 bytes per character at most: a line that may not fit goes in the next batch.
+        if (used + line.length * 3 > batch.length) {
+          writeBatch()
+          // A line longer than any batch (a huge path) is a batch of its own.
+          if (line.length * 3 > batch.length) batch = Buffer.allocUnsafeSlow(line.length * 3)
+        }
+        used += batch.write(line, used)
       }
     })
   })
