@@ -113,6 +113,10 @@ const simulateCommand = Command.make(
       ),
       Flag.optional
     ),
+    variants: Flag.String("variants").pipe(
+      Flag.withDescription("with --traffic: a YAML file of `variants:`, config sections laid over the config that ran"),
+      Flag.optional
+    ),
     seed: Flag.Int("seed").pipe(
       Flag.withDescription("the random seed: the same seed, the same output (default: 1)"),
       Flag.withDefault(1)
@@ -126,7 +130,7 @@ const simulateCommand = Command.make(
       Flag.optional
     )
   },
-  ({ chart, config, format, journal, scenario, seed, strategies, traffic }): Effect.Effect<
+  ({ chart, config, format, journal, scenario, seed, strategies, traffic, variants }): Effect.Effect<
     void,
     ConfigError | JournalError | ScenarioError | SimulateError | TrafficError
   > => {
@@ -144,14 +148,15 @@ const simulateCommand = Command.make(
             ...common,
             traffic: traffic.value,
             journal: Option.getOrUndefined(journal),
-            config: Option.getOrUndefined(config)
+            config: Option.getOrUndefined(config),
+            variants: Option.getOrUndefined(variants)
           }))
     }
     if (Option.isNone(scenario)) {
       return Effect.fail(new SimulateError({ message: "expected --scenario FILE or --traffic FILE" }))
     }
-    if (Option.isSome(journal) || Option.isSome(config)) {
-      return Effect.fail(new SimulateError({ message: "--journal and --config go with --traffic" }))
+    if (Option.isSome(journal) || Option.isSome(config) || Option.isSome(variants)) {
+      return Effect.fail(new SimulateError({ message: "--journal, --config and --variants go with --traffic" }))
     }
     return loaded(
       () => import("./programs/Simulate.ts"),

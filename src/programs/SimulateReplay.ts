@@ -24,6 +24,7 @@ import { modelBackends } from "../domain/sim/replay/ReplayModel.ts"
 import { buildReplayReport, ranLabel } from "../domain/sim/replay/ReplayReport.ts"
 import { replayWorkload } from "../domain/sim/replay/ReplayTraffic.ts"
 import { makeTrafficReader } from "../domain/sim/replay/TrafficLog.ts"
+import { loadVariants } from "../domain/sim/replay/Variants.ts"
 import type { LineReader } from "../lab/LogLines.ts"
 import { openLines } from "../lab/LogLines.ts"
 import { renderReplayTable } from "../lab/ReplayText.ts"
@@ -35,8 +36,10 @@ export interface ReplayOptions {
   readonly traffic: string
   readonly journal: string | undefined
   readonly config: string | undefined
-  /** Comma-separated alternatives; absent: every other strategy. */
+  /** Comma-separated alternatives; absent: every other strategy, unless `variants` are given. */
   readonly strategies: string | undefined
+  /** A file of `variants:`, config sections laid over the config that ran. */
+  readonly variants: string | undefined
   readonly seed: number
   readonly format: "table" | "json"
   readonly chart: string | undefined
@@ -88,12 +91,18 @@ const readJournal = (file: string) =>
       : Effect.succeed(parsed.events)
   }))
 
-const readConfig = (file: string) =>
+const readText = (file: string) =>
   Effect.tryPromise({
     try: () => readFile(file, "utf8"),
     catch: (error) =>
       new ConfigError({ file, problems: [{ path: "", message: `cannot read the file: ${messageOf(error)}` }] })
-  }).pipe(Effect.flatMap((text) => Effect.fromResult(loadConfig({ file, text, env: process.env }))))
+  })
+
+const readConfig = (file: string) =>
+  readText(file).pipe(Effect.flatMap((text) => Effect.fromResult(loadConfig({ file, text, env: process.env }))))
+
+const readVariants = (file: string) =>
+  readText(file).pipe(Effect.flatMap((text) => Effect.fromResult(loadVariants({ file, text, env: process.env }))))
 
 /** The config's one pool as the lab's default pool: its backends, strategy and health checks. */
 const poolConfig = (config: Config, pool: string): Config | undefined => {
@@ -153,6 +162,7 @@ export const simulateReplay = (options: ReplayOptions) =>
   Effect.gen(function*() {
     const chart = yield* chartTarget(options.chart)
     const alternatives = options.strategies === undefined ? undefined : yield* parseStrategies(options.strategies)
+    const variants = options.variants === undefined ? [] : yield* readVariants(options.variants)
     const script = scriptOf(options.journal === undefined ? [] : yield* readJournal(options.journal))
     if (options.config === undefined && options.journal === undefined) {
       return yield* new SimulateError({
@@ -199,14 +209,17 @@ export const simulateReplay = (options: ReplayOptions) =>
       backends: modelled.map((model) => model.backend),
       expectedRequests: observed.requests
     })
-    const strategies = [
-      config.strategy,
-      ...(alternatives ?? strategyNames).filter((name) => name !== config.strategy)
+    const others = alternatives ?? (variants.length > 0 ? [] : strategyNames)
+    const configs = [
+      { label: ranLabel(config.strategy), config },
+      ...others.filter((name) => name !== config.strategy).map((strategy) => ({
+        label: strategy,
+        config: { ...config, strategy }
+      })),
+      ...variants.map((variant) => ({ label: variant.name, config: variant.apply(config) }))
     ]
-    const runs = yield* Effect.forEach(
-      strategies,
-      (strategy) => runWorkload({ ...config, strategy }, workload, options.seed)
-    )
+    const runs = yield* Effect.forEach(configs, ({ config, label }) =>
+      runWorkload(config, workload, options.seed).pipe(Effect.map((run) => ({ ...run, strategy: label }))))
     const report = buildReplayReport({
       summary: {
         traffic: options.traffic,
@@ -215,7 +228,9 @@ export const simulateReplay = (options: ReplayOptions) =>
         pool,
         requests: observed.requests,
         skipped: traffic.skipped,
-        otherPools: [...traffic.pools].filter(([name]) => name !== pool).map(([name, other]) => ({
+        otherPools: [...traffic.pools].filter(([name]) =>
+          name !== pool
+        ).map(([name, other]) => ({
           pool: name,
           requests: other.requests
         })),
@@ -227,7 +242,7 @@ export const simulateReplay = (options: ReplayOptions) =>
       backends: modelled,
       weights: new Map(config.backends.map((backend) => [backend.name, backend.weight])),
       journalTransitions: script.transitions,
-      runs: runs.map((run, i) => i === 0 ? { ...run, strategy: ranLabel(run.strategy) } : run),
+      runs,
       seed: options.seed
     })
     yield* Console.log(options.format === "json" ? renderJson(report) : renderReplayTable(report))

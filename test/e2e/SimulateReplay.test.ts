@@ -38,6 +38,10 @@ describe("simulate --traffic", () => {
     () =>
       Effect.gen(function*() {
         const recording = yield* record({ rate: 60, durationMs: 9_000 })
+        const variants = writeConfig(
+          `variants:\n  - { name: with ejection, outlierDetection: { baseEjectionTime: 1s } }\n`,
+          "variants.yaml"
+        )
         const args = [
           "simulate",
           "--traffic",
@@ -48,6 +52,8 @@ describe("simulate --traffic", () => {
           recording.config,
           "--strategies",
           "p2c-ewma,least-connections",
+          "--variants",
+          variants,
           "--seed",
           "7"
         ]
@@ -60,7 +66,8 @@ describe("simulate --traffic", () => {
           "observed",
           "round-robin (ran)",
           "p2c-ewma",
-          "least-connections"
+          "least-connections",
+          "with ejection"
         ])
         // Every request the client sent is in the log, and replayed.
         assert.strictEqual(observed?.requests, recording.sent)
