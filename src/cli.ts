@@ -6,7 +6,7 @@
  */
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import * as NodeServices from "@effect/platform-node/NodeServices"
-import { Cause, Console, Effect, Exit, Layer, Option, Runtime } from "effect"
+import { Cause, Console, Effect, Exit, Layer, Option, Runtime, Schema } from "effect"
 import { Argument, CliConfig, Command, Completions, Flag, GlobalFlag } from "effect/cli"
 import { ServeError } from "effect/http/HttpServerError"
 import { CliUsageLive } from "./CliUsage.ts"
@@ -25,6 +25,12 @@ import { version } from "./version.ts"
  * Runs a program from a module loaded only when its command runs: a proxy started with `serve`
  * never holds the strategy lab, the demo's backends or the journal reader in memory.
  */
+/** Flags that go together or exclude each other, which the parser cannot see: told as its own usage errors are. */
+class UsageError extends Schema.TaggedError<UsageError>()("UsageError", {
+  command: Schema.String,
+  problem: Schema.String
+}) {}
+
 const loaded = <Module, A, E, R>(load: () => Promise<Module>, run: (module: Module) => Effect.Effect<A, E, R>) =>
   Effect.promise(load).pipe(Effect.flatMap(run))
 
@@ -132,7 +138,7 @@ const simulateCommand = Command.make(
   },
   ({ chart, config, format, journal, scenario, seed, strategies, traffic, variants }): Effect.Effect<
     void,
-    ConfigError | JournalError | ScenarioError | SimulateError | TrafficError
+    ConfigError | JournalError | ScenarioError | SimulateError | TrafficError | UsageError
   > => {
     const common = {
       strategies: Option.getOrUndefined(strategies),
@@ -142,7 +148,7 @@ const simulateCommand = Command.make(
     }
     if (Option.isSome(traffic)) {
       return Option.isSome(scenario)
-        ? Effect.fail(new SimulateError({ message: "--scenario and --traffic: give one of them, not both" }))
+        ? Effect.fail(new UsageError({ command: "simulate", problem: "--scenario and --traffic: give one, not both" }))
         : loaded(() => import("./programs/SimulateReplay.ts"), ({ simulateReplay }) =>
           simulateReplay({
             ...common,
@@ -153,10 +159,14 @@ const simulateCommand = Command.make(
           }))
     }
     if (Option.isNone(scenario)) {
-      return Effect.fail(new SimulateError({ message: "expected --scenario FILE or --traffic FILE" }))
+      return Effect.fail(
+        new UsageError({ command: "simulate", problem: "missing required flag: --scenario (or --traffic)" })
+      )
     }
     if (Option.isSome(journal) || Option.isSome(config) || Option.isSome(variants)) {
-      return Effect.fail(new SimulateError({ message: "--journal, --config and --variants go with --traffic" }))
+      return Effect.fail(
+        new UsageError({ command: "simulate", problem: "--journal, --config and --variants go with --traffic" })
+      )
     }
     return loaded(
       () => import("./programs/Simulate.ts"),
@@ -206,6 +216,9 @@ const describe = (cause: Cause.Cause<unknown>): string | undefined => {
   if (error instanceof JournalError) return `journal ${error.path}: ${error.message}`
   if (error instanceof ScenarioError || error instanceof TrafficError) return error.message
   if (error instanceof SimulateError) return `simulate: ${error.message}`
+  if (error instanceof UsageError) {
+    return `switchyard ${error.command}: ${error.problem}; see switchyard ${error.command} --help`
+  }
   return Cause.pretty(cause)
 }
 

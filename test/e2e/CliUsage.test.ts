@@ -65,7 +65,18 @@ describe("switchyard usage", () => {
       ["replay", "a.jsonl", "b.jsonl"],
       `switchyard replay: unexpected positional argument: "b.jsonl"; see switchyard replay --help`
     ],
-    [["simulate"], "switchyard simulate: missing required flag: --scenario; see switchyard simulate --help"],
+    [
+      ["simulate"],
+      "switchyard simulate: missing required flag: --scenario (or --traffic); see switchyard simulate --help"
+    ],
+    [
+      ["simulate", "--scenario", "s.yaml", "--traffic", "t.jsonl"],
+      "switchyard simulate: --scenario and --traffic: give one, not both; see switchyard simulate --help"
+    ],
+    [
+      ["simulate", "--scenario", "s.yaml", "--journal", "j.jsonl"],
+      "switchyard simulate: --journal, --config and --variants go with --traffic; see switchyard simulate --help"
+    ],
     [
       ["serve", "-c"],
       "switchyard serve: missing value for flag --config. Expected: string; see switchyard serve --help"
