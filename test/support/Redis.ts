@@ -46,8 +46,16 @@ const tlsFixture = (name: string) => new URL(`../fixtures/tls/${name}`, import.m
 const listenArgs = (port: number, options: RedisOptions): ReadonlyArray<string> =>
   options.tls === true
     ? [
-      ...["--port", "0", "--tls-port", String(port), "--tls-auth-clients", "no"],
-      ...["--tls-cert-file", tlsFixture("cert.pem"), "--tls-key-file", tlsFixture("key.pem")]
+      "--port",
+      "0",
+      "--tls-port",
+      String(port),
+      "--tls-auth-clients",
+      "no",
+      "--tls-cert-file",
+      tlsFixture("cert.pem"),
+      "--tls-key-file",
+      tlsFixture("key.pem")
     ]
     : ["--port", String(port)]
 
@@ -57,7 +65,14 @@ const launch = (port: number, dir: string, options: RedisOptions) =>
       "redis-server",
       [
         ...listenArgs(port, options),
-        ...["--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir],
+        "--bind",
+        "127.0.0.1",
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+        "--dir",
+        dir,
         ...(options.password === undefined ? [] : ["--requirepass", options.password])
       ],
       { stdio: ["ignore", "pipe", "pipe"] }
