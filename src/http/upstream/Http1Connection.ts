@@ -5,7 +5,8 @@
  * Per request: the head is one latin1 string in one write; a body streams from the client's
  * request with backpressure both ways (reading it pauses while the backend's socket is full;
  * reading the response pauses while the client's is, `pause`/`resume`). The parser's callbacks
- * are set once per connection, so a request allocates no closure here.
+ * are set once per connection, so a request allocates no closure here; on plain TCP the parser
+ * reads the socket itself (`SocketReads.ts`).
  *
  * What the parser's rules give, and what is decided here:
  * - an unsolicited `100 Continue` is swallowed (the proxy never forwards `Expect`); other `1xx`
@@ -23,10 +24,19 @@ import type { UpstreamControl, UpstreamHandler, UpstreamRequest } from "../../se
 import { BadFraming, BodyTimeout, ConnectionClosed, ConnectTimeout } from "../Failures.ts"
 import { isBodiless } from "../HeaderRules.ts"
 import type { AfterHead, ResponseParser } from "./Llhttp.ts"
-import { kOnBody, kOnHeaders, kOnHeadersComplete, kOnMessageComplete, responseParser } from "./Llhttp.ts"
+import {
+  kOnBody,
+  kOnHeaders,
+  kOnHeadersComplete,
+  kOnMessageBegin,
+  kOnMessageComplete,
+  responseParser
+} from "./Llhttp.ts"
 import { bodyFailure, listenToBody, stopListening } from "./RequestBody.ts"
 import type { BodyListeners } from "./RequestBody.ts"
 import { requestHead } from "./RequestHead.ts"
+import { readInto } from "./SocketReads.ts"
+import type { SocketReads } from "./SocketReads.ts"
 
 /** Trailers of a chunked response are not relayed over HTTP/1.1 (none of its clients here asks for them). */
 const noTrailers: ReadonlyArray<string> = []
@@ -66,6 +76,8 @@ export class Http1Connection implements UpstreamControl, BodyListeners {
   private readonly owner: ConnectionOwner
   private readonly settings: ConnectionSettings
   private connected = false
+  /** Set once connected. */
+  private reads: SocketReads | undefined
   private handler: UpstreamHandler | undefined
   /** What `start` was given, waiting for the connection to be up. */
   private head = ""
@@ -86,6 +98,10 @@ export class Http1Connection implements UpstreamControl, BodyListeners {
     this.settings = settings
     const parser = responseParser(0)
     this.parser = parser
+    parser[kOnMessageBegin] = () => {
+      // A response nobody asked for: the connection cannot be trusted with another request.
+      if (this.handler === undefined) this.socket.destroy()
+    }
     parser[kOnHeaders] = (headers: Array<string>) => {
       for (const line of headers) this.pendingHeaders.push(line)
     }
@@ -106,7 +122,6 @@ export class Http1Connection implements UpstreamControl, BodyListeners {
     parser[kOnMessageComplete] = () => this.onMessageComplete()
     socket.setTimeout(settings.connectTimeoutMs)
     socket.once(connectEvent, () => this.onConnect())
-    socket.on("data", (data: Buffer) => this.onData(data))
     socket.on("end", () => this.onEnd())
     socket.on("error", (error: Error) => this.fail(error))
     socket.on("timeout", () => this.onTimeout())
@@ -131,11 +146,11 @@ export class Http1Connection implements UpstreamControl, BodyListeners {
   }
 
   pause(): void {
-    this.socket.pause()
+    this.reads?.pause()
   }
 
   resume(): void {
-    this.socket.resume()
+    this.reads?.resume()
   }
 
   /** Closes the connection; a request on it ends with `onResponseError`. */
@@ -145,6 +160,9 @@ export class Http1Connection implements UpstreamControl, BodyListeners {
 
   private onConnect(): void {
     this.connected = true
+    this.reads = readInto(this.socket, this.parser, (result) => {
+      if (typeof result !== "number") this.fail(result)
+    })
     this.socket.setNoDelay(true)
     this.socket.setTimeout(this.settings.idleMs)
     if (this.handler !== undefined) this.send()
@@ -200,16 +218,6 @@ export class Http1Connection implements UpstreamControl, BodyListeners {
   private requestSent(): void {
     this.sent = true
     this.handler?.onRequestSent()
-  }
-
-  private onData(data: Buffer): void {
-    if (this.handler === undefined) {
-      // Bytes nobody asked for: the connection cannot be trusted with another request.
-      this.socket.destroy()
-      return
-    }
-    const result = this.parser.execute(data)
-    if (typeof result !== "number") this.fail(result)
   }
 
   private onHead(
@@ -285,6 +293,7 @@ export class Http1Connection implements UpstreamControl, BodyListeners {
   private onClose(): void {
     this.owner.closed(this)
     this.fail(new ConnectionClosed("the backend closed the connection"))
+    this.reads?.release()
     this.parser.close()
   }
 }

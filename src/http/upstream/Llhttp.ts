@@ -19,7 +19,10 @@ export interface ResponseParser {
   /** The stream ended: completes a body delimited by the end, or says what was cut short. */
   finish(): undefined | Error
   close(): void
-  /** Head lines that arrived before the head's end, when it spans reads. */
+  /** Parses what the stream behind `handle` reads, as it reads it (`SocketReads.ts`); `kOnExecute` gets each result. */
+  consume(handle: object): void
+  unconsume(): void
+  /** The callbacks, at the numbered slots below (`kOnHeaders`, ...). */
   [slot: number]: unknown
 }
 
@@ -31,6 +34,8 @@ interface ParserModule {
     readonly kOnHeadersComplete: number
     readonly kOnBody: number
     readonly kOnMessageComplete: number
+    readonly kOnMessageBegin: number
+    readonly kOnExecute: number
     readonly kLenientNone: number
   }
 }
@@ -38,7 +43,15 @@ interface ParserModule {
 // The one unchecked step: Node's internal module has no type declarations.
 const { HTTPParser } = createRequire(import.meta.url)("_http_common") as ParserModule
 
-export const { kLenientNone, kOnBody, kOnHeaders, kOnHeadersComplete, kOnMessageComplete } = HTTPParser
+export const {
+  kLenientNone,
+  kOnBody,
+  kOnExecute,
+  kOnHeaders,
+  kOnHeadersComplete,
+  kOnMessageBegin,
+  kOnMessageComplete
+} = HTTPParser
 
 /** A strict parser for responses; `maxHeaderSize` 0 means Node's default (16 KiB). */
 export const responseParser = (maxHeaderSize: number): ResponseParser => {
