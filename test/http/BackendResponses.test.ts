@@ -72,6 +72,22 @@ describe("backend responses", () => {
       }
     }))
 
+  it.live("a response sent on an idle connection, asked for by no request, is never read as the next one's", () =>
+    Effect.gen(function*() {
+      const backend = yield* startRawBackend((socket, head) => {
+        if (pathOf(head) !== "/first") return void socket.write(final("second"))
+        socket.write(final("first"))
+        setTimeout(() => socket.write(injected), 20)
+      })
+      const proxy = yield* startProxy({ backends: [{ url: backend.url }] })
+      assert.match(yield* sendRaw(proxy.port, "GET /first HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"), /first$/)
+      yield* Effect.sleep("100 millis")
+      const second = yield* sendRaw(proxy.port, "GET /second HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+      assert.match(second, /\r\n\r\nsecond$/)
+      assert.notInclude(second, "smuggled")
+      assert.strictEqual(backend.connections(), 2)
+    }))
+
   it.live("answers 502 for a response chunked twice", () =>
     Effect.gen(function*() {
       const backend = yield* startRawBackend((socket) =>
