@@ -224,7 +224,8 @@ export const simulateReplay = (options: ReplayOptions) =>
       summary: {
         traffic: options.traffic,
         journal: options.journal ?? null,
-        config: options.config ?? `of the journal's backends (strategy ${config.strategy}, other settings default)`,
+        config: options.config ??
+          `from the journal's members (its probes and breaker; strategy ${config.strategy} assumed, the rest default)`,
         pool,
         requests: observed.requests,
         skipped: traffic.skipped,
