@@ -6,6 +6,7 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Schema } from "effect"
+import { readFileSync } from "node:fs"
 import { runCli, writeConfig } from "../support/Cli.ts"
 import { record } from "../support/Recording.ts"
 
@@ -31,6 +32,19 @@ const Report = Schema.Struct({
 })
 
 const decodeReport = Schema.decodeUnknownSync(Schema.fromJsonString(Report))
+
+/**
+ * docs/simulate.md's "Replaying real traffic": each `sh` block's command (its lines joined) and
+ * the block after it, what it prints; one that starts and ends with `...` is an excerpt.
+ */
+const docsExamples = (): ReadonlyArray<{ readonly args: ReadonlyArray<string>; readonly printed: string }> => {
+  const docs = readFileSync(new URL("../../docs/simulate.md", import.meta.url), "utf8")
+  const section = docs.slice(docs.indexOf("## Replaying real traffic"), docs.indexOf("## Determinism and speed"))
+  return [...section.matchAll(/```sh\n([^]*?)```\n\n```\n([^]*?)```/g)].map((match) => ({
+    args: (match[1] ?? "").replaceAll("\\\n", " ").trim().split(/\s+/).slice(1),
+    printed: match[2] ?? ""
+  }))
+}
 
 describe("simulate --traffic", () => {
   it.live(
@@ -106,6 +120,25 @@ describe("simulate --traffic", () => {
         assert.strictEqual(again.stdout, table.stdout)
       }),
     60_000
+  )
+
+  it.live(
+    "the worked example in docs/simulate.md runs as written and prints the numbers shown",
+    () =>
+      Effect.gen(function*() {
+        const examples = docsExamples()
+        assert.strictEqual(examples.length, 2)
+        for (const { args, printed } of examples) {
+          const result = yield* runCli(args)
+          assert.strictEqual(result.code, 0, result.stderr)
+          if (printed.startsWith("...\n")) {
+            assert.include(result.stdout, printed.slice("...\n".length, -"...\n".length), args.join(" "))
+          } else {
+            assert.strictEqual(result.stdout, printed, args.join(" "))
+          }
+        }
+      }),
+    30_000
   )
 
   it.live("a bad line is told at its line and field, exit 1, nothing on stdout", () =>

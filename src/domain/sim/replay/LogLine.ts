@@ -92,7 +92,10 @@ export const decodeLogLine = (
     status: fields.status,
     backend: fields.backend ?? undefined,
     pool: fields.pool ?? undefined,
-    upstreamMs: fields.upstreamMs ?? undefined,
+    // Absent (a log from before the field): the request's whole duration is the best there is.
+    upstreamMs: fields.upstreamMs === undefined
+      ? (fields.backend === null ? undefined : fields.durationMs)
+      : fields.upstreamMs ?? undefined,
     durationMs: fields.durationMs,
     retries: fields.retries
   })

@@ -47,7 +47,7 @@ describe("traffic log line", () => {
       )
     })))
 
-  it("other log lines and blank lines are no request; a line of an older log lacks pool and upstreamMs", () => {
+  it("other log lines and blank lines are no request; a line of an older log, without pool and upstreamMs, has its duration as the backend's time", () => {
     assert.deepStrictEqual(
       decodeLogLine(`{"time":"2026-11-23T00:31:07.212Z","level":"WARN","message":"backend a unhealthy"}`, 1),
       Result.succeed(undefined)
@@ -67,7 +67,7 @@ describe("traffic log line", () => {
         status: 200,
         backend: "a",
         pool: undefined,
-        upstreamMs: undefined,
+        upstreamMs: 2.5,
         durationMs: 2.5,
         retries: 0
       })
