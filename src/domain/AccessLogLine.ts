@@ -16,7 +16,36 @@ import type { RequestRecord } from "./RequestRecord.ts"
 /** The largest write to a pipe that the kernel keeps whole (`PIPE_BUF` on Linux). */
 export const atomicPipeWriteBytes = 4096
 
-const text = (value: string | undefined): string => value === undefined ? "null" : JSON.stringify(value)
+/** What `JSON.stringify` escapes in a string: `"`, `\`, control characters, and (lone) surrogates. */
+const escaped = /["\\\u0000-\u001f\ud800-\udfff]/
+
+/**
+ * `JSON.stringify(value)`, or `null`. Most values (ids, addresses, methods, names, paths) need no
+ * escaping, and a regular-expression test is a fraction of a call into `JSON.stringify`.
+ */
+const text = (value: string | undefined): string =>
+  value === undefined ? "null" : escaped.test(value) ? JSON.stringify(value) : `"${value}"`
+
+/** `.001` ... `.999` without trailing zeros, and `""` for none: the fractions of a millisecond count. */
+const thousandths = Array.from(
+  { length: 1000 },
+  (_, i) => i === 0 ? "" : `.${String(i).padStart(3, "0")}`.replace(/0+$/, "")
+)
+
+/** Below this many thousandths (a million seconds) a duration's decimal digits are exact in a double. */
+const exactThousandths = 1e12
+
+/**
+ * `String(Math.round(ms * 1000) / 1000)`, the milliseconds to three decimals, without formatting
+ * a fractional double (V8's shortest round-trip digits, a slow path): below `exactThousandths`
+ * that string is the integer count of thousandths with its decimal point put back in.
+ */
+export const millisText = (ms: number): string => {
+  const count = Math.round(ms * 1000)
+  if (!(count >= 0 && count < exactThousandths)) return String(count / 1000)
+  const rest = count % 1000
+  return `${(count - rest) / 1000}${thousandths[rest]}`
+}
 
 /** `toISOString()` of the last second seen, up to its `.`: the part every line of that second shares. */
 let secondStart = Number.NaN
@@ -42,10 +71,10 @@ export const accessLogLine = (record: RequestRecord): string =>
   },"protocol":"${record.protocol}","status":${record.status}${
     record.grpcStatus === undefined ? "" : `,"grpcStatus":${record.grpcStatus}`
   },"backend":${text(record.backend)},"pool":${text(record.pool)},"upstreamMs":${
-    record.upstreamMs === undefined ? "null" : Math.round(record.upstreamMs * 1000) / 1000
-  },"durationMs":${
-    Math.round(record.durationMs * 1000) / 1000
-  },"bytes":${record.bytes},"retries":${record.retries},"cache":${text(record.cache)}}\n`
+    record.upstreamMs === undefined ? "null" : millisText(record.upstreamMs)
+  },"durationMs":${millisText(record.durationMs)},"bytes":${record.bytes},"retries":${record.retries},"cache":${
+    text(record.cache)
+  }}\n`
 
 /**
  * `batch` (whole lines, each ending in `\n`) cut into consecutive pieces of at most `limit` bytes,

@@ -1,14 +1,17 @@
 import { assert, describe, it } from "@effect/vitest"
 import fc from "fast-check"
-import { accessLogLine, isoTime, lineAlignedWrites } from "../../src/domain/AccessLogLine.ts"
+import { accessLogLine, isoTime, lineAlignedWrites, millisText } from "../../src/domain/AccessLogLine.ts"
 import type { RequestRecord } from "../../src/domain/RequestRecord.ts"
+
+/** Any UTF-16 code units, lone surrogates included (which `unit: "binary"` never makes). */
+const codeUnits = fc.array(fc.integer({ min: 0, max: 0xffff })).map((units) => String.fromCharCode(...units))
 
 const record: fc.Arbitrary<RequestRecord> = fc.record({
   at: fc.integer({ min: 0, max: 4_102_444_800_000 }),
-  requestId: fc.string({ unit: "binary" }),
+  requestId: fc.oneof(fc.string({ unit: "binary" }), codeUnits),
   client: fc.string(),
   method: fc.string(),
-  path: fc.string({ unit: "binary" }),
+  path: fc.oneof(fc.string({ unit: "binary" }), codeUnits),
   status: fc.integer({ min: 100, max: 599 }),
   backend: fc.option(fc.string(), { nil: undefined }),
   pool: fc.option(fc.string(), { nil: undefined }),
@@ -75,6 +78,32 @@ describe("access log line", () => {
         cache: r.cache ?? null
       })
     })))
+
+  it("property: byte for byte the line JSON.stringify and String would write, whatever the strings and numbers", () =>
+    fc.assert(fc.property(record, (r) => {
+      const json = (value: string | undefined) => value === undefined ? "null" : JSON.stringify(value)
+      const ms = (value: number) => String(Math.round(value * 1000) / 1000)
+      assert.strictEqual(
+        accessLogLine(r),
+        `{"time":"${new Date(r.at).toISOString()}","level":"INFO","message":"request","requestId":${
+          json(r.requestId)
+        },"client":${json(r.client)},"method":${json(r.method)},"path":${json(r.path)},"protocol":${
+          json(r.protocol)
+        },"status":${r.status}${r.grpcStatus === undefined ? "" : `,"grpcStatus":${r.grpcStatus}`},"backend":${
+          json(r.backend)
+        },"pool":${json(r.pool)},"upstreamMs":${r.upstreamMs === undefined ? "null" : ms(r.upstreamMs)},"durationMs":${
+          ms(r.durationMs)
+        },"bytes":${r.bytes},"retries":${r.retries},"cache":${json(r.cache)}}\n`
+      )
+    })))
+
+  it("property: millisText is String(Math.round(ms * 1000) / 1000) for every double", () =>
+    fc.assert(
+      fc.property(fc.oneof(fc.double(), fc.double({ min: 0, max: 2e9 })), (ms) => {
+        assert.strictEqual(millisText(ms), String(Math.round(ms * 1000) / 1000))
+      }),
+      { numRuns: 10_000 }
+    ))
 
   it("property: the time is toISOString's, from any instant (sub-millisecond ones included)", () =>
     fc.assert(fc.property(fc.double({ min: 0, max: 4_102_444_800_000, noNaN: true }), (at) => {
