@@ -206,6 +206,7 @@ export const simulateReplay = (options: ReplayOptions) =>
       pool,
       startMs: traffic.startMs,
       maxDurationMs: traffic.maxDurationMs,
+      meanAfterMs: traffic.meanAfterMs,
       backends: modelled.map((model) => model.backend),
       expectedRequests: observed.requests
     })

@@ -193,7 +193,7 @@ export const makeLab = (env: LabEnv): Lab => {
   scheduleArrival()
 
   const respond = (request: Request, status: number) =>
-    recorder.record(request.arrival.at, time.now - request.arrival.at, status)
+    recorder.record(request.arrival.at, time.now - request.arrival.at + (request.arrival.afterMs ?? 0), status)
 
   const get = getTraits(env.maxAttempts)
   const post = postTraits(env.maxAttempts)

@@ -29,6 +29,11 @@ export interface Arrival {
   readonly uError: number
   /** The request as routing sees it, when it is not the client's `clientAddress` asking for `/` (a replay's). */
   readonly facts?: RequestFacts
+  /**
+   * Time the client waits beyond the answer's head, the same wherever the request goes (a
+   * replay's: the proxy's own work and the body's transfer, as the log measured them).
+   */
+  readonly afterMs?: number
 }
 
 /** A distinct IPv4 address per client, `10.x.y.z`. */

@@ -55,7 +55,7 @@ const slowerReasons = [
 
 const fasterReasons = [
   "the replay's backends answer as the log shows at any load: if they queued near capacity, that wait is in the log but does not grow or shrink with the routing (capacity is beyond what latency shows)",
-  "the log's durationMs runs to the end of the response body and includes the proxy's own time; the replay ends at the response head"
+  "the time beyond a backend's answer (the proxy's own, the body's) is taken from the log per request, but a retried request's is only the average"
 ]
 
 export const calibrate = (observed: StrategyReport, replayed: StrategyReport): Calibration => {

@@ -11,7 +11,9 @@
  * `upstreamMs` among its backend's answers of that window. Sent to the same backend, it takes as
  * long as it did; sent to another, it is as slow there as it was among its neighbours here (a
  * heavy request is heavy everywhere). Its error draw falls in its backend's 5xx share when it
- * got a 5xx. Two uniform draws per request either way, so runs stay aligned.
+ * got a 5xx. Two uniform draws per request either way, so runs stay aligned. And the time the
+ * log shows it took beyond its backend's answer (the proxy's own, the body's) is added to what
+ * the lab measures, so replay and log measure the same span.
  */
 import type { SimulatedBackend, Timeline } from "../BackendModel.ts"
 import { conditionAt, timelineOf } from "../BackendModel.ts"
@@ -19,7 +21,7 @@ import { makeEventQueue } from "../EventQueue.ts"
 import type { Workload } from "../Lab.ts"
 import type { Arrival } from "../Traffic.ts"
 import type { LoggedRequest } from "./LogLine.ts"
-import { isReplayed, poolOfRequest } from "./TrafficLog.ts"
+import { isReplayed, ownAfterMs, poolOfRequest } from "./TrafficLog.ts"
 
 /** How much later than its end a request's line may be written (batches of 50 ms, workers). */
 const batchingSlackMs = 1_000
@@ -55,6 +57,8 @@ export const replayWorkload = (input: {
   readonly pool: string
   readonly startMs: number
   readonly maxDurationMs: number
+  /** `TrafficSummary.meanAfterMs`. */
+  readonly meanAfterMs: number
   readonly backends: ReadonlyArray<SimulatedBackend>
   readonly expectedRequests: number
 }): Workload => {
@@ -83,7 +87,8 @@ export const replayWorkload = (input: {
       post: request.method === "POST" || request.method === "PATCH",
       uLatency,
       uError,
-      facts: { clientAddress: request.client, path: request.path, header: noHeader }
+      facts: { clientAddress: request.client, path: request.path, header: noHeader },
+      afterMs: ownAfterMs(request) ?? input.meanAfterMs
     }
   }
 

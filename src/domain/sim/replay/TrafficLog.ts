@@ -20,6 +20,16 @@ import type { LoggedRequest } from "./LogLine.ts"
 /** Whether a logged request is one the replay sends through the proxy again. */
 export const isReplayed = (request: LoggedRequest): boolean => request.backend !== undefined || request.status >= 500
 
+/**
+ * What a request of one attempt waited beyond its backend's response head (the proxy's own work,
+ * the body's transfer); `undefined` when the log cannot tell (a retry's earlier attempts and
+ * backoff are in its duration too, a failure has no head).
+ */
+export const ownAfterMs = (request: LoggedRequest): number | undefined =>
+  request.retries === 0 && request.upstreamMs !== undefined
+    ? Math.max(0, request.durationMs - request.upstreamMs)
+    : undefined
+
 export const poolOfRequest = (request: LoggedRequest): string => request.pool ?? defaultPool
 
 export interface PoolObservation {
@@ -41,6 +51,11 @@ export interface TrafficSummary {
   readonly skipped: number
   /** The longest request: how far out of arrival order a line can be. */
   readonly maxDurationMs: number
+  /**
+   * The mean of `durationMs - upstreamMs` over requests of one attempt: the time beyond the
+   * backend's answer (the proxy's, the body's), for requests whose own the log cannot tell.
+   */
+  readonly meanAfterMs: number
   readonly fitter: BackendFitter
   /** Per down period (same order as given): the last answer its backend gave after `lastUp`. */
   readonly aliveAt: ReadonlyArray<number>
@@ -71,6 +86,8 @@ export const makeTrafficReader = (
   let endMs = Number.NEGATIVE_INFINITY
   let skipped = 0
   let maxDurationMs = 0
+  let afterTotal = 0
+  let afterCount = 0
 
   /** The index of a down period of `backend` around `atMs`, or -1. */
   const downAround = (backend: string, atMs: number): number =>
@@ -107,6 +124,11 @@ export const makeTrafficReader = (
       endMs = Math.max(endMs, request.at)
       maxDurationMs = Math.max(maxDurationMs, request.durationMs)
       observe(poolOfRequest(request), request)
+      const after = ownAfterMs(request)
+      if (after !== undefined) {
+        afterTotal += after
+        afterCount++
+      }
       const { backend } = request
       if (backend === undefined) return
       const down = downAround(backend, request.at)
@@ -132,6 +154,7 @@ export const makeTrafficReader = (
         pools: new Map(Array.from(pools, ([name, pool]) => [name, { ...pool, clients: pool.clients.size }])),
         skipped,
         maxDurationMs,
+        meanAfterMs: afterCount === 0 ? 0 : afterTotal / afterCount,
         fitter,
         aliveAt
       }

@@ -49,6 +49,7 @@ const workloadOf = (lines: ReadonlyArray<LoggedRequest>, maxDurationMs: number) 
     pool: "default",
     startMs: 1_000,
     maxDurationMs,
+    meanAfterMs: 0.5,
     backends: [backend],
     expectedRequests: lines.length
   })
@@ -90,7 +91,7 @@ describe("replayed traffic", () => {
       }
     )))
 
-  it("a request keeps its own quantile and its 5xx; one the log does not place draws; other pools and cache hits stay out", () => {
+  it("a request keeps its own quantile, its 5xx and its time beyond the answer; one the log does not place draws; other pools and cache hits stay out", () => {
     const lines = [
       request(1_000, 5),
       request(1_001, 2, { status: 503 }),
@@ -105,5 +106,7 @@ describe("replayed traffic", () => {
       { at: 2, post: true, uLatency: 0.25, uError: 0.25 }
     ])
     assert.deepStrictEqual(arrivals[0]?.facts?.clientAddress, "10.0.0.1")
+    // Beyond the backend's answer: its own when the log has it (none here), else the log's mean.
+    assert.deepStrictEqual(arrivals.map((arrival) => arrival.afterMs), [0, 0, 0.5])
   })
 })
