@@ -94,34 +94,24 @@ const replayCommand = Command.make(
   Command.withDescription("Fold an event journal and print each backend's health and circuit timeline")
 )
 
+/** A flag that may be left out, with what it is for. */
+const optionalFlag = (name: string, description: string) =>
+  Flag.String(name).pipe(Flag.withDescription(description), Flag.optional)
+
 const simulateCommand = Command.make(
   "simulate",
   {
-    scenario: Flag.String("scenario").pipe(
-      Flag.withDescription("the scenario file (YAML): simulated backends, traffic, proxy settings"),
-      Flag.optional
+    scenario: optionalFlag("scenario", "the scenario file (YAML): simulated backends, traffic, proxy settings"),
+    traffic: optionalFlag("traffic", "instead of a scenario, replay this access log (logging.access, format json)"),
+    journal: optionalFlag("journal", "with --traffic: the event journal of that run (backends' down periods, members)"),
+    config: optionalFlag("config", "with --traffic: the config that ran (default: the journal's backends)"),
+    strategies: optionalFlag(
+      "strategies",
+      "strategies to compare, comma-separated (default: the scenario's list, or all; with --traffic: every other)"
     ),
-    traffic: Flag.String("traffic").pipe(
-      Flag.withDescription("instead of a scenario, replay this access log (logging.access, format json)"),
-      Flag.optional
-    ),
-    journal: Flag.String("journal").pipe(
-      Flag.withDescription("with --traffic: the event journal of that run (backends' down periods, members)"),
-      Flag.optional
-    ),
-    config: Flag.String("config").pipe(
-      Flag.withDescription("with --traffic: the config that ran (default: the journal's backends)"),
-      Flag.optional
-    ),
-    strategies: Flag.String("strategies").pipe(
-      Flag.withDescription(
-        "strategies to compare, comma-separated (default: the scenario's list, or all; with --traffic: every other)"
-      ),
-      Flag.optional
-    ),
-    variants: Flag.String("variants").pipe(
-      Flag.withDescription("with --traffic: a YAML file of `variants:`, config sections laid over the config that ran"),
-      Flag.optional
+    variants: optionalFlag(
+      "variants",
+      "with --traffic: a YAML file of `variants:`, config sections laid over the config that ran"
     ),
     seed: Flag.Int("seed").pipe(
       Flag.withDescription("the random seed: the same seed, the same output (default: 1)"),
@@ -131,10 +121,7 @@ const simulateCommand = Command.make(
       Flag.withDescription("table for people, json for tools (default: table)"),
       Flag.withDefault("table")
     ),
-    chart: Flag.String("chart").pipe(
-      Flag.withDescription("also draw latency over time per strategy into this .svg or .html file"),
-      Flag.optional
-    )
+    chart: optionalFlag("chart", "also draw latency over time per strategy into this .svg or .html file")
   },
   ({ chart, config, format, journal, scenario, seed, strategies, traffic, variants }): Effect.Effect<
     void,

