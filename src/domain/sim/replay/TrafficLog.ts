@@ -89,9 +89,20 @@ export const makeTrafficReader = (
   let afterTotal = 0
   let afterCount = 0
 
+  /** Each backend's down periods, by their index in `downs`: a line looks only at its own backend's. */
+  const downsOf = new Map<string, Array<number>>()
+  downs.forEach((period, index) => downsOf.set(period.backend, [...(downsOf.get(period.backend) ?? []), index]))
+
   /** The index of a down period of `backend` around `atMs`, or -1. */
-  const downAround = (backend: string, atMs: number): number =>
-    downs.findIndex((period) => period.backend === backend && period.lastUp <= atMs && atMs < period.upAt)
+  const downAround = (backend: string, atMs: number): number => {
+    const indices = downsOf.get(backend)
+    if (indices === undefined) return -1
+    for (const index of indices) {
+      const period = downs[index]
+      if (period !== undefined && period.lastUp <= atMs && atMs < period.upAt) return index
+    }
+    return -1
+  }
 
   const observe = (pool: string, request: LoggedRequest) => {
     let seen = pools.get(pool)
