@@ -106,21 +106,20 @@ const readVariants = (file: string) =>
 
 /** The config's one pool as the lab's default pool: its backends, strategy and health checks. */
 const poolConfig = (config: Config, pool: string): Config | undefined => {
-  const { pools: _pools, routes: _routes, healthCheck, ...rest } = config
-  const chosen = pool === defaultPool ? { strategy: config.strategy, backends: config.backends, healthCheck } : pools(
-    config,
-    pool
-  )
+  const { pools, routes: _routes, healthCheck, ...rest } = config
+  // Routes lead to pools; the lab sends every request to the one pool it replays.
+  const chosen = pool === defaultPool
+    ? { strategy: config.strategy, backends: config.backends, healthCheck }
+    : pools?.[pool]
   if (chosen === undefined) return undefined
   return {
     ...rest,
     strategy: chosen.strategy,
+    // As members of the lab's one pool; the members DNS discovery found then are not in the config.
     backends: chosen.backends.flatMap(({ discovery, pool: _pool, ...spec }) => discovery === undefined ? [spec] : []),
     ...(chosen.healthCheck === undefined ? {} : { healthCheck: chosen.healthCheck })
   }
 }
-
-const pools = (config: Config, pool: string) => config.pools?.[pool]
 
 /** A config of the pool's members as the journal recorded them, with the probes and breaker their policy had. */
 const journalConfig = (file: string, script: JournalScript, pool: string) => {
