@@ -111,7 +111,7 @@ describe("simulate --traffic", () => {
           table.stdout,
           /\n {4}flaky: observed median [\d.]+ms p99 [\d.]+ms.*; down at \d\.\d\ds; up at \d\.\d\ds\n/
         )
-        assert.match(table.stdout, /\n {2}difference +[+-]?[\d.]+% +[+-±]?[\d.]+%/)
+        assert.match(table.stdout, /\n {2}difference +[+±-]?[\d.]+% +[+±-]?[\d.]+%/)
         const again = yield* runCli(args)
         assert.strictEqual(again.stdout, table.stdout)
       }),

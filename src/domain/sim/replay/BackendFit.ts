@@ -1,7 +1,8 @@
 /**
  * A backend as its access log shows it: per window of time, the latencies it answered with (as
  * evenly spaced quantiles, an `Empirical` latency) and the shares of its answers that were 5xx
- * or failed without a response. Fitted in one pass over the log, one window open at a time
+ * or failed without a response, each window fitted over itself and the one before (a sliding
+ * window of two, stepping one: changes show within a window, and each fit has twice the answers). Fitted in one pass over the log, one window open at a time
  * (two, for lines that come a little out of order: the log is written as requests end, its
  * times are when they arrived), so a day of traffic costs a window's samples in memory.
  *
@@ -25,12 +26,13 @@ export const defaultFitSettings: FitSettings = { windowMs: 10_000, minSamples: 2
 export interface FittedWindow {
   /** Epoch ms: from here until the next window's start. */
   readonly startMs: number
-  /** Latencies (ms) at evenly spaced quantiles, ascending. */
+  /** Latencies (ms) at evenly spaced quantiles, ascending, of its answers and the window before's. */
   readonly latency: Float64Array
-  /** Of its answers: a response head with a 5xx. */
+  /** Of the answers it is fitted over: a response head with a 5xx. */
   readonly errorFraction: number
-  /** Of its answers: no response head (reset, timed out) while the backend was not down. */
+  /** Of the answers it is fitted over: no response head (reset, timed out) while the backend was not down. */
   readonly resetFraction: number
+  /** Answers in the window itself (those of the one before are counted there). */
   readonly answers: number
 }
 
@@ -72,28 +74,36 @@ const makeBackendFit = (settings: FitSettings) => {
   const open: Array<Bucket> = []
   let closedBefore = Number.NEGATIVE_INFINITY
   let pending: Bucket | undefined
+  /** The window closed last, as it was: the first half of the next one's sliding window. */
+  let previous: Bucket | undefined
 
-  const emit = (bucket: Bucket) => {
-    const answers = bucket.samples.length + bucket.failed
+  const merged = (a: Bucket, b: Bucket): Bucket => ({
+    index: a.index,
+    samples: a.samples.concat(b.samples),
+    errors: a.errors + b.errors,
+    failed: a.failed + b.failed
+  })
+
+  /** `bucket`'s window, fitted over it and `before` (the window before it, when not pooled in already). */
+  const emit = (bucket: Bucket, before: Bucket | undefined) => {
+    const fitted = before === undefined ? bucket : merged(bucket, before)
+    const all = fitted.samples.length + fitted.failed
     windows.push({
       startMs: bucket.index * settings.windowMs,
-      latency: quantilePoints(bucket.samples.sort((a, b) => a - b), settings.points),
-      errorFraction: answers === 0 ? 0 : bucket.errors / answers,
-      resetFraction: answers === 0 ? 0 : bucket.failed / answers,
-      answers
+      latency: quantilePoints([...fitted.samples].sort((a, b) => a - b), settings.points),
+      errorFraction: all === 0 ? 0 : fitted.errors / all,
+      resetFraction: all === 0 ? 0 : fitted.failed / all,
+      answers: bucket.samples.length + bucket.failed
     })
   }
 
   const close = (bucket: Bucket) => {
     closedBefore = bucket.index + 1
-    const pooled: Bucket = pending === undefined ? bucket : {
-      index: pending.index,
-      samples: pending.samples.concat(bucket.samples),
-      errors: pending.errors + bucket.errors,
-      failed: pending.failed + bucket.failed
-    }
+    const before = pending === undefined && previous?.index === bucket.index - 1 ? previous : undefined
+    const pooled = pending === undefined ? bucket : merged(pending, bucket)
+    previous = bucket
     if (pooled.samples.length >= settings.minSamples) {
-      emit(pooled)
+      emit(pooled, before)
       pending = undefined
     } else {
       pending = pooled
@@ -124,7 +134,7 @@ const makeBackendFit = (settings: FitSettings) => {
     fitted: (): ReadonlyArray<FittedWindow> => {
       for (const bucket of open.splice(0)) close(bucket)
       // Too few answers even pooled: the only fit there is, when there is no other.
-      if (pending !== undefined && windows.length === 0 && pending.samples.length > 0) emit(pending)
+      if (pending !== undefined && windows.length === 0 && pending.samples.length > 0) emit(pending, undefined)
       pending = undefined
       return windows
     }

@@ -27,17 +27,20 @@ describe("backend fit", () => {
       }
     )))
 
-  it("a window per second of answers; shares of 5xx and of failures; a sparse window pooled with the next", () => {
+  it("a window per second, fitted with the one before; shares of 5xx and of failures; a sparse window pooled with the next", () => {
     const fitter = makeBackendFitter(settings)
     for (const ms of [10, 20, 30, 40]) fitter.add("a", 100 + ms, ms, ms === 40 ? 503 : 200)
     fitter.add("a", 900, undefined, 502)
     // Second 1 has one answer: pooled into second 2's window, which starts where it did.
     fitter.add("a", 1_500, 100, 200)
     for (const ms of [200, 300]) fitter.add("a", 2_100, ms, 200)
+    // Second 3 is fitted over itself and second 2 (a sliding window of two).
+    for (const ms of [1, 2, 3]) fitter.add("a", 3_100, ms, ms === 1 ? 500 : 200)
     const [a] = fitter.fitted()
     assert.deepStrictEqual(a?.windows.map((w) => ({ ...w, latency: Array.from(w.latency) })), [
       { startMs: 0, latency: [10, 20, 30, 40], errorFraction: 0.2, resetFraction: 0.2, answers: 5 },
-      { startMs: 1_000, latency: [100, 200, 300], errorFraction: 0, resetFraction: 0, answers: 3 }
+      { startMs: 1_000, latency: [100, 200, 300], errorFraction: 0, resetFraction: 0, answers: 3 },
+      { startMs: 3_000, latency: [1, 2, 3, 200, 300], errorFraction: 0.2, resetFraction: 0, answers: 3 }
     ])
   })
 
