@@ -29,7 +29,7 @@ export interface ModelledBackend {
 const empirical = (points: Float64Array): Latency => ({ _tag: "Empirical", points })
 
 /** Every window's points of every backend, weighted by answers, as one distribution. */
-export const pooledLatency = (fitted: ReadonlyArray<FittedBackend>, points: number): Latency => {
+const pooledLatency = (fitted: ReadonlyArray<FittedBackend>, points: number): Latency => {
   const values: Array<number> = []
   for (const backend of fitted) {
     for (const window of backend.windows) {

@@ -31,7 +31,7 @@ export interface Variant {
 }
 
 /** The keys a variant may set: the strategy and the sections a scenario's `proxy:` may hold. */
-export const variantKeys = ["strategy", ...proxySections] as const
+const variantKeys = ["strategy", ...proxySections] as const
 
 const VariantsFile = Schema.Struct({
   variants: Schema.Array(
