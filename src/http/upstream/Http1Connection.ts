@@ -253,8 +253,11 @@ export class Http1Connection implements UpstreamControl, BodyListeners {
     const reusable = this.keepMs > 0 && this.sent && !isBodiless(this.status)
     this.detachBody()
     handler.onResponseEnd(noTrailers)
-    if (reusable) this.owner.reusable(this, this.keepMs)
-    else this.close()
+    if (!reusable) return this.close()
+    // The last chunk may have come in the read that filled the client's socket: an idle
+    // connection reads, or it would not see the backend close it.
+    this.reads?.resume()
+    this.owner.reusable(this, this.keepMs)
   }
 
   private onEnd(): void {
