@@ -59,20 +59,18 @@ const listenArgs = (port: number, options: RedisOptions): ReadonlyArray<string> 
     ]
     : ["--port", String(port)]
 
+/** Loopback only, nothing saved to disk, its working directory `dir`. */
+const keepingNothing = (
+  dir: string
+): ReadonlyArray<string> => ["--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir]
+
 const launch = (port: number, dir: string, options: RedisOptions) =>
   Effect.callback<ChildProcess, Error>((resume) => {
     const child = spawn(
       "redis-server",
       [
         ...listenArgs(port, options),
-        "--bind",
-        "127.0.0.1",
-        "--save",
-        "",
-        "--appendonly",
-        "no",
-        "--dir",
-        dir,
+        ...keepingNothing(dir),
         ...(options.password === undefined ? [] : ["--requirepass", options.password])
       ],
       { stdio: ["ignore", "pipe", "pipe"] }
