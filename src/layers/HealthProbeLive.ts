@@ -6,14 +6,11 @@
  * time is unhealthy, with its reason. The timeout runs on Effect's `Clock`.
  */
 import { Clock, Duration, Effect, Layer } from "effect"
-import { Agent, request } from "undici"
-import { originOf } from "../domain/Backend.ts"
-import type { BackendSpec } from "../domain/Backend.ts"
 import { formatDuration } from "../domain/config/Units.ts"
 import { GrpcHealthChecks } from "../http/upstream/GrpcHealthCheck.ts"
+import { HttpHealthChecks } from "../http/upstream/HttpHealthCheck.ts"
 import { HealthProbe } from "../services/HealthProbe.ts"
 import type { ProbeResult } from "../services/HealthProbe.ts"
-import { version } from "../version.ts"
 
 /** Why a probe failed, in the words an operator would use; a reason already in words stays as it is. */
 const describeFailure = (error: unknown): string => {
@@ -22,7 +19,6 @@ const describeFailure = (error: unknown): string => {
     case "ECONNREFUSED":
       return "connection refused"
     case "ECONNRESET":
-    case "UND_ERR_SOCKET":
       return "connection reset"
     case "ENOTFOUND":
     case "EAI_AGAIN":
@@ -32,41 +28,12 @@ const describeFailure = (error: unknown): string => {
   }
 }
 
-/**
- * A discovered member (an address in its URL) is probed as the name it was resolved from: the
- * `Host`, which undici also takes as the TLS name, so its certificate checks as the traffic's does.
- */
-const probeHeaders = (backend: BackendSpec): Record<string, string> => {
-  const agent = `switchyard-health/${version}`
-  if (backend.resolvedFrom === undefined) return { "user-agent": agent }
-  const port = new URL(backend.url).port
-  return { "user-agent": agent, host: port === "" ? backend.resolvedFrom : `${backend.resolvedFrom}:${port}` }
-}
-
-/** `GET {path}`: a 2xx or 3xx is healthy. */
-const httpProbe = (agent: Agent, backend: BackendSpec, path: string): Effect.Effect<void, unknown> =>
-  Effect.tryPromise({
-    try: (signal) =>
-      request(`${originOf(backend)}${path}`, {
-        dispatcher: agent,
-        method: "GET",
-        signal,
-        headers: probeHeaders(backend)
-      }).then(async (response) => {
-        await response.body.dump()
-        return response.statusCode
-      }),
-    catch: (error) => error
-  }).pipe(
-    Effect.flatMap((status) => status >= 200 && status < 400 ? Effect.void : Effect.fail(`HTTP ${status}`))
-  )
-
 export const HealthProbeLive = Layer.effect(
   HealthProbe,
   Effect.gen(function*() {
-    const agent = yield* Effect.acquireRelease(
-      Effect.sync(() => new Agent({ keepAliveTimeout: 30_000 })),
-      (agent) => Effect.promise(() => agent.destroy())
+    const http = yield* Effect.acquireRelease(
+      Effect.sync(() => new HttpHealthChecks()),
+      (checks) => Effect.sync(() => checks.destroy())
     )
     const grpc = yield* Effect.acquireRelease(
       Effect.sync(() => new GrpcHealthChecks()),
@@ -79,7 +46,7 @@ export const HealthProbeLive = Layer.effect(
           const timeout = Duration.millis(settings.timeoutMs)
           const probe = settings.grpc === true
             ? grpc.check(backend, settings.timeoutMs)
-            : httpProbe(agent, backend, settings.path)
+            : http.check(backend, settings.path, settings.timeoutMs)
           const answer = yield* probe.pipe(
             Effect.mapError(describeFailure),
             Effect.timeoutOrElse({

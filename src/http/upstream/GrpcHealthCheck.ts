@@ -9,21 +9,18 @@
  * a 5-byte prefix — compressed flag, length — then the protobuf), with no protobuf library:
  * the request is the empty message, the response one varint field.
  */
-import { Effect } from "effect"
+import type { Effect } from "effect"
 import { Readable } from "node:stream"
-import { originOf } from "../../domain/Backend.ts"
 import type { BackendSpec } from "../../domain/Backend.ts"
-import type { UpstreamControl, UpstreamHandler, UpstreamRequest } from "../../services/Upstream.ts"
+import type { UpstreamControl, UpstreamRequest } from "../../services/Upstream.ts"
 import { version } from "../../version.ts"
 import { Http2Backend } from "./Http2Backend.ts"
+import { ProbeCall, ProbeClients, probeKeepMs } from "./ProbeCalls.ts"
 
 const checkPath = "/grpc.health.v1.Health/Check"
 
 /** `HealthCheckRequest { service: "" }`: the empty message, framed (not compressed, length 0). */
 const checkRequestFrame = Buffer.from([0, 0, 0, 0, 0])
-
-/** How long a probe's session is kept between probes (as the HTTP probe's keep-alive). */
-const keepMs = 30_000
 
 /** A response larger than this is not a `HealthCheckResponse`. */
 const maxResponseBytes = 1024
@@ -112,32 +109,12 @@ const checkRequest = (): UpstreamRequest => ({
   trailers: true
 })
 
-/** One Check call, its outcome told to `settle`: undefined when healthy, else the reason. */
-class CheckCall implements UpstreamHandler {
-  private readonly settle: (unhealthy: unknown) => void
-  private control: UpstreamControl | undefined
-  private cancelled = false
+/** One Check call. */
+class CheckCall extends ProbeCall {
   private status = 0
   private head: Array<string> = []
   private readonly chunks: Array<Buffer> = []
   private bytes = 0
-
-  constructor(settle: (unhealthy: unknown) => void) {
-    this.settle = settle
-  }
-
-  /** The probe gave up (its timeout): the stream is cancelled, now or as soon as it opens. */
-  cancel(): void {
-    this.cancelled = true
-    this.control?.abort(new Error("the probe was cancelled"))
-  }
-
-  onRequestStart(control: UpstreamControl): void {
-    this.control = control
-    if (this.cancelled) control.abort(new Error("the probe was cancelled"))
-  }
-
-  onRequestSent(): void {}
 
   onResponseStart(_control: UpstreamControl, status: number, headers: Array<string>): void {
     if (status < 200) return
@@ -162,35 +139,20 @@ class CheckCall implements UpstreamHandler {
     if (status === serving) return this.settle(undefined)
     this.settle(typeof status === "string" ? status : servingStatusNames[status] ?? `serving status ${status}`)
   }
-
-  onResponseError(error: Error): void {
-    this.settle(error)
-  }
 }
 
 /** The probe's HTTP/2 clients, one per backend origin, kept across probes until `destroy`. */
 export class GrpcHealthChecks {
-  private readonly clients = new Map<string, Http2Backend>()
+  private readonly clients = new ProbeClients((backend, connectTimeoutMs) =>
+    new Http2Backend(backend, { connectTimeoutMs, idleMs: probeKeepMs })
+  )
 
   /** Succeeds when the backend is serving; fails with the reason (a string, or the error that ended the call). */
-  check(backend: BackendSpec, connectTimeoutMs: number): Effect.Effect<void, unknown> {
-    // A discovered member's name is part of where its connection goes (its TLS name).
-    const key = `${originOf(backend)} ${backend.resolvedFrom ?? ""}`
-    let client = this.clients.get(key)
-    if (client === undefined) {
-      client = new Http2Backend(backend, { connectTimeoutMs, idleMs: keepMs })
-      this.clients.set(key, client)
-    }
-    const target = client
-    return Effect.callback<void, unknown>((resume) => {
-      const call = new CheckCall((unhealthy) => resume(unhealthy === undefined ? Effect.void : Effect.fail(unhealthy)))
-      target.dispatch(checkPath, checkRequest(), call)
-      return Effect.sync(() => call.cancel())
-    })
+  check(backend: BackendSpec, timeoutMs: number): Effect.Effect<void, unknown> {
+    return this.clients.call(backend, timeoutMs, checkPath, checkRequest(), (settle) => new CheckCall(settle))
   }
 
   destroy(): void {
-    for (const client of this.clients.values()) client.destroy()
-    this.clients.clear()
+    this.clients.destroy()
   }
 }
