@@ -24,7 +24,7 @@ export interface FailedAttempt {
   readonly outcome: RequestOutcome | "body-too-large"
   /** The request has a body (declared non-zero length, or chunked). */
   readonly hasBody: boolean
-  /** undici began writing the request: bytes may have reached the backend. */
+  /** The upstream client began writing the request: bytes may have reached the backend. */
   readonly sent: boolean
   /** No byte of the client's body has been read yet, so it can still go to another backend. */
   readonly bodyIntact: boolean
